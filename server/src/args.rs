@@ -1,0 +1,275 @@
+//! Command-line arguments, parsed by hand to keep the dependency set small.
+
+use std::net::{IpAddr, Ipv4Addr};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use tabwire_server::ServerConfig;
+
+pub const USAGE: &str = "\
+Usage: tabwire-server [OPTIONS]
+
+Reference WebSocket server for tabwire: echo and heartbeat on /ws, static
+files, and an optional test control API under /control/.
+
+Options:
+  --host ADDR            IP address to bind (default 127.0.0.1; `localhost`
+                         means 127.0.0.1)
+  --port N               port to bind (default 8080; 0 picks a free port)
+  --www DIR              directory served at / (default www)
+  --pkg DIR              directory served at /pkg/ (default pkg)
+  --test-control         mount the /control/ API (loopback hosts only)
+  --exit-after-secs N    exit by itself after N seconds (N >= 1)
+  --verbose              log connections and control actions to stderr
+  -h, --help             print this help
+
+On start, prints one line to stdout:
+  tabwire-server listening on http://HOST:PORT
+";
+
+/// Everything the command line decides.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Args {
+    pub host: IpAddr,
+    pub port: u16,
+    pub exit_after: Option<Duration>,
+    pub server: ServerConfig,
+}
+
+/// What the command line asks for.
+#[derive(Debug, PartialEq)]
+pub enum Command {
+    Run(Args),
+    Help,
+}
+
+/// Parses the arguments after the program name. Each option may be given
+/// once, as `--name value` or `--name=value`.
+pub fn parse<I>(args: I) -> Result<Command, String>
+where
+    I: IntoIterator<Item = String>,
+{
+    let mut host = None;
+    let mut port = None;
+    let mut www = None;
+    let mut pkg = None;
+    let mut exit_after = None;
+    let mut test_control = false;
+    let mut verbose = false;
+
+    let mut args = args.into_iter();
+    while let Some(arg) = args.next() {
+        let (name, inline) = match arg.split_once('=') {
+            Some((name, value)) if name.starts_with("--") => {
+                (name.to_owned(), Some(value.to_owned()))
+            }
+            _ => (arg, None),
+        };
+        match name.as_str() {
+            "-h" | "--help" => return Ok(Command::Help),
+            "--test-control" | "--verbose" => {
+                if inline.is_some() {
+                    return Err(format!("{name} takes no value"));
+                }
+                let flag = if name == "--verbose" {
+                    &mut verbose
+                } else {
+                    &mut test_control
+                };
+                if *flag {
+                    return Err(format!("{name} given twice"));
+                }
+                *flag = true;
+            }
+            "--host" | "--port" | "--www" | "--pkg" | "--exit-after-secs" => {
+                let value = match inline {
+                    Some(value) => value,
+                    None => args.next().ok_or_else(|| format!("{name} needs a value"))?,
+                };
+                match name.as_str() {
+                    "--host" => set(&mut host, &name, parse_host(&value)?)?,
+                    "--port" => set(&mut port, &name, parse_port(&value)?)?,
+                    "--www" => set(&mut www, &name, parse_dir(&name, value)?)?,
+                    "--pkg" => set(&mut pkg, &name, parse_dir(&name, value)?)?,
+                    _ => set(&mut exit_after, &name, parse_secs(&value)?)?,
+                }
+            }
+            _ => return Err(format!("unknown argument {name:?}")),
+        }
+    }
+
+    let host = host.unwrap_or(IpAddr::V4(Ipv4Addr::LOCALHOST));
+    if test_control && !host.is_loopback() {
+        return Err(format!(
+            "--test-control lets any client break connections: it needs a loopback --host, not {host}"
+        ));
+    }
+    Ok(Command::Run(Args {
+        host,
+        port: port.unwrap_or(8080),
+        exit_after,
+        server: ServerConfig {
+            www: www.unwrap_or_else(|| PathBuf::from("www")),
+            pkg: pkg.unwrap_or_else(|| PathBuf::from("pkg")),
+            test_control,
+            verbose,
+        },
+    }))
+}
+
+/// Stores an option's value, refusing a second one: a repeated option is more
+/// likely a script bug than an intended override.
+fn set<T>(slot: &mut Option<T>, name: &str, value: T) -> Result<(), String> {
+    if slot.is_some() {
+        return Err(format!("{name} given twice"));
+    }
+    *slot = Some(value);
+    Ok(())
+}
+
+fn parse_host(value: &str) -> Result<IpAddr, String> {
+    if value == "localhost" {
+        return Ok(IpAddr::V4(Ipv4Addr::LOCALHOST));
+    }
+    value
+        .parse()
+        .map_err(|_| format!("--host: not an IP address: {value:?}"))
+}
+
+fn parse_port(value: &str) -> Result<u16, String> {
+    value
+        .parse()
+        .map_err(|_| format!("--port: not a port number (0-65535): {value:?}"))
+}
+
+fn parse_dir(name: &str, value: String) -> Result<PathBuf, String> {
+    if value.is_empty() {
+        return Err(format!("{name}: empty directory name"));
+    }
+    Ok(PathBuf::from(value))
+}
+
+fn parse_secs(value: &str) -> Result<Duration, String> {
+    match value.parse::<u64>() {
+        Ok(secs) if secs > 0 => Ok(Duration::from_secs(secs)),
+        _ => Err(format!(
+            "--exit-after-secs: not a whole number of seconds >= 1: {value:?}"
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::Ipv6Addr;
+
+    fn run(args: &[&str]) -> Result<Args, String> {
+        match parse(args.iter().map(|arg| arg.to_string()))? {
+            Command::Run(args) => Ok(args),
+            Command::Help => Err("help".to_owned()),
+        }
+    }
+
+    fn error(args: &[&str]) -> String {
+        match run(args) {
+            Ok(parsed) => panic!("{args:?} parsed as {parsed:?}"),
+            Err(message) => message,
+        }
+    }
+
+    #[test]
+    fn defaults() {
+        assert_eq!(
+            run(&[]),
+            Ok(Args {
+                host: IpAddr::V4(Ipv4Addr::LOCALHOST),
+                port: 8080,
+                exit_after: None,
+                server: ServerConfig {
+                    www: PathBuf::from("www"),
+                    pkg: PathBuf::from("pkg"),
+                    test_control: false,
+                    verbose: false,
+                },
+            })
+        );
+    }
+
+    #[test]
+    fn every_option() {
+        let parsed = run(&[
+            "--host",
+            "::1",
+            "--port=0",
+            "--www",
+            "site",
+            "--pkg=out/pkg",
+            "--test-control",
+            "--exit-after-secs",
+            "30",
+            "--verbose",
+        ]);
+        assert_eq!(
+            parsed,
+            Ok(Args {
+                host: IpAddr::V6(Ipv6Addr::LOCALHOST),
+                port: 0,
+                exit_after: Some(Duration::from_secs(30)),
+                server: ServerConfig {
+                    www: PathBuf::from("site"),
+                    pkg: PathBuf::from("out/pkg"),
+                    test_control: true,
+                    verbose: true,
+                },
+            })
+        );
+    }
+
+    #[test]
+    fn localhost_and_other_loopback_hosts_allow_test_control() {
+        let parsed = run(&["--host", "localhost", "--test-control"]);
+        assert_eq!(parsed.map(|a| a.host), Ok(IpAddr::V4(Ipv4Addr::LOCALHOST)));
+        let parsed = run(&["--host=127.0.0.2", "--test-control"]);
+        assert_eq!(parsed.map(|a| a.server.test_control), Ok(true));
+    }
+
+    #[test]
+    fn test_control_refused_off_loopback() {
+        assert!(error(&["--host", "0.0.0.0", "--test-control"]).contains("loopback"));
+        assert!(error(&["--test-control", "--host", "192.0.2.1"]).contains("loopback"));
+        // Without the control API any host is fine.
+        assert!(run(&["--host", "0.0.0.0"]).is_ok());
+    }
+
+    #[test]
+    fn help() {
+        assert_eq!(parse(["--help".to_owned()]), Ok(Command::Help));
+        assert_eq!(parse(["-h".to_owned()]), Ok(Command::Help));
+    }
+
+    #[test]
+    fn bad_values() {
+        assert!(error(&["--port", "65536"]).starts_with("--port"));
+        assert!(error(&["--port", "-1"]).starts_with("--port"));
+        assert!(error(&["--port=http"]).starts_with("--port"));
+        assert!(error(&["--host", "example.com"]).starts_with("--host"));
+        assert!(error(&["--exit-after-secs", "0"]).starts_with("--exit-after-secs"));
+        assert!(error(&["--exit-after-secs", "1.5"]).starts_with("--exit-after-secs"));
+        assert!(error(&["--www="]).starts_with("--www"));
+    }
+
+    #[test]
+    fn missing_values() {
+        assert!(error(&["--port"]).contains("needs a value"));
+        assert!(error(&["--www"]).contains("needs a value"));
+    }
+
+    #[test]
+    fn unknown_repeated_and_misused() {
+        assert!(error(&["--verbose=yes"]).contains("takes no value"));
+        assert!(error(&["--prot", "1"]).contains("unknown argument"));
+        assert!(error(&["8080"]).contains("unknown argument"));
+        assert!(error(&["--port", "1", "--port", "2"]).contains("twice"));
+        assert!(error(&["--test-control", "--test-control"]).contains("twice"));
+    }
+}

@@ -1,0 +1,255 @@
+//! The test control API under `/control/`, mounted only with `--test-control`.
+//!
+//! Browser tests call it with `fetch` from another origin to break, stall or
+//! inspect connections, so every route accepts GET and POST, answers JSON,
+//! and allows any origin.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, MethodRouter};
+use axum::{Json, Router};
+use serde_json::{json, Value};
+use tower_http::cors::CorsLayer;
+
+use crate::hub::{Hub, Order, Scope};
+
+/// How long a control request waits for connections to carry out an order
+/// before answering anyway.
+const ORDER_LIMIT: Duration = Duration::from_secs(3);
+
+/// Longest refusal period `/control/refuse` accepts: one hour.
+const MAX_REFUSE_MS: u64 = 3_600_000;
+
+/// Longest close reason: a close frame's payload is at most 125 bytes, two of
+/// which are the code.
+const MAX_REASON_BYTES: usize = 123;
+
+/// The query parameters of a control request. Unknown ones are ignored.
+type Params = HashMap<String, String>;
+
+/// A bad request, reported as HTTP 400 `{"error": "..."}`.
+#[derive(Debug)]
+struct BadRequest(String);
+
+impl IntoResponse for BadRequest {
+    fn into_response(self) -> Response {
+        (StatusCode::BAD_REQUEST, Json(json!({ "error": self.0 }))).into_response()
+    }
+}
+
+type Reply = Result<Json<Value>, BadRequest>;
+
+/// The `/control/*` routes, with permissive CORS.
+pub fn routes(hub: Arc<Hub>) -> Router {
+    Router::new()
+        .route("/control/drop", both(drop_connections))
+        .route("/control/close", both(close_connections))
+        .route("/control/stall", both(stall))
+        .route("/control/resume", both(resume))
+        .route("/control/refuse", both(refuse))
+        .route("/control/stats", both(stats))
+        .route("/control/received", both(received))
+        .route("/control/reset", both(reset))
+        .layer(CorsLayer::permissive())
+        .with_state(hub)
+}
+
+/// Every action answers GET and POST alike.
+fn both<H, T>(handler: H) -> MethodRouter<Arc<Hub>>
+where
+    H: axum::handler::Handler<T, Arc<Hub>>,
+    T: 'static,
+{
+    get(handler.clone()).post(handler)
+}
+
+/// The query parameters, or a 400 naming the problem.
+fn params(query: Result<Query<Params>, QueryRejection>) -> Result<Params, BadRequest> {
+    query
+        .map(|Query(params)| params)
+        .map_err(|rejection| BadRequest(format!("query: {}", rejection.body_text())))
+}
+
+/// `tag` absent means every connection; `tag=` (empty) means the connections
+/// opened without a tag.
+fn scope(params: &Params) -> Scope<'_> {
+    params
+        .get("tag")
+        .map_or(Scope::All, |tag| Scope::Tag(tag.as_str()))
+}
+
+/// Sends `order` to the connections in scope and waits (bounded) until they
+/// carried it out; returns how many were reached.
+async fn command(hub: &Hub, params: &Params, order: Order) -> usize {
+    let receipts = hub.command(scope(params), &order);
+    let count = receipts.len();
+    let _ = tokio::time::timeout(ORDER_LIMIT, async {
+        for receipt in receipts {
+            let _ = receipt.await;
+        }
+    })
+    .await;
+    hub.log(format_args!("control: {order:?} reached {count}"));
+    count
+}
+
+async fn drop_connections(
+    State(hub): State<Arc<Hub>>,
+    query: Result<Query<Params>, QueryRejection>,
+) -> Reply {
+    let params = params(query)?;
+    let dropped = command(&hub, &params, Order::Drop).await;
+    Ok(Json(json!({ "dropped": dropped })))
+}
+
+async fn close_connections(
+    State(hub): State<Arc<Hub>>,
+    query: Result<Query<Params>, QueryRejection>,
+) -> Reply {
+    let params = params(query)?;
+    let code = close_code(params.get("code").map(String::as_str))?;
+    let reason = params.get("reason").cloned().unwrap_or_default();
+    if reason.len() > MAX_REASON_BYTES {
+        return Err(BadRequest(format!(
+            "reason: at most {MAX_REASON_BYTES} bytes of UTF-8"
+        )));
+    }
+    let closed = command(&hub, &params, Order::Close { code, reason }).await;
+    Ok(Json(json!({ "closed": closed })))
+}
+
+/// Parses the `code` parameter (default 1000) and keeps only codes an
+/// endpoint may send in a close frame (RFC 6455 section 7.4): 1000-1003,
+/// 1007-1013 and 3000-4999. 1004, 1005, 1006 and 1015 are reserved and
+/// browsers fail the connection on them.
+fn close_code(raw: Option<&str>) -> Result<u16, BadRequest> {
+    let Some(raw) = raw else {
+        return Ok(1000);
+    };
+    let code: u16 = raw
+        .parse()
+        .map_err(|_| BadRequest(format!("code: not a number: {raw:?}")))?;
+    match code {
+        1000..=1003 | 1007..=1013 | 3000..=4999 => Ok(code),
+        1000..=4999 => Err(BadRequest(format!(
+            "code: {code} may not be sent in a close frame"
+        ))),
+        _ => Err(BadRequest(format!("code: {code} is outside 1000..=4999"))),
+    }
+}
+
+async fn stall(State(hub): State<Arc<Hub>>, query: Result<Query<Params>, QueryRejection>) -> Reply {
+    let params = params(query)?;
+    let stalled = command(&hub, &params, Order::Stall).await;
+    Ok(Json(json!({ "stalled": stalled })))
+}
+
+async fn resume(
+    State(hub): State<Arc<Hub>>,
+    query: Result<Query<Params>, QueryRejection>,
+) -> Reply {
+    let params = params(query)?;
+    let resumed = command(&hub, &params, Order::Resume).await;
+    Ok(Json(json!({ "resumed": resumed })))
+}
+
+async fn refuse(
+    State(hub): State<Arc<Hub>>,
+    query: Result<Query<Params>, QueryRejection>,
+) -> Reply {
+    let params = params(query)?;
+    let ms = refuse_ms(params.get("ms").map(String::as_str))?;
+    hub.refuse_for(Duration::from_millis(ms));
+    hub.log(format_args!("control: refusing upgrades for {ms} ms"));
+    Ok(Json(json!({ "refusingForMs": ms })))
+}
+
+/// Parses the required `ms` parameter; 0 stops refusing.
+fn refuse_ms(raw: Option<&str>) -> Result<u64, BadRequest> {
+    let raw = raw.ok_or_else(|| BadRequest("ms: required".to_owned()))?;
+    let ms: u64 = raw
+        .parse()
+        .map_err(|_| BadRequest(format!("ms: not a whole number: {raw:?}")))?;
+    if ms > MAX_REFUSE_MS {
+        return Err(BadRequest(format!("ms: at most {MAX_REFUSE_MS}")));
+    }
+    Ok(ms)
+}
+
+async fn stats(State(hub): State<Arc<Hub>>, query: Result<Query<Params>, QueryRejection>) -> Reply {
+    let params = params(query)?;
+    let stats = hub.stats(scope(&params));
+    Ok(Json(json!({
+        "connections": stats.connections,
+        "framesReceived": stats.frames_received,
+        "connectionsTotal": stats.connections_total,
+    })))
+}
+
+async fn received(
+    State(hub): State<Arc<Hub>>,
+    query: Result<Query<Params>, QueryRejection>,
+) -> Reply {
+    let params = params(query)?;
+    Ok(Json(json!({ "frames": hub.received(scope(&params)) })))
+}
+
+async fn reset(State(hub): State<Arc<Hub>>, query: Result<Query<Params>, QueryRejection>) -> Reply {
+    let params = params(query)?;
+    hub.reset(scope(&params));
+    Ok(Json(json!({ "reset": true })))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn error(result: Result<impl std::fmt::Debug, BadRequest>) -> String {
+        match result {
+            Ok(value) => panic!("expected an error, got {value:?}"),
+            Err(BadRequest(message)) => message,
+        }
+    }
+
+    #[test]
+    fn close_codes() {
+        assert_eq!(close_code(None).ok(), Some(1000));
+        for code in [
+            "1000", "1001", "1003", "1007", "1013", "3000", "4001", "4999",
+        ] {
+            assert!(close_code(Some(code)).is_ok(), "{code}");
+        }
+        for code in [
+            "1004", "1005", "1006", "1014", "1015", "2999", "999", "5000", "0",
+        ] {
+            assert!(error(close_code(Some(code))).starts_with("code:"), "{code}");
+        }
+        assert!(error(close_code(Some("abc"))).starts_with("code:"));
+        assert!(error(close_code(Some("-1"))).starts_with("code:"));
+        assert!(error(close_code(Some("70000"))).starts_with("code:"));
+    }
+
+    #[test]
+    fn refuse_periods() {
+        assert_eq!(refuse_ms(Some("0")).ok(), Some(0));
+        assert_eq!(refuse_ms(Some("500")).ok(), Some(500));
+        assert!(error(refuse_ms(None)).starts_with("ms:"));
+        assert!(error(refuse_ms(Some("x"))).starts_with("ms:"));
+        assert!(error(refuse_ms(Some("-5"))).starts_with("ms:"));
+        assert!(error(refuse_ms(Some("3600001"))).starts_with("ms:"));
+    }
+
+    #[test]
+    fn scope_from_tag() {
+        let mut params = Params::new();
+        assert!(matches!(scope(&params), Scope::All));
+        params.insert("tag".into(), String::new());
+        assert!(matches!(scope(&params), Scope::Tag("")));
+    }
+}

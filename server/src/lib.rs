@@ -1,0 +1,49 @@
+//! The reference WebSocket server of tabwire: echo and heartbeat on `/ws`,
+//! the static demo and test pages, and (for tests only) a control API that
+//! breaks, stalls and inspects connections on demand.
+
+mod connection;
+mod control;
+mod hub;
+mod protocol;
+mod statics;
+
+use std::io;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use axum::routing::get;
+use axum::Router;
+use tokio::net::TcpListener;
+
+use crate::hub::Hub;
+
+/// What the server serves; where it listens is the caller's listener.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServerConfig {
+    /// Directory served for every path other than `/pkg/` and `/ws`.
+    pub www: PathBuf,
+    /// Directory served under `/pkg/` (the wasm-pack output).
+    pub pkg: PathBuf,
+    /// Mount the `/control/` routes. They let anyone who can reach the port
+    /// break connections, so callers must keep the listener on loopback.
+    pub test_control: bool,
+    /// Log connections and control actions to stderr.
+    pub verbose: bool,
+}
+
+/// Serves `config` on `listener` until the future is dropped or the listener
+/// fails.
+pub async fn serve(config: ServerConfig, listener: TcpListener) -> io::Result<()> {
+    axum::serve(listener, app(&config)).await
+}
+
+/// The whole router: `/ws`, then the control routes if enabled, then files.
+fn app(config: &ServerConfig) -> Router {
+    let hub = Arc::new(Hub::new(config.test_control, config.verbose));
+    let mut app = Router::new().route("/ws", get(connection::upgrade).with_state(Arc::clone(&hub)));
+    if config.test_control {
+        app = app.merge(control::routes(hub));
+    }
+    app.merge(statics::routes(&config.www, &config.pkg))
+}

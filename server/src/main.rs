@@ -1,0 +1,111 @@
+//! `tabwire-server`: parses the command line, binds, announces the address on
+//! stdout for scripts, and serves until a signal or `--exit-after-secs`.
+
+mod args;
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+
+use crate::args::{Args, Command};
+
+fn main() -> ExitCode {
+    let args = match args::parse(std::env::args().skip(1)) {
+        Ok(Command::Run(args)) => args,
+        Ok(Command::Help) => {
+            print!("{}", args::USAGE);
+            return ExitCode::SUCCESS;
+        }
+        Err(message) => {
+            eprintln!("tabwire-server: {message}\nRun `tabwire-server --help` for usage.");
+            return ExitCode::from(2);
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("tabwire-server: cannot start the async runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(args)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("tabwire-server: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(args: Args) -> Result<(), String> {
+    let wanted = SocketAddr::new(args.host, args.port);
+    let listener = TcpListener::bind(wanted)
+        .await
+        .map_err(|error| format!("cannot listen on {wanted}: {error}"))?;
+    let address = listener
+        .local_addr()
+        .map_err(|error| format!("cannot read the bound address: {error}"))?;
+    announce(address);
+    tokio::select! {
+        served = tabwire_server::serve(args.server, listener) => {
+            served.map_err(|error| format!("server failed: {error}"))
+        }
+        () = shutdown(args.exit_after) => Ok(()),
+    }
+}
+
+/// The one stdout line scripts read to learn the port (`--port 0`).
+fn announce(address: SocketAddr) {
+    let mut stdout = std::io::stdout().lock();
+    let written = writeln!(stdout, "tabwire-server listening on http://{address}")
+        .and_then(|()| stdout.flush());
+    if let Err(error) = written {
+        // The server is still useful to a caller that knows the port.
+        eprintln!("tabwire-server: cannot write the address to stdout: {error}");
+    }
+}
+
+/// Resolves on SIGINT, SIGTERM, or when `exit_after` has passed. Dropping the
+/// server then closes every socket; clients see their connections end.
+async fn shutdown(exit_after: Option<Duration>) {
+    let deadline = async {
+        match exit_after {
+            Some(after) => tokio::time::sleep(after).await,
+            None => std::future::pending().await,
+        }
+    };
+    tokio::select! {
+        () = deadline => {}
+        () = interrupt() => {}
+        () = terminate() => {}
+    }
+}
+
+async fn interrupt() {
+    if tokio::signal::ctrl_c().await.is_err() {
+        // Without a handler the default action still stops the process.
+        std::future::pending::<()>().await;
+    }
+}
+
+#[cfg(unix)]
+async fn terminate() {
+    use tokio::signal::unix::{signal, SignalKind};
+    match signal(SignalKind::terminate()) {
+        Ok(mut stream) => {
+            stream.recv().await;
+        }
+        Err(_) => std::future::pending::<()>().await,
+    }
+}
+
+#[cfg(not(unix))]
+async fn terminate() {
+    std::future::pending::<()>().await;
+}

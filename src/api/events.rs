@@ -1,0 +1,219 @@
+//! The events a `TabWire` emits: their names, their TypeScript payload
+//! types, and the conversion of core events into those payloads.
+
+use serde::Serialize;
+use tsify::Tsify;
+use wasm_bindgen::prelude::*;
+
+use crate::core::{self, CloseInfo, ConnectionState, Event, Failure};
+use crate::web::clock;
+use crate::web::Frame;
+
+#[wasm_bindgen(typescript_custom_section)]
+const EVENT_MAP: &'static str = r#"
+/** Every event of a TabWire and the payload its listeners receive. */
+export interface TabWireEventMap {
+  open: OpenEvent;
+  message: InboundMessage;
+  close: CloseDetails;
+  state: StateEvent;
+  reconnecting: ReconnectingEvent;
+  error: TabWireError;
+}
+export type TabWireEventName = keyof TabWireEventMap;
+export interface TabWire {
+  /** Calls `listener` for every `type` event; returns a function that removes it. */
+  on<K extends TabWireEventName>(type: K, listener: (event: TabWireEventMap[K]) => void): () => void;
+}
+"#;
+
+/// The names accepted by `on`, in the order of the event map.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum EventKind {
+    Open,
+    Message,
+    Close,
+    State,
+    Reconnecting,
+    Error,
+}
+
+impl EventKind {
+    pub const NAMES: &'static str = "open, message, close, state, reconnecting, error";
+
+    pub fn parse(name: &str) -> Option<EventKind> {
+        Some(match name {
+            "open" => EventKind::Open,
+            "message" => EventKind::Message,
+            "close" => EventKind::Close,
+            "state" => EventKind::State,
+            "reconnecting" => EventKind::Reconnecting,
+            "error" => EventKind::Error,
+            _ => return None,
+        })
+    }
+
+    pub fn of<P>(event: &Event<P>) -> EventKind {
+        match event {
+            Event::Open { .. } => EventKind::Open,
+            Event::Message(_) => EventKind::Message,
+            Event::Close(_) => EventKind::Close,
+            Event::State(_) => EventKind::State,
+            Event::Reconnecting { .. } => EventKind::Reconnecting,
+            Event::Error(_) => EventKind::Error,
+        }
+    }
+}
+
+/// The connection state, as `state` events and the `state` getter name it.
+#[derive(Serialize, Tsify)]
+#[serde(rename_all = "lowercase")]
+pub enum StateName {
+    Idle,
+    Connecting,
+    Open,
+    Reconnecting,
+    Offline,
+    Closed,
+}
+
+impl From<ConnectionState> for StateName {
+    fn from(state: ConnectionState) -> Self {
+        match state {
+            ConnectionState::Idle => StateName::Idle,
+            ConnectionState::Connecting => StateName::Connecting,
+            ConnectionState::Open => StateName::Open,
+            ConnectionState::Reconnecting => StateName::Reconnecting,
+            ConnectionState::Offline => StateName::Offline,
+            ConnectionState::Closed => StateName::Closed,
+        }
+    }
+}
+
+/// Payload of `state`: sent on every change of state.
+#[derive(Serialize, Tsify)]
+#[serde(rename_all = "camelCase")]
+pub struct StateEvent {
+    state: StateName,
+    /// 0 for the first connection, n while working on the n-th retry.
+    attempt: u32,
+    /// While `reconnecting`: milliseconds until the next attempt.
+    #[tsify(optional)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    retry_in_ms: Option<f64>,
+    /// While `reconnecting`: when the next attempt starts (Unix epoch ms, like `Date.now()`).
+    #[tsify(optional)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    retry_at: Option<f64>,
+    /// Once `closed` by a close code or by the user: that close.
+    #[tsify(optional)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    close: Option<CloseDetails>,
+}
+
+/// Payload of `open`.
+#[derive(Serialize, Tsify)]
+pub struct OpenEvent {
+    /// How many retries this connection took (0 at the first try).
+    attempt: u32,
+}
+
+/// Payload of `message`: the frame as the browser delivered it.
+#[derive(Serialize, Tsify)]
+pub struct InboundMessage {
+    #[tsify(type = "string | ArrayBuffer")]
+    #[serde(with = "serde_wasm_bindgen::preserve")]
+    data: JsValue,
+}
+
+/// Payload of `close`: one per socket, whoever ended it.
+#[derive(Serialize, Tsify)]
+#[serde(rename_all = "camelCase")]
+pub struct CloseDetails {
+    code: u16,
+    reason: String,
+    /// The closing handshake completed; false for a dropped connection.
+    was_clean: bool,
+    /// The client will connect again by itself.
+    will_reconnect: bool,
+}
+
+/// Payload of `reconnecting`: a retry is scheduled.
+#[derive(Serialize, Tsify)]
+#[serde(rename_all = "camelCase")]
+pub struct ReconnectingEvent {
+    /// The number of the retry (1 for the first).
+    attempt: u32,
+    delay_ms: f64,
+    /// Unix epoch ms.
+    retry_at: f64,
+}
+
+/// What went wrong, for the `error` event.
+#[derive(Serialize, Tsify)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorKind {
+    ConnectTimeout,
+    HeartbeatTimeout,
+    Socket,
+    SocketRefused,
+    UrlProvider,
+    InvalidUrl,
+    RetriesExhausted,
+    QueueFull,
+}
+
+/// Payload of `error`.
+#[derive(Serialize, Tsify)]
+pub struct TabWireError {
+    kind: ErrorKind,
+    message: String,
+}
+
+impl From<&Failure> for ErrorKind {
+    fn from(failure: &Failure) -> Self {
+        match failure {
+            Failure::ConnectTimeout { .. } => ErrorKind::ConnectTimeout,
+            Failure::HeartbeatTimeout { .. } => ErrorKind::HeartbeatTimeout,
+            Failure::Socket => ErrorKind::Socket,
+            Failure::SocketRefused { .. } => ErrorKind::SocketRefused,
+            Failure::UrlProvider { .. } => ErrorKind::UrlProvider,
+            Failure::InvalidUrl { .. } => ErrorKind::InvalidUrl,
+            Failure::RetriesExhausted { .. } => ErrorKind::RetriesExhausted,
+            Failure::QueueFull { .. } => ErrorKind::QueueFull,
+        }
+    }
+}
+
+impl From<CloseInfo> for CloseDetails {
+    fn from(info: CloseInfo) -> Self {
+        CloseDetails { code: info.code, reason: info.reason, was_clean: info.clean, will_reconnect: info.will_reconnect }
+    }
+}
+
+/// The JavaScript payload of an event.
+pub fn to_js(event: Event<Frame>) -> Result<JsValue, serde_wasm_bindgen::Error> {
+    let serializer = serde_wasm_bindgen::Serializer::new();
+    match event {
+        Event::Message(frame) => InboundMessage { data: frame.into_data() }.serialize(&serializer),
+        Event::Open { attempt } => OpenEvent { attempt }.serialize(&serializer),
+        Event::Close(info) => CloseDetails::from(info).serialize(&serializer),
+        Event::State(change) => state_event(change).serialize(&serializer),
+        Event::Reconnecting { attempt, delay_ms, retry_at_ms } => {
+            ReconnectingEvent { attempt, delay_ms, retry_at: clock::to_epoch_ms(retry_at_ms) }.serialize(&serializer)
+        }
+        Event::Error(failure) => {
+            TabWireError { kind: ErrorKind::from(&failure), message: failure.to_string() }.serialize(&serializer)
+        }
+    }
+}
+
+fn state_event(change: core::StateChange) -> StateEvent {
+    StateEvent {
+        state: change.state.into(),
+        attempt: change.attempt,
+        retry_in_ms: change.retry_at_ms.map(|at| (at - clock::now()).max(0.0)),
+        retry_at: change.retry_at_ms.map(clock::to_epoch_ms),
+        close: change.close.map(CloseDetails::from),
+    }
+}

@@ -1,0 +1,275 @@
+//! The resolved, validated configuration of a client, and the rules that
+//! option values must follow.
+//!
+//! Options arrive from JavaScript as loosely typed numbers and strings; the
+//! checks here turn each bad value into a [`ConfigError`] that names the
+//! option and the rule, so the constructor can throw a useful message.
+
+use std::fmt;
+
+use super::close_codes::{CloseCodePolicy, CodeRange};
+
+/// Where the URL of each connection attempt comes from.
+#[derive(Clone, Debug, PartialEq)]
+pub enum UrlSource {
+    Fixed(String),
+    /// A user function, called on every attempt (it may refresh a token).
+    Provider,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Jitter {
+    /// Random in `[0, delay]` (the default; spreads a reconnect storm best).
+    Full,
+    /// `delay / 2` plus a random half.
+    Equal,
+    None,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct ReconnectConfig {
+    pub min_delay_ms: f64,
+    pub max_delay_ms: f64,
+    pub factor: f64,
+    pub jitter: Jitter,
+    /// `None`: retry for ever.
+    pub max_retries: Option<u32>,
+    /// The retry counter resets only after a connection stayed open this long,
+    /// so a server that accepts and drops at once still meets a growing delay.
+    pub min_uptime_ms: f64,
+}
+
+impl Default for ReconnectConfig {
+    fn default() -> Self {
+        ReconnectConfig {
+            min_delay_ms: 500.0,
+            max_delay_ms: 30_000.0,
+            factor: 2.0,
+            jitter: Jitter::Full,
+            max_retries: None,
+            min_uptime_ms: 5_000.0,
+        }
+    }
+}
+
+/// Timing of the heartbeat. The ping text and pong matcher are payload
+/// matters and stay with the browser layer.
+#[derive(Clone, Debug, PartialEq)]
+pub struct HeartbeatConfig {
+    pub interval_ms: f64,
+    pub timeout_ms: f64,
+}
+
+impl Default for HeartbeatConfig {
+    fn default() -> Self {
+        HeartbeatConfig { interval_ms: 25_000.0, timeout_ms: 10_000.0 }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct QueueConfig {
+    /// How many messages may wait while the connection is not open.
+    pub max_messages: usize,
+}
+
+impl Default for QueueConfig {
+    fn default() -> Self {
+        QueueConfig { max_messages: 1000 }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Config {
+    pub url: UrlSource,
+    pub reconnect: ReconnectConfig,
+    pub connect_timeout_ms: f64,
+    /// `None`: no heartbeat.
+    pub heartbeat: Option<HeartbeatConfig>,
+    pub close_codes: CloseCodePolicy,
+    pub queue: QueueConfig,
+    /// Connect as soon as the client is created (otherwise wait in `idle`).
+    pub auto_connect: bool,
+}
+
+impl Config {
+    pub const DEFAULT_CONNECT_TIMEOUT_MS: f64 = 10_000.0;
+
+    /// A configuration with every default and the given URL source.
+    pub fn new(url: UrlSource) -> Self {
+        Config {
+            url,
+            reconnect: ReconnectConfig::default(),
+            connect_timeout_ms: Self::DEFAULT_CONNECT_TIMEOUT_MS,
+            heartbeat: Some(HeartbeatConfig::default()),
+            close_codes: CloseCodePolicy::default(),
+            queue: QueueConfig::default(),
+            auto_connect: true,
+        }
+    }
+
+    /// Rules that involve more than one option.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if self.reconnect.min_delay_ms > self.reconnect.max_delay_ms {
+            return Err(ConfigError::MinDelayAboveMax {
+                min: self.reconnect.min_delay_ms,
+                max: self.reconnect.max_delay_ms,
+            });
+        }
+        if let UrlSource::Fixed(url) = &self.url {
+            check_url(url)?;
+        }
+        Ok(())
+    }
+}
+
+/// A rejected option value: one variant per rule, carrying the bad input.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ConfigError {
+    /// A duration that is negative, infinite or not a number.
+    NotADuration { option: &'static str, value: f64 },
+    /// A duration that must be above zero.
+    ZeroDuration { option: &'static str },
+    /// A count that is negative, fractional or too large.
+    NotACount { option: &'static str, value: f64 },
+    FactorBelowOne { value: f64 },
+    MinDelayAboveMax { min: f64, max: f64 },
+    /// A close code outside what a server can send (1000-4999).
+    NotACloseCode { option: &'static str, value: f64 },
+    /// A close code range whose first code is above its last.
+    EmptyCodeRange { option: &'static str, first: u16, last: u16 },
+    InvalidUrl { url: String, reason: &'static str },
+    InvalidProtocol { protocol: String },
+    DuplicateProtocol { protocol: String },
+    EmptyPing,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ConfigError::NotADuration { option, value } => {
+                write!(f, "{option} ({value}) must be a finite number of milliseconds, at least 0")
+            }
+            ConfigError::ZeroDuration { option } => write!(f, "{option} must be above 0 ms"),
+            ConfigError::NotACount { option, value } => {
+                write!(f, "{option} ({value}) must be a whole number from 0 to {}", u32::MAX)
+            }
+            ConfigError::FactorBelowOne { value } => {
+                write!(f, "reconnect.factor ({value}) must be a finite number of at least 1")
+            }
+            ConfigError::MinDelayAboveMax { min, max } => write!(
+                f,
+                "reconnect.minDelayMs ({min}) must not exceed reconnect.maxDelayMs ({max})"
+            ),
+            ConfigError::NotACloseCode { option, value } => {
+                write!(f, "{option} ({value}) must be a close code from 1000 to 4999")
+            }
+            ConfigError::EmptyCodeRange { option, first, last } => {
+                write!(f, "{option} range [{first}, {last}] has its first code above its last")
+            }
+            ConfigError::InvalidUrl { url, reason } => write!(f, "url \"{url}\" {reason}"),
+            ConfigError::InvalidProtocol { protocol } => write!(
+                f,
+                "protocols entry \"{protocol}\" is not a valid subprotocol token (RFC 6455)"
+            ),
+            ConfigError::DuplicateProtocol { protocol } => {
+                write!(f, "protocols lists \"{protocol}\" twice")
+            }
+            ConfigError::EmptyPing => write!(f, "heartbeat.ping must not be empty"),
+        }
+    }
+}
+
+/// A duration option: finite and at least zero.
+pub fn check_duration(option: &'static str, value: f64) -> Result<f64, ConfigError> {
+    if value.is_finite() && value >= 0.0 {
+        Ok(value)
+    } else {
+        Err(ConfigError::NotADuration { option, value })
+    }
+}
+
+/// A duration option that must be above zero (a zero timeout would fire at once).
+pub fn check_positive_duration(option: &'static str, value: f64) -> Result<f64, ConfigError> {
+    match check_duration(option, value)? {
+        0.0 => Err(ConfigError::ZeroDuration { option }),
+        value => Ok(value),
+    }
+}
+
+/// A count option: a whole number that fits in 32 bits.
+pub fn check_count(option: &'static str, value: f64) -> Result<u32, ConfigError> {
+    if value.fract() == 0.0 && (0.0..=f64::from(u32::MAX)).contains(&value) {
+        Ok(value as u32)
+    } else {
+        Err(ConfigError::NotACount { option, value })
+    }
+}
+
+pub fn check_factor(value: f64) -> Result<f64, ConfigError> {
+    if value.is_finite() && value >= 1.0 {
+        Ok(value)
+    } else {
+        Err(ConfigError::FactorBelowOne { value })
+    }
+}
+
+pub fn check_close_code(option: &'static str, value: f64) -> Result<u16, ConfigError> {
+    if value.fract() == 0.0 && (1000.0..=4999.0).contains(&value) {
+        Ok(value as u16)
+    } else {
+        Err(ConfigError::NotACloseCode { option, value })
+    }
+}
+
+pub fn check_code_range(option: &'static str, first: f64, last: f64) -> Result<CodeRange, ConfigError> {
+    let first = check_close_code(option, first)?;
+    let last = check_close_code(option, last)?;
+    if first > last {
+        return Err(ConfigError::EmptyCodeRange { option, first, last });
+    }
+    Ok(CodeRange { first, last })
+}
+
+/// A WebSocket URL: `ws://` or `wss://` and a host.
+pub fn check_url(url: &str) -> Result<(), ConfigError> {
+    match url_problem(url) {
+        None => Ok(()),
+        Some(reason) => Err(ConfigError::InvalidUrl { url: url.to_owned(), reason }),
+    }
+}
+
+/// Why `url` cannot be a WebSocket URL, if it cannot.
+pub fn url_problem(url: &str) -> Option<&'static str> {
+    let scheme = url.get(..6).unwrap_or(url).to_ascii_lowercase();
+    let rest = if scheme.starts_with("wss://") {
+        &url[6..]
+    } else if scheme.starts_with("ws://") {
+        &url[5..]
+    } else {
+        return Some("must start with ws:// or wss://");
+    };
+    let host_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    if rest[..host_end].is_empty() {
+        return Some("has no host");
+    }
+    if url.contains('#') {
+        return Some("must not contain a fragment (#)");
+    }
+    None
+}
+
+/// Subprotocols: RFC 6455 tokens, no duplicates (the browser would throw).
+pub fn check_protocols(protocols: &[String]) -> Result<(), ConfigError> {
+    const SEPARATORS: &str = "()<>@,;:\\\"/[]?={} \t";
+    for (index, protocol) in protocols.iter().enumerate() {
+        let is_token = !protocol.is_empty()
+            && protocol.bytes().all(|b| (0x21..=0x7e).contains(&b) && !SEPARATORS.contains(b as char));
+        if !is_token {
+            return Err(ConfigError::InvalidProtocol { protocol: protocol.clone() });
+        }
+        if protocols[..index].contains(protocol) {
+            return Err(ConfigError::DuplicateProtocol { protocol: protocol.clone() });
+        }
+    }
+    Ok(())
+}

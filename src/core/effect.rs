@@ -1,0 +1,41 @@
+//! What the machine asks the browser layer to do.
+
+use super::event::Event;
+
+/// The machine's timers. Each is either armed once or not at all, so the
+/// browser layer keeps one slot per timer and re-arming replaces it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Timer {
+    /// The backoff delay before the next attempt.
+    Retry,
+    /// The socket must open before this.
+    ConnectTimeout,
+    /// Time to send the next heartbeat ping.
+    HeartbeatPing,
+    /// Some frame must arrive before this, or the socket is dead.
+    HeartbeatDeadline,
+}
+
+impl Timer {
+    pub const ALL: [Timer; 4] = [Timer::Retry, Timer::ConnectTimeout, Timer::HeartbeatPing, Timer::HeartbeatDeadline];
+
+    pub fn index(self) -> usize {
+        self as usize
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Effect<P> {
+    /// Call the user's URL provider; answer with `UrlResolved` or `UrlFailed`.
+    ResolveUrl { generation: u64, attempt: u32, auth_failed: bool },
+    /// Create a socket tagged with `generation`.
+    OpenSocket { generation: u64, url: String },
+    SendFrame(P),
+    /// Send the configured heartbeat ping frame.
+    SendPing,
+    /// Close the current socket if it is still open, detach it and forget it.
+    CloseSocket { code: u16, reason: String },
+    SetTimer { timer: Timer, at_ms: f64 },
+    CancelTimer(Timer),
+    Emit(Event<P>),
+}

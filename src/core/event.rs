@@ -1,0 +1,82 @@
+//! What the machine reports to the user's listeners.
+
+use std::fmt;
+
+use super::state::ConnectionState;
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Event<P> {
+    State(StateChange),
+    Open { attempt: u32 },
+    Message(P),
+    /// Every socket that was created ends with exactly one `Close`, whether
+    /// the server, the network, the user or a timeout ended it.
+    Close(CloseInfo),
+    Reconnecting { attempt: u32, delay_ms: f64, retry_at_ms: f64 },
+    Error(Failure),
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct StateChange {
+    pub state: ConnectionState,
+    /// 0 for the first connection; n while working on the n-th retry.
+    pub attempt: u32,
+    /// When the next attempt starts (machine clock), while `Reconnecting`.
+    pub retry_at_ms: Option<f64>,
+    /// Why the client stopped, once `Closed`.
+    pub close: Option<CloseInfo>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct CloseInfo {
+    pub code: u16,
+    pub reason: String,
+    /// The closing handshake completed (false for a dropped connection).
+    pub clean: bool,
+    pub will_reconnect: bool,
+}
+
+/// Something went wrong; the `error` event carries one of these.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Failure {
+    /// The socket did not open within `connectTimeoutMs`.
+    ConnectTimeout { timeout_ms: f64 },
+    /// No frame arrived within `heartbeat.timeoutMs` after a ping.
+    HeartbeatTimeout { timeout_ms: f64 },
+    /// The browser fired `error` on the socket (it gives no detail).
+    Socket,
+    /// `new WebSocket(...)` threw.
+    SocketRefused { message: String },
+    /// The URL provider threw or rejected.
+    UrlProvider { message: String },
+    /// The URL provider returned something that is not a WebSocket URL.
+    InvalidUrl { url: String, reason: &'static str },
+    /// `reconnect.maxRetries` retries failed; the client stopped.
+    RetriesExhausted { retries: u32 },
+    /// `send()` was refused because the buffer is full.
+    QueueFull { max_messages: usize },
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Failure::ConnectTimeout { timeout_ms } => {
+                write!(f, "the socket did not open within {timeout_ms} ms")
+            }
+            Failure::HeartbeatTimeout { timeout_ms } => {
+                write!(f, "no frame arrived within {timeout_ms} ms after a heartbeat ping")
+            }
+            Failure::Socket => write!(f, "the WebSocket reported an error"),
+            Failure::SocketRefused { message } => write!(f, "the WebSocket could not be created: {message}"),
+            Failure::UrlProvider { message } => write!(f, "the url provider failed: {message}"),
+            Failure::InvalidUrl { url, reason } => write!(f, "the url provider returned \"{url}\", which {reason}"),
+            Failure::RetriesExhausted { retries } => {
+                write!(f, "gave up after {retries} failed retries (reconnect.maxRetries)")
+            }
+            Failure::QueueFull { max_messages } => write!(
+                f,
+                "the send queue is full ({max_messages} messages, queue.maxMessages); the message was not queued"
+            ),
+        }
+    }
+}

@@ -1,0 +1,52 @@
+//! The whole connection behaviour as a sans-IO state machine.
+//!
+//! Nothing in here touches the browser, reads a clock or sleeps: the
+//! [`Machine`] is fed [`Input`]s together with the current time and answers
+//! with [`Effect`]s that the browser layer carries out. That keeps every
+//! reconnection schedule, heartbeat deadline and close-code decision testable
+//! natively, on a virtual clock, with injected randomness.
+
+pub mod backoff;
+pub mod close_codes;
+pub mod config;
+pub mod effect;
+pub mod event;
+pub mod input;
+pub mod machine;
+pub mod queue;
+pub mod state;
+pub mod stats;
+
+/// Native only: the core's tests need no browser.
+#[cfg(all(test, not(target_arch = "wasm32")))]
+mod tests;
+
+pub use config::{Config, ConfigError, HeartbeatConfig, Jitter, QueueConfig, ReconnectConfig, UrlSource};
+pub use effect::{Effect, Timer};
+pub use event::{CloseInfo, Event, Failure, StateChange};
+pub use input::Input;
+pub use machine::{Machine, SendOutcome};
+pub use queue::QueueFull;
+pub use state::ConnectionState;
+pub use stats::Stats;
+
+/// What the core needs to know about a message payload.
+///
+/// The core never looks inside a payload: in the browser it is a `JsValue`
+/// that stays on the JS side, in native tests a `String`.
+pub trait Payload {
+    /// Size for statistics: bytes of a binary frame, JS `length` of a text frame.
+    fn size(&self) -> usize;
+}
+
+impl Payload for String {
+    fn size(&self) -> usize {
+        self.len()
+    }
+}
+
+impl Payload for Vec<u8> {
+    fn size(&self) -> usize {
+        self.len()
+    }
+}

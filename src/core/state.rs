@@ -1,0 +1,32 @@
+//! The connection states a user can observe.
+
+/// Where the connection stands. Every change is reported as a `state` event.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ConnectionState {
+    /// Created with `autoConnect: false` and not started yet.
+    Idle,
+    /// A socket (or the URL provider) is working on a connection.
+    Connecting,
+    /// The socket is open; sends go straight out.
+    Open,
+    /// Waiting for the backoff delay before the next attempt.
+    Reconnecting,
+    /// The browser reports no network; waiting for `online`.
+    Offline,
+    /// Stopped for good: closed by the user, by a fatal close code, or out of retries.
+    Closed,
+}
+
+impl ConnectionState {
+    /// The name used on the JavaScript side.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ConnectionState::Idle => "idle",
+            ConnectionState::Connecting => "connecting",
+            ConnectionState::Open => "open",
+            ConnectionState::Reconnecting => "reconnecting",
+            ConnectionState::Offline => "offline",
+            ConnectionState::Closed => "closed",
+        }
+    }
+}

@@ -1,0 +1,215 @@
+//! A virtual browser around the machine: it keeps the armed timers, the
+//! current socket and everything emitted or sent, and moves a virtual clock.
+
+use crate::core::{Config, ConnectionState, Effect, Event, Failure, Input, Machine, Timer, UrlSource};
+
+pub const URL: &str = "ws://127.0.0.1:9/ws";
+
+pub fn config() -> Config {
+    Config::new(UrlSource::Fixed(URL.to_owned()))
+}
+
+/// Randomness from a fixed sequence, repeated; tests stay exact.
+pub fn sequence(values: Vec<f64>) -> Box<dyn FnMut() -> f64> {
+    let mut index = 0;
+    Box::new(move || {
+        let value = values[index % values.len()];
+        index += 1;
+        value
+    })
+}
+
+pub struct Harness {
+    pub machine: Machine<String>,
+    pub now: f64,
+    timers: [Option<f64>; Timer::ALL.len()],
+    /// The generation of the live socket, as the browser layer would hold it.
+    pub socket: Option<u64>,
+    /// Every socket ever opened: (generation, url).
+    pub opened: Vec<(u64, String)>,
+    /// Frames handed to sockets, heartbeat pings as "<ping>".
+    pub sent: Vec<String>,
+    /// Sockets the machine closed: (code, reason).
+    pub closed: Vec<(u16, String)>,
+    pub url_requests: Vec<(u64, u32, bool)>,
+    pub events: Vec<Event<String>>,
+}
+
+impl Harness {
+    pub fn new(config: Config) -> Self {
+        Self::with_random(config, vec![0.5])
+    }
+
+    pub fn with_random(config: Config, random: Vec<f64>) -> Self {
+        Harness {
+            machine: Machine::new(config, sequence(random)),
+            now: 0.0,
+            timers: [None; Timer::ALL.len()],
+            socket: None,
+            opened: Vec::new(),
+            sent: Vec::new(),
+            closed: Vec::new(),
+            url_requests: Vec::new(),
+            events: Vec::new(),
+        }
+    }
+
+    /// A harness that has started and whose first socket is open.
+    pub fn connected(config: Config) -> Self {
+        let mut harness = Harness::new(config);
+        harness.input(Input::Start { online: true });
+        harness.open();
+        harness
+    }
+
+    pub fn input(&mut self, input: Input<String>) {
+        self.machine.handle(self.now, input);
+        self.drain();
+    }
+
+    pub fn send(&mut self, text: &str) -> Result<crate::core::SendOutcome, crate::core::QueueFull> {
+        let outcome = self.machine.send(text.to_owned());
+        self.drain();
+        outcome
+    }
+
+    fn drain(&mut self) {
+        while let Some(effect) = self.machine.poll() {
+            match effect {
+                Effect::ResolveUrl { generation, attempt, auth_failed } => {
+                    self.url_requests.push((generation, attempt, auth_failed));
+                }
+                Effect::OpenSocket { generation, url } => {
+                    self.socket = Some(generation);
+                    self.opened.push((generation, url));
+                }
+                Effect::SendFrame(payload) => self.sent.push(payload),
+                Effect::SendPing => self.sent.push("<ping>".to_owned()),
+                Effect::CloseSocket { code, reason } => {
+                    self.socket = None;
+                    self.closed.push((code, reason));
+                }
+                Effect::SetTimer { timer, at_ms } => self.timers[timer.index()] = Some(at_ms),
+                Effect::CancelTimer(timer) => self.timers[timer.index()] = None,
+                Effect::Emit(event) => self.events.push(event),
+            }
+        }
+    }
+
+    pub fn timer(&self, timer: Timer) -> Option<f64> {
+        self.timers[timer.index()]
+    }
+
+    /// Moves the clock forward by `ms`, firing due timers in time order.
+    pub fn advance(&mut self, ms: f64) {
+        let end = self.now + ms;
+        loop {
+            let due = Timer::ALL
+                .iter()
+                .filter_map(|timer| self.timers[timer.index()].map(|at| (at, *timer)))
+                .filter(|(at, _)| *at <= end)
+                .min_by(|a, b| a.0.total_cmp(&b.0));
+            let Some((at, timer)) = due else { break };
+            self.now = self.now.max(at);
+            self.timers[timer.index()] = None;
+            self.input(Input::TimerFired(timer));
+        }
+        self.now = end;
+    }
+
+    /// Fires the retry timer, wherever it is set.
+    pub fn fire_retry(&mut self) {
+        let at = self.timer(Timer::Retry).expect("a retry is scheduled");
+        self.advance(at - self.now);
+    }
+
+    pub fn generation(&self) -> u64 {
+        self.socket.expect("a socket is live")
+    }
+
+    pub fn open(&mut self) {
+        let generation = self.generation();
+        self.input(Input::Opened { generation });
+    }
+
+    pub fn server_close(&mut self, code: u16) {
+        let generation = self.generation();
+        self.input(Input::Closed { generation, code, reason: format!("code {code}"), clean: true });
+    }
+
+    /// The connection dropped without a closing handshake.
+    pub fn drop_connection(&mut self) {
+        let generation = self.generation();
+        self.input(Input::Closed { generation, code: 1006, reason: String::new(), clean: false });
+    }
+
+    pub fn receive(&mut self, text: &str) {
+        let generation = self.generation();
+        self.input(Input::Frame { generation, payload: text.to_owned(), is_pong: false });
+    }
+
+    pub fn receive_pong(&mut self) {
+        let generation = self.generation();
+        self.input(Input::Frame { generation, payload: "pong".to_owned(), is_pong: true });
+    }
+
+    pub fn state(&self) -> ConnectionState {
+        self.machine.state()
+    }
+
+    /// The states reported so far, in order.
+    pub fn states(&self) -> Vec<ConnectionState> {
+        self.events
+            .iter()
+            .filter_map(|event| match event {
+                Event::State(change) => Some(change.state),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// The delays of the `reconnecting` events so far.
+    pub fn retry_delays(&self) -> Vec<f64> {
+        self.events
+            .iter()
+            .filter_map(|event| match event {
+                Event::Reconnecting { delay_ms, .. } => Some(*delay_ms),
+                _ => None,
+            })
+            .collect()
+    }
+
+    pub fn messages(&self) -> Vec<String> {
+        self.events
+            .iter()
+            .filter_map(|event| match event {
+                Event::Message(text) => Some(text.clone()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    pub fn failures(&self) -> Vec<&'static str> {
+        self.events
+            .iter()
+            .filter_map(|event| match event {
+                Event::Error(failure) => Some(kind(failure)),
+                _ => None,
+            })
+            .collect()
+    }
+}
+
+/// A short name per failure, for compact assertions.
+fn kind(failure: &Failure) -> &'static str {
+    match failure {
+        Failure::ConnectTimeout { .. } => "connect_timeout",
+        Failure::HeartbeatTimeout { .. } => "heartbeat_timeout",
+        Failure::Socket => "socket",
+        Failure::SocketRefused { .. } => "socket_refused",
+        Failure::UrlProvider { .. } => "url_provider",
+        Failure::InvalidUrl { .. } => "invalid_url",
+        Failure::RetriesExhausted { .. } => "retries_exhausted",
+        Failure::QueueFull { .. } => "queue_full",
+    }
+}

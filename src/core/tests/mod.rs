@@ -1,0 +1,10 @@
+//! Native tests of the core on a virtual clock.
+
+mod backoff;
+mod close_codes;
+mod config;
+mod connection;
+mod harness;
+mod heartbeat;
+mod queue;
+mod signals;

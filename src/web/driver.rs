@@ -1,0 +1,243 @@
+//! Runs a core [`Machine`] in the browser: feeds it browser events with the
+//! time, carries out its effects, and hands its events to the user.
+
+use std::cell::{Cell, RefCell};
+use std::collections::VecDeque;
+use std::rc::{Rc, Weak};
+
+use crate::core::{Config, ConnectionState, Effect, Event, Input, Machine, QueueFull, SendOutcome, Stats, Timer};
+
+use super::clock::now;
+use super::frame::Frame;
+use super::signals::{Signal, Signals};
+use super::socket::{Socket, SocketEvent};
+use super::timers::Timers;
+use super::url_provider;
+use super::wire::WireConfig;
+
+/// Receives the machine's events; this is where user code runs.
+pub trait EventSink {
+    fn deliver(&self, event: Event<Frame>);
+}
+
+/// Work that calls user code, so it waits until no borrow is held.
+enum Callout {
+    Deliver(Event<Frame>),
+    ResolveUrl { generation: u64, attempt: u32, auth_failed: bool },
+}
+
+/// The client's browser runtime. Dropping it closes the socket, clears the
+/// timers and removes every listener it attached.
+pub struct Driver {
+    shared: Rc<Shared>,
+}
+
+struct Shared {
+    runtime: RefCell<Runtime>,
+    wire: WireConfig,
+    sink: Box<dyn EventSink>,
+    callouts: RefCell<VecDeque<Callout>>,
+    /// A callout loop is running further up the stack (or the first events
+    /// are held back until the constructor returned): only queue.
+    calling_out: Cell<bool>,
+}
+
+struct Runtime {
+    machine: Machine<Frame>,
+    socket: Option<Socket>,
+    timers: Timers,
+    _signals: Option<Signals>,
+}
+
+impl Driver {
+    /// Starts the machine. Its first events are delivered from a microtask,
+    /// so listeners registered right after construction hear them.
+    pub fn start(config: Config, wire: WireConfig, sink: Box<dyn EventSink>) -> Driver {
+        let machine = Machine::new(config, Box::new(js_sys::Math::random));
+        let shared = Rc::new_cyclic(|weak: &Weak<Shared>| {
+            let signals = Signals::attach({
+                let weak = weak.clone();
+                move |signal| {
+                    if let Some(shared) = weak.upgrade() {
+                        shared.handle(match signal {
+                            Signal::Online => Input::Online,
+                            Signal::Offline => Input::Offline,
+                            Signal::Visible => Input::Visible,
+                        });
+                    }
+                }
+            });
+            Shared {
+                runtime: RefCell::new(Runtime { machine, socket: None, timers: Timers::default(), _signals: signals }),
+                wire,
+                sink,
+                callouts: RefCell::new(VecDeque::new()),
+                calling_out: Cell::new(true),
+            }
+        });
+        shared.handle(Input::Start { online: Signals::online() });
+        let weak = Rc::downgrade(&shared);
+        wasm_bindgen_futures::spawn_local(async move {
+            if let Some(shared) = weak.upgrade() {
+                shared.calling_out.set(false);
+                shared.run_callouts();
+            }
+        });
+        Driver { shared }
+    }
+
+    pub fn send(&self, frame: Frame) -> Result<SendOutcome, QueueFull> {
+        let outcome = {
+            let mut runtime = self.shared.runtime.borrow_mut();
+            let outcome = runtime.machine.send(frame);
+            self.shared.carry_out(&mut runtime);
+            outcome
+        };
+        self.shared.run_callouts();
+        outcome
+    }
+
+    pub fn close(&self, code: u16, reason: String) {
+        self.shared.handle(Input::Close { code, reason });
+    }
+
+    pub fn reconnect(&self) {
+        self.shared.handle(Input::Reconnect);
+    }
+
+    pub fn state(&self) -> ConnectionState {
+        self.shared.runtime.borrow().machine.state()
+    }
+
+    /// The counters and the number of queued messages.
+    pub fn stats(&self) -> (Stats, usize) {
+        let runtime = self.shared.runtime.borrow();
+        (runtime.machine.stats().clone(), runtime.machine.queued())
+    }
+}
+
+impl Shared {
+    fn handle(self: &Rc<Self>, input: Input<Frame>) {
+        {
+            let mut runtime = self.runtime.borrow_mut();
+            runtime.machine.handle(now(), input);
+            self.carry_out(&mut runtime);
+        }
+        self.run_callouts();
+    }
+
+    /// Carries out the machine's effects. Nothing in here calls user code:
+    /// that is queued as a callout for after the borrow is released.
+    fn carry_out(self: &Rc<Self>, runtime: &mut Runtime) {
+        while let Some(effect) = runtime.machine.poll() {
+            match effect {
+                Effect::ResolveUrl { generation, attempt, auth_failed } => {
+                    self.callouts.borrow_mut().push_back(Callout::ResolveUrl { generation, attempt, auth_failed });
+                }
+                Effect::OpenSocket { generation, url } => {
+                    match Socket::open(&url, &self.wire.protocols, self.socket_listener(generation)) {
+                        Ok(socket) => runtime.socket = Some(socket),
+                        Err(error) => {
+                            let message = super::js_error::describe(&error);
+                            runtime.machine.handle(now(), Input::SocketRefused { generation, message });
+                        }
+                    }
+                }
+                Effect::SendFrame(frame) => Self::transmit(runtime, frame.data()),
+                Effect::SendPing => {
+                    if let Some(ping) = &self.wire.ping {
+                        Self::transmit(runtime, ping);
+                    }
+                }
+                Effect::CloseSocket { code, reason } => {
+                    if let Some(socket) = runtime.socket.take() {
+                        socket.close(code, &reason);
+                    }
+                }
+                Effect::SetTimer { timer, at_ms } => {
+                    let callback = self.timer_callback(timer);
+                    runtime.timers.set(timer, at_ms - now(), callback);
+                }
+                Effect::CancelTimer(timer) => runtime.timers.cancel(timer),
+                Effect::Emit(event) => self.callouts.borrow_mut().push_back(Callout::Deliver(event)),
+            }
+        }
+    }
+
+    /// `WebSocket.send` only throws before the socket opened, which the
+    /// machine never asks for; a failure is still reported, never ignored.
+    fn transmit(runtime: &mut Runtime, data: &wasm_bindgen::JsValue) {
+        let failed = runtime.socket.as_ref().is_none_or(|socket| socket.send(data).is_err());
+        if failed {
+            runtime.machine.handle(now(), Input::SocketError { generation: u64::MAX });
+        }
+    }
+
+    /// Runs queued callouts in order, unless a loop further up the stack
+    /// does (a listener may send or close, which queues more).
+    fn run_callouts(self: &Rc<Self>) {
+        if self.calling_out.replace(true) {
+            return;
+        }
+        loop {
+            let next = self.callouts.borrow_mut().pop_front();
+            match next {
+                Some(Callout::Deliver(event)) => self.sink.deliver(event),
+                Some(Callout::ResolveUrl { generation, attempt, auth_failed }) => {
+                    self.resolve_url(generation, attempt, auth_failed);
+                }
+                None => break,
+            }
+        }
+        self.calling_out.set(false);
+    }
+
+    fn resolve_url(self: &Rc<Self>, generation: u64, attempt: u32, auth_failed: bool) {
+        let Some(provider) = self.wire.url_provider.clone() else {
+            let message = "no url provider".to_owned();
+            return self.handle(Input::UrlFailed { generation, message });
+        };
+        let weak = Rc::downgrade(self);
+        wasm_bindgen_futures::spawn_local(async move {
+            let result = url_provider::resolve(provider, attempt, auth_failed).await;
+            if let Some(shared) = weak.upgrade() {
+                shared.handle(match result {
+                    Ok(url) => Input::UrlResolved { generation, url },
+                    Err(message) => Input::UrlFailed { generation, message },
+                });
+            }
+        });
+    }
+
+    fn socket_listener(self: &Rc<Self>, generation: u64) -> Rc<dyn Fn(SocketEvent)> {
+        let weak = Rc::downgrade(self);
+        Rc::new(move |event| {
+            if let Some(shared) = weak.upgrade() {
+                shared.on_socket_event(generation, event);
+            }
+        })
+    }
+
+    fn on_socket_event(self: &Rc<Self>, generation: u64, event: SocketEvent) {
+        let input = match event {
+            SocketEvent::Open => Input::Opened { generation },
+            SocketEvent::Message(data) => {
+                // May run a user function: decided before any borrow.
+                let is_pong = self.wire.pong.as_ref().is_some_and(|pong| pong.matches(&data));
+                Input::Frame { generation, payload: Frame::new(data), is_pong }
+            }
+            SocketEvent::Error => Input::SocketError { generation },
+            SocketEvent::Close { code, reason, clean } => Input::Closed { generation, code, reason, clean },
+        };
+        self.handle(input);
+    }
+
+    fn timer_callback(self: &Rc<Self>, timer: Timer) -> impl FnOnce() + 'static {
+        let weak = Rc::downgrade(self);
+        move || {
+            if let Some(shared) = weak.upgrade() {
+                shared.handle(Input::TimerFired(timer));
+            }
+        }
+    }
+}

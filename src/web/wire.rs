@@ -1,0 +1,42 @@
+//! What goes on the wire besides user messages: subprotocols, the heartbeat
+//! ping frame and how a pong is recognised, and where URLs come from.
+
+use js_sys::{Array, Function};
+use wasm_bindgen::JsValue;
+
+use super::js_error;
+
+/// Decides whether an inbound frame answers a heartbeat ping.
+pub enum PongMatcher {
+    /// A text frame equal to this string.
+    Text(JsValue),
+    /// A user function `(data) => boolean`.
+    Function(Function),
+}
+
+impl PongMatcher {
+    /// Called outside every borrow: the function variant runs user code.
+    pub fn matches(&self, data: &JsValue) -> bool {
+        match self {
+            PongMatcher::Text(text) => data == text,
+            PongMatcher::Function(function) => match function.call1(&JsValue::UNDEFINED, data) {
+                Ok(verdict) => verdict.is_truthy(),
+                Err(error) => {
+                    js_error::report("tabwire: heartbeat.pong threw", &error);
+                    false
+                }
+            },
+        }
+    }
+}
+
+/// The browser-side half of the configuration; the core gets the rest.
+pub struct WireConfig {
+    /// The subprotocols, ready for the `WebSocket` constructor.
+    pub protocols: Array,
+    /// The heartbeat ping frame, `None` without a heartbeat.
+    pub ping: Option<JsValue>,
+    pub pong: Option<PongMatcher>,
+    /// The user's URL provider, when `url` is a function.
+    pub url_provider: Option<Function>,
+}

@@ -1,0 +1,178 @@
+//! Shared helpers of the browser tests: the reference server's address and
+//! control API, a client factory, and an event recorder with async waits.
+
+#![allow(dead_code)]
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use gloo_timers::future::TimeoutFuture;
+use js_sys::{Object, Reflect, JSON};
+use tabwire::TabWire;
+use tsify::Ts;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::JsFuture;
+
+/// `host:port` of the reference server started (with `--test-control`) by
+/// the test script; compiled in, as tests cannot read the environment.
+pub fn server() -> &'static str {
+    // Read at run time of the test, so that building without it still works.
+    match option_env!("TABWIRE_TEST_SERVER") {
+        Some(address) => address,
+        None => panic!("set TABWIRE_TEST_SERVER=127.0.0.1:PORT (scripts/test.sh does) and start tabwire-server --test-control"),
+    }
+}
+
+pub fn ws_url(tag: &str) -> String {
+    format!("ws://{}/ws?tag={tag}", server())
+}
+
+#[wasm_bindgen(inline_js = r#"
+export function fetch_json(url) {
+  return fetch(url, { method: "POST" }).then((response) => {
+    if (!response.ok) throw new Error(url + " answered " + response.status);
+    return response.json();
+  });
+}
+let consoleErrors = 0;
+const original = console.error;
+console.error = (...args) => { consoleErrors += 1; original.apply(console, args); };
+let pageErrors = 0;
+globalThis.addEventListener("error", () => { pageErrors += 1; });
+globalThis.addEventListener("unhandledrejection", () => { pageErrors += 1; });
+export function console_errors() { return consoleErrors; }
+export function page_errors() { return pageErrors; }
+"#)]
+extern "C" {
+    #[wasm_bindgen(catch)]
+    fn fetch_json(url: &str) -> Result<js_sys::Promise, JsValue>;
+    /// Calls of `console.error` since the page loaded.
+    pub fn console_errors() -> u32;
+    /// Uncaught exceptions and unhandled rejections since the page loaded.
+    pub fn page_errors() -> u32;
+}
+
+/// Calls `/control/{action}?{query}` on the reference server.
+pub async fn control(action: &str, query: &str) -> JsValue {
+    let url = format!("http://{}/control/{action}?{query}", server());
+    let promise = fetch_json(&url).unwrap_or_else(|error| panic!("{url}: {error:?}"));
+    JsFuture::from(promise).await.unwrap_or_else(|error| panic!("{url}: {error:?}"))
+}
+
+pub fn number(value: &JsValue, key: &str) -> f64 {
+    Reflect::get(value, &key.into()).ok().and_then(|v| v.as_f64()).unwrap_or(f64::NAN)
+}
+
+pub fn text(value: &JsValue, key: &str) -> String {
+    Reflect::get(value, &key.into()).ok().and_then(|v| v.as_string()).unwrap_or_default()
+}
+
+/// Forgets what the server recorded for `tag` (an earlier run may have used it).
+pub async fn fresh(tag: &str) -> &str {
+    control("reset", &format!("tag={tag}")).await;
+    tag
+}
+
+/// Live connections of `tag` on the server.
+pub async fn live_connections(tag: &str) -> f64 {
+    number(&control("stats", &format!("tag={tag}")).await, "connections")
+}
+
+/// The text frames the server received from `tag`, in order.
+pub async fn received(tag: &str) -> Vec<String> {
+    let answer = control("received", &format!("tag={tag}")).await;
+    let frames = Reflect::get(&answer, &"frames".into()).unwrap_or(JsValue::UNDEFINED);
+    js_sys::Array::from(&frames).iter().filter_map(|frame| frame.as_string()).collect()
+}
+
+/// Options from JSON text, with `url` set to the server under `tag`.
+pub fn options(tag: &str, json: &str) -> JsValue {
+    let options = JSON::parse(json).expect("valid JSON options");
+    Reflect::set(&options, &"url".into(), &ws_url(tag).into()).expect("options is an object");
+    options
+}
+
+pub fn client(options: JsValue) -> TabWire {
+    TabWire::new(Ts::new_unchecked(options)).unwrap_or_else(|error| panic!("{:?}", JsValue::from(error)))
+}
+
+/// The message of the `Error` a constructor call threw.
+pub fn construction_error(options: JsValue) -> String {
+    let options_text = JSON::stringify(&options).ok().and_then(|text| text.as_string());
+    match TabWire::new(Ts::new_unchecked(options)) {
+        Ok(_) => panic!("the options were accepted: {:?}", options_text),
+        Err(error) => String::from(JsValue::from(error).unchecked_into::<js_sys::Error>().message()),
+    }
+}
+
+pub const EVENTS: [&str; 6] = ["open", "message", "close", "state", "reconnecting", "error"];
+
+/// Every event a client emitted, in order, as (name, payload).
+#[derive(Clone, Default)]
+pub struct Recorder {
+    events: Rc<RefCell<Vec<(String, JsValue)>>>,
+}
+
+impl Recorder {
+    pub fn attach(client: &TabWire) -> Recorder {
+        let recorder = Recorder::default();
+        for name in EVENTS {
+            let events = recorder.events.clone();
+            let listener = Closure::<dyn FnMut(JsValue)>::new(move |payload| {
+                events.borrow_mut().push((name.to_owned(), payload));
+            });
+            client.on(name.into(), listener.into_js_value()).expect("a known event");
+        }
+        recorder
+    }
+
+    pub fn count(&self, name: &str) -> usize {
+        self.events.borrow().iter().filter(|(event, _)| event == name).count()
+    }
+
+    pub fn of(&self, name: &str) -> Vec<JsValue> {
+        self.events.borrow().iter().filter(|(event, _)| event == name).map(|(_, p)| p.clone()).collect()
+    }
+
+    pub fn states(&self) -> Vec<String> {
+        self.of("state").iter().map(|payload| text(payload, "state")).collect()
+    }
+
+    pub fn messages(&self) -> Vec<JsValue> {
+        self.of("message").iter().map(|payload| Reflect::get(payload, &"data".into()).unwrap_or_default()).collect()
+    }
+
+    pub fn text_messages(&self) -> Vec<String> {
+        self.messages().iter().filter_map(JsValue::as_string).collect()
+    }
+
+    pub fn error_kinds(&self) -> Vec<String> {
+        self.of("error").iter().map(|payload| text(payload, "kind")).collect()
+    }
+
+    pub fn last_state(&self) -> String {
+        self.states().pop().unwrap_or_default()
+    }
+
+    /// Waits until `condition` holds, failing the test after `timeout_ms`.
+    pub async fn wait(&self, what: &str, timeout_ms: u32, condition: impl Fn(&Recorder) -> bool) {
+        let mut waited = 0;
+        while !condition(self) {
+            assert!(waited < timeout_ms, "timed out after {timeout_ms} ms waiting for {what}; states {:?}", self.states());
+            TimeoutFuture::new(10).await;
+            waited += 10;
+        }
+    }
+}
+
+pub async fn sleep(ms: u32) {
+    TimeoutFuture::new(ms).await;
+}
+
+pub fn object(entries: &[(&str, JsValue)]) -> JsValue {
+    let object = Object::new();
+    for (key, value) in entries {
+        Reflect::set(&object, &(*key).into(), value).expect("object");
+    }
+    object.into()
+}
