@@ -12,7 +12,7 @@ use super::events::{EventKind, StateName};
 use super::listeners::{ListenerSink, Listeners};
 use super::options::TabWireOptions;
 use super::send::{to_frame, SendError, SendResult};
-use crate::web::Driver;
+use crate::web::{clock, Driver};
 
 /// A WebSocket connection that reconnects by itself, notices dead sockets
 /// with a heartbeat and queues what is sent while it is down.
@@ -44,6 +44,10 @@ pub struct Stats {
     last_rtt_ms: Option<f64>,
     /// Messages waiting for the connection.
     queued: u32,
+    /// While `reconnecting`: when the next attempt starts (Unix epoch ms).
+    #[tsify(optional)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    retry_at: Option<f64>,
 }
 
 fn js_error(error: impl ToString) -> JsError {
@@ -125,7 +129,7 @@ impl TabWire {
     }
 
     pub fn stats(&self) -> Result<Ts<Stats>, JsError> {
-        let (stats, queued) = self.driver.stats();
+        let (stats, queued, retry_at_ms) = self.driver.stats();
         let stats = Stats {
             state: self.driver.state().into(),
             attempts: stats.attempts,
@@ -136,6 +140,7 @@ impl TabWire {
             bytes_out: stats.bytes_out as f64,
             last_rtt_ms: stats.last_rtt_ms,
             queued: u32::try_from(queued).unwrap_or(u32::MAX),
+            retry_at: retry_at_ms.map(clock::to_epoch_ms),
         };
         Ts::from_rust(&stats).map_err(js_error)
     }

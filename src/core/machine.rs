@@ -92,6 +92,11 @@ impl<P: Payload> Machine<P> {
         self.queue.len()
     }
 
+    /// When the next attempt starts (machine clock), while `Reconnecting`.
+    pub fn retry_at_ms(&self) -> Option<f64> {
+        self.timers[Timer::Retry.index()]
+    }
+
     /// The next effect to carry out, oldest first.
     pub fn poll(&mut self) -> Option<Effect<P>> {
         self.effects.pop_front()

@@ -109,10 +109,12 @@ impl Driver {
         self.shared.runtime.borrow().machine.state()
     }
 
-    /// The counters and the number of queued messages.
-    pub fn stats(&self) -> (Stats, usize) {
+    /// The counters, the number of queued messages and when the next
+    /// attempt starts (machine clock).
+    pub fn stats(&self) -> (Stats, usize, Option<f64>) {
         let runtime = self.shared.runtime.borrow();
-        (runtime.machine.stats().clone(), runtime.machine.queued())
+        let machine = &runtime.machine;
+        (machine.stats().clone(), machine.queued(), machine.retry_at_ms())
     }
 }
 
@@ -165,11 +167,13 @@ impl Shared {
     }
 
     /// `WebSocket.send` only throws before the socket opened, which the
-    /// machine never asks for; a failure is still reported, never ignored.
-    fn transmit(runtime: &mut Runtime, data: &wasm_bindgen::JsValue) {
-        let failed = runtime.socket.as_ref().is_none_or(|socket| socket.send(data).is_err());
-        if failed {
-            runtime.machine.handle(now(), Input::SocketError { generation: u64::MAX });
+    /// machine never asks for; should it happen anyway, it is reported.
+    fn transmit(runtime: &Runtime, data: &wasm_bindgen::JsValue) {
+        let sent = runtime.socket.as_ref().map(|socket| socket.send(data));
+        match sent {
+            Some(Ok(())) => {}
+            Some(Err(error)) => super::js_error::report("tabwire: WebSocket.send threw", &error),
+            None => super::js_error::report("tabwire: no socket to send on", data),
         }
     }
 

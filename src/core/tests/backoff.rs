@@ -98,6 +98,7 @@ fn the_retry_fires_exactly_after_its_delay() {
     let mut harness = failing(Jitter::None, vec![0.5]);
     harness.drop_connection();
     assert_eq!(harness.timer(Timer::Retry), Some(500.0));
+    assert_eq!(harness.machine.retry_at_ms(), Some(500.0));
     harness.advance(499.0);
     assert_eq!(harness.state(), ConnectionState::Reconnecting);
     assert_eq!(harness.opened.len(), 1);

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Release build of the npm package into pkg/, and its size as a page loads
+# it: the .wasm plus the JS glue, raw and gzipped.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+wasm-pack --quiet build --release --target web --mode no-install >/dev/null
+# binaryen from npm (version 132): Debian's wasm-opt 108 corrupts the
+# externref table that wasm-bindgen emits.
+node_modules/.bin/wasm-opt -Oz --enable-bulk-memory --enable-nontrapping-float-to-int \
+  --enable-reference-types --enable-multivalue --enable-sign-ext --enable-mutable-globals \
+  pkg/tabwire_bg.wasm -o pkg/tabwire_bg.wasm
+
+size() { wc -c < "$1" | tr -d ' '; }
+gz() { gzip -9 -c "$1" | wc -c | tr -d ' '; }
+wasm=pkg/tabwire_bg.wasm
+glue=pkg/tabwire.js
+total=$(( $(gz "$wasm") + $(gz "$glue") ))
+printf 'size: %-18s %7s B raw %7s B gzip\n' "$(basename "$wasm")" "$(size "$wasm")" "$(gz "$wasm")"
+printf 'size: %-18s %7s B raw %7s B gzip\n' "$(basename "$glue")" "$(size "$glue")" "$(gz "$glue")"
+printf 'size: wasm + glue, gzipped: %s B (%s KiB)\n' "$total" "$(awk "BEGIN { printf \"%.1f\", $total / 1024 }")"

@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# Installs what building, the demo and the tests need on a fresh Debian
+# machine, skipping whatever is already present. Idempotent and quick when
+# everything is there.
+#
+#   scripts/setup.sh          everything (tests included)
+#   scripts/setup.sh demo     only what the demo needs (no browser)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+WASM_PACK_VERSION=0.15.1
+want=${1:-all}
+
+as_root() {
+  if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+say() { echo "setup: $*"; }
+
+# The wasm-bindgen CLI must be exactly the version in Cargo.lock.
+wasm_bindgen_version() {
+  awk '/^name = "wasm-bindgen"$/ { getline; gsub(/"/, "", $3); print $3; exit }' Cargo.lock
+}
+
+if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
+  say "adding the wasm32-unknown-unknown target"
+  rustup target add wasm32-unknown-unknown
+fi
+
+if [ ! -f Cargo.lock ]; then
+  cargo generate-lockfile
+fi
+wbg=$(wasm_bindgen_version)
+if ! wasm-bindgen --version 2>/dev/null | grep -qx "wasm-bindgen $wbg"; then
+  say "installing wasm-bindgen-cli $wbg (a few minutes)"
+  # Without --locked: a dependency pinned in its lock file is not on crates.io.
+  cargo install wasm-bindgen-cli --version "$wbg" --force
+fi
+
+if ! wasm-pack --version 2>/dev/null | grep -qx "wasm-pack $WASM_PACK_VERSION"; then
+  say "installing wasm-pack $WASM_PACK_VERSION (a few minutes)"
+  cargo install wasm-pack --version "$WASM_PACK_VERSION" --locked --force
+fi
+
+packages=()
+if [ "$want" != demo ]; then
+  [ -x /usr/bin/chromium ] || packages+=(chromium)
+  [ -x /usr/bin/chromedriver ] || packages+=(chromium-driver)
+fi
+if [ ${#packages[@]} -gt 0 ]; then
+  say "installing ${packages[*]} with apt"
+  as_root apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${packages[@]}" >/dev/null
+fi
+
+# npm ci writes node_modules/.package-lock.json: older than the lock file
+# (or missing) means node_modules is stale.
+if [ ! node_modules/.package-lock.json -nt package-lock.json ]; then
+  say "installing npm packages (npm ci)"
+  npm ci --no-audit --no-fund --loglevel=error
+fi
+say "ready"

@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# Every test of tabwire, layer by layer, after installing what is missing:
+#   1. native:  cargo test (the core on a virtual clock, the reference server)
+#   2. browser: wasm-pack test in headless Chromium against the reference server
+#   3. types:   tsc --strict over TypeScript that uses the package
+#   4. e2e:     Playwright driving the demo page
+# Ends with one line counting what passed and failed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+
+bash scripts/setup.sh
+
+logs=$(mktemp -d)
+server_pid=
+cleanup() {
+  [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null || true
+  rm -rf "$logs"
+}
+trap cleanup EXIT
+
+passed=0
+failed=0
+# Adds up cargo's "test result: ok. N passed; M failed" lines and node's
+# "# pass N" / "# fail M" lines of one layer's log.
+count() {
+  local sums
+  sums=$(awk '
+    /^test result:/ { for (i = 1; i <= NF; i++) { if ($i ~ /^passed/) p += $(i - 1); if ($i ~ /^failed/) f += $(i - 1) } }
+    /^# pass [0-9]+$/ { p += $3 }
+    /^# fail [0-9]+$/ { f += $3 }
+    END { print p + 0, f + 0 }' "$1")
+  passed=$(( passed + ${sums% *} ))
+  failed=$(( failed + ${sums#* } ))
+}
+
+layer() {
+  local name=$1; shift
+  echo "== $name"
+  local status=0
+  "$@" 2>&1 | tee "$logs/$name.log" || status=$?
+  count "$logs/$name.log"
+  if [ "$status" -ne 0 ]; then
+    echo "== $name failed (exit $status)"
+    echo "summary: $passed passed, $(( failed > 0 ? failed : 1 )) failed"
+    exit 1
+  fi
+}
+
+layer native cargo test --workspace --quiet
+
+echo "== build"
+bash scripts/build.sh
+cargo build --quiet -p tabwire-server
+
+# One reference server for the browser tests, stopping by itself at worst.
+"$root/target/debug/tabwire-server" --port 0 --test-control --exit-after-secs 900 >"$logs/server.out" &
+server_pid=$!
+for _ in $(seq 100); do grep -q listening "$logs/server.out" && break; sleep 0.1; done
+address=$(sed -n 's|.*http://\(127\.0\.0\.1:[0-9]*\).*|\1|p' "$logs/server.out")
+[ -n "$address" ] || { echo "the reference server did not start"; exit 1; }
+
+browser_tests() {
+  TABWIRE_TEST_SERVER=$address WASM_BINDGEN_TEST_TIMEOUT=240 \
+    wasm-pack test --headless --chrome --chromedriver /usr/bin/chromedriver --mode no-install
+}
+layer browser browser_tests
+kill "$server_pid"; server_pid=
+
+types_tests() {
+  npx tsc -p tests/types && echo "# pass 1"
+}
+layer types types_tests
+
+layer e2e node --test tests/e2e/
+
+echo "summary: $passed passed, $failed failed"

@@ -1,0 +1,114 @@
+// Shared helpers of the end-to-end tests: the reference server and Chromium.
+
+import { spawn } from "node:child_process";
+import { mkdirSync } from "node:fs";
+import path from "node:path";
+import { createInterface } from "node:readline";
+import { fileURLToPath } from "node:url";
+
+import { chromium } from "playwright-core";
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
+export const RESULTS_DIR = path.join(ROOT, "test-results");
+
+const SERVER_BIN = path.resolve(ROOT, process.env.TABWIRE_SERVER_BIN ?? "target/debug/tabwire-server");
+/** The wasm-pack output to serve at /pkg/; the repository's pkg/ unless TABWIRE_PKG_DIR names another. */
+const PKG_DIR = path.resolve(ROOT, process.env.TABWIRE_PKG_DIR ?? "pkg");
+const CHROMIUM = process.env.TABWIRE_CHROMIUM ?? "/usr/bin/chromium";
+const CHROMIUM_ARGS = [
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+  "--no-first-run",
+  "--disable-quic",
+];
+
+/** Rejects after `ms` with `what` in the message, unless `promise` settles first. */
+export function withTimeout(promise, ms, what) {
+  let timer;
+  const timeout = new Promise((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms: ${what}`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Starts tabwire-server on a free port with the test control API and resolves
+ * to `{ origin, process, stop(), output() }` once it announced its address.
+ */
+export async function startServer({ exitAfterSecs = 120, timeoutMs = 15_000 } = {}) {
+  const args = [
+    "--host", "127.0.0.1",
+    "--port", "0",
+    "--www", path.join(ROOT, "www"),
+    "--pkg", PKG_DIR,
+    "--test-control",
+    "--exit-after-secs", String(exitAfterSecs),
+  ];
+  const child = spawn(SERVER_BIN, args, { stdio: ["ignore", "pipe", "pipe"] });
+  const stderr = [];
+  child.stderr.setEncoding("utf8");
+  child.stderr.on("data", (chunk) => {
+    stderr.push(chunk);
+    if (stderr.length > 200) stderr.shift();
+  });
+
+  const exited = new Promise((resolve) => child.once("exit", (code, signal) => resolve({ code, signal })));
+  const stop = async () => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    child.kill("SIGTERM");
+    const gone = await Promise.race([exited.then(() => true), sleep(3000).then(() => false)]);
+    if (!gone) {
+      child.kill("SIGKILL");
+      await Promise.race([exited, sleep(2000)]);
+    }
+  };
+
+  const announced = new Promise((resolve, reject) => {
+    const lines = createInterface({ input: child.stdout });
+    lines.on("line", (line) => {
+      const match = /^tabwire-server listening on (http:\/\/\S+)$/.exec(line.trim());
+      if (match) resolve(match[1]);
+    });
+    child.once("error", (error) => reject(new Error(`cannot start ${SERVER_BIN}: ${error.message}`)));
+    exited.then(({ code, signal }) =>
+      reject(new Error(`tabwire-server exited (code ${code}, signal ${signal}) before announcing:\n${stderr.join("")}`)));
+  });
+
+  let origin;
+  try {
+    origin = await withTimeout(announced, timeoutMs, "tabwire-server to print its address");
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  return { origin, process: child, stop, output: () => stderr.join("") };
+}
+
+/** Calls a `/control/*` route and returns its JSON; throws on HTTP errors. */
+export async function control(origin, route, params = {}, timeoutMs = 10_000) {
+  const url = new URL(`/control/${route}`, origin);
+  for (const [name, value] of Object.entries(params)) url.searchParams.set(name, String(value));
+  const response = await fetch(url, { method: "POST", signal: AbortSignal.timeout(timeoutMs) });
+  const body = await response.json();
+  if (!response.ok) throw new Error(`${url.pathname}${url.search}: HTTP ${response.status} ${JSON.stringify(body)}`);
+  return body;
+}
+
+/** Launches Debian's Chromium headless. */
+export function launchBrowser() {
+  return withTimeout(
+    chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, timeout: 30_000 }),
+    35_000,
+    "Chromium to start",
+  );
+}
+
+export function resultsPath(name) {
+  mkdirSync(RESULTS_DIR, { recursive: true });
+  return path.join(RESULTS_DIR, name);
+}

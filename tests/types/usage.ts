@@ -1,0 +1,99 @@
+// Compiled with `tsc --strict --noEmit` against the built package. Every
+// `@ts-expect-error` line must stay an error: if the types ever accept it,
+// tsc reports the directive as unused and this check fails.
+import init, {
+  TabWire,
+  type CloseDetails,
+  type InboundMessage,
+  type SendResult,
+  type StateEvent,
+  type StateName,
+  type Stats,
+  type TabWireEventMap,
+  type TabWireOptions,
+  type UrlProvider,
+} from "../../pkg/tabwire.js";
+
+export async function dashboard(): Promise<void> {
+  await init();
+
+  const options: TabWireOptions = {
+    url: "wss://example.test/ws",
+    protocols: ["tabwire.v1"],
+    reconnect: { minDelayMs: 500, maxDelayMs: 30_000, factor: 2, jitter: "full", maxRetries: Infinity, minUptimeMs: 5_000 },
+    connectTimeoutMs: 10_000,
+    heartbeat: { intervalMs: 25_000, timeoutMs: 10_000, ping: '{"type":"ping"}', pong: (data) => data === '{"type":"pong"}' },
+    closeCodes: { fatal: [1008, [4000, 4099]], authFailure: [4401] },
+    queue: { maxMessages: 1000 },
+    autoConnect: true,
+  };
+  const ws = new TabWire(options);
+
+  const provider: UrlProvider = async ({ attempt, authFailed }) =>
+    `wss://example.test/ws?attempt=${attempt}&refresh=${authFailed}`;
+  new TabWire({ url: provider, heartbeat: false }).free();
+
+  // Listeners get the payload of their event.
+  const off = ws.on("state", (event: StateEvent) => {
+    const state: StateName = event.state;
+    const retryAt: number | undefined = event.retryAt;
+    console.log(state, event.attempt, retryAt, event.close?.code);
+  });
+  off();
+  ws.on("message", (message: InboundMessage) => {
+    const data: string | ArrayBuffer = message.data;
+    console.log(typeof data === "string" ? data.length : data.byteLength);
+  });
+  ws.on("close", (close: CloseDetails) => console.log(close.code, close.reason, close.wasClean, close.willReconnect));
+  ws.on("reconnecting", ({ attempt, delayMs, retryAt }) => console.log(attempt, delayMs, retryAt));
+  ws.on("error", ({ kind, message }) => console.log(kind.toUpperCase(), message));
+  ws.on("open", ({ attempt }) => console.log(attempt + 1));
+
+  const result: SendResult = ws.send({ type: "approve", id: 7 });
+  ws.send("text");
+  ws.send(new Uint8Array([1, 2, 3]));
+  ws.send(new ArrayBuffer(8));
+  const stats: Stats = ws.stats();
+  console.log(result, stats.queued, stats.lastRttMs ?? 0, ws.state);
+  ws.reconnect();
+  ws.close(1000, "bye");
+  ws.free();
+
+  // A wrong event name.
+  // @ts-expect-error "clsoe" is not an event
+  ws.on("clsoe", () => {});
+
+  // A wrong payload type for the event.
+  // @ts-expect-error `open` carries OpenEvent, not CloseDetails
+  ws.on("open", (event: CloseDetails) => console.log(event.code));
+
+  // A field the payload does not have.
+  // @ts-expect-error StateEvent has no `code`
+  ws.on("state", (event) => console.log(event.code));
+
+  // A state that does not exist.
+  // @ts-expect-error "opened" is not a StateName
+  const wrongState: StateName = "opened";
+  console.log(wrongState);
+
+  // A misspelt option.
+  // @ts-expect-error `reconect` is not an option
+  new TabWire({ url: "wss://example.test/ws", reconect: {} });
+
+  // A wrong jitter mode.
+  // @ts-expect-error jitter is "full" | "equal" | "none"
+  new TabWire({ url: "wss://example.test/ws", reconnect: { jitter: "sometimes" } });
+
+  // The url is required.
+  // @ts-expect-error missing url
+  new TabWire({ heartbeat: false });
+
+  // Nothing to send.
+  // @ts-expect-error undefined cannot be sent
+  ws.send(undefined);
+
+  // The event map is usable in generic code.
+  type Payload<K extends keyof TabWireEventMap> = TabWireEventMap[K];
+  const payload: Payload<"reconnecting"> = { attempt: 1, delayMs: 500, retryAt: Date.now() };
+  console.log(payload);
+}
