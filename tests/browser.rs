@@ -15,8 +15,10 @@ wasm_bindgen_test_configure!(run_in_browser);
 /// Fast reconnection and no heartbeat unless a test wants one.
 const QUICK: &str = r#"{"reconnect":{"minDelayMs":20,"maxDelayMs":100},"heartbeat":false}"#;
 
+/// The `status` of a send receipt.
 fn sent(result: Result<tsify::Ts<impl tsify::Tsify>, JsError>) -> String {
-    result.map(|ts| ts.js_value().as_string().unwrap_or_default()).unwrap_or_else(|e| panic!("{:?}", JsValue::from(e)))
+    let receipt = result.unwrap_or_else(|e| panic!("{:?}", JsValue::from(e)));
+    text(&receipt.js_value(), "status")
 }
 
 #[wasm_bindgen_test]
@@ -240,7 +242,9 @@ fn bad_calls_throw_and_change_nothing() {
     assert!(message(client.send(JsValue::UNDEFINED).unwrap_err()).contains("not undefined"));
     assert!(message(client.close(Some(1001.0), None).unwrap_err()).contains("close code 1001"));
     assert_eq!(sent(client.send("kept".into())), "queued");
-    assert!(message(client.send("refused".into()).unwrap_err()).contains("the send queue is full (1 messages"));
+    let refused = client.send("refused".into()).unwrap().js_value();
+    assert_eq!((text(&refused, "status"), text(&refused, "reason")), ("refused".to_owned(), "too_many_messages".to_owned()));
+    assert!(text(&refused, "message").contains("the outbox is full (1 messages"));
     let stats = client.stats().unwrap().js_value();
     assert_eq!((text(&stats, "state"), number(&stats, "queued")), ("idle".to_owned(), 1.0));
 }

@@ -228,17 +228,23 @@ function onSubmit(event) {
     return;
   }
   clearSendError();
-  let result;
+  let receipt;
   try {
-    result = ws.send(text);
+    receipt = ws.send(text);
   } catch (error) {
     showSendError(error);
     log("event", `send failed: ${describe(error)}`);
     renderStats();
     return;
   }
-  log("out", text, result === "queued" ? "queued" : undefined);
-  flashResult(result, result);
+  if (receipt.status === "refused") {
+    showSendError(receipt.message);
+    log("event", `send refused: ${receipt.message}`);
+    renderStats();
+    return;
+  }
+  log("out", text, receipt.status === "queued" ? "queued" : undefined);
+  flashResult(receipt.status, receipt.status);
   view.input.value = "";
   view.input.focus();
   renderStats();
@@ -290,6 +296,17 @@ function attach(client) {
   client.on("error", (event) => {
     log("event", `error (${event.kind}): ${event.message}`);
     renderStats();
+  });
+  client.on("ack", (event) => {
+    log("event", `ack ${event.id}: the server handled it`);
+    renderStats();
+  });
+  client.on("expired", (event) => {
+    log("event", `expired undelivered: ${event.ids.join(", ")}`);
+    renderStats();
+  });
+  client.on("warning", (event) => {
+    log("event", `warning: ${event.message}`);
   });
 }
 

@@ -9,8 +9,9 @@ use tabwire_server::ServerConfig;
 pub const USAGE: &str = "\
 Usage: tabwire-server [OPTIONS]
 
-Reference WebSocket server for tabwire: echo and heartbeat on /ws, static
-files, and an optional test control API under /control/.
+Reference WebSocket server for tabwire: echo and heartbeat on /ws (with
+acknowledged, deduplicated delivery for clients offering the tabwire.v1
+subprotocol), static files, and an optional test control API under /control/.
 
 Options:
   --host ADDR            IP address to bind (default 127.0.0.1; `localhost`

@@ -1,6 +1,10 @@
 //! The `/ws` endpoint: the upgrade, and the task that serves one WebSocket by
 //! answering frames as [`crate::protocol`] decides and carrying out orders
 //! from the control API.
+//!
+//! A client offering the `tabwire.v1` subprotocol gets it, and its connection
+//! is in protocol mode (acknowledged, deduplicated messages); any other
+//! connection is in raw mode (echo).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -14,7 +18,7 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::time::timeout;
 
 use crate::hub::{Command, Hub, Order, Registration};
-use crate::protocol::{decide, Action};
+use crate::protocol::{ack, decide, decide_protocol, Action, ProtocolAction, SUBPROTOCOL};
 
 /// How long a control-initiated close waits for the client's close frame
 /// before dropping the stream anyway.
@@ -32,6 +36,15 @@ enum Flow {
     Dropped(oneshot::Sender<()>),
 }
 
+/// How a connection's frames are answered, fixed at the upgrade.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    /// No subprotocol: ping/pong and echo ([`decide`]).
+    Raw,
+    /// `tabwire.v1`: JSON frames, messages acknowledged ([`decide_protocol`]).
+    Protocol,
+}
+
 /// Query parameters of `/ws`.
 #[derive(Debug, Deserialize)]
 pub struct Params {
@@ -40,8 +53,9 @@ pub struct Params {
     tag: String,
 }
 
-/// `GET /ws`: upgrades to a WebSocket, unless `/control/refuse` asked to turn
-/// upgrades away with 503 for now (to test the client's retry path).
+/// `GET /ws`: upgrades to a WebSocket, selecting the `tabwire.v1` subprotocol
+/// when offered, unless `/control/refuse` asked to turn upgrades away with 503
+/// for now (to test the client's retry path).
 pub async fn upgrade(
     State(hub): State<Arc<Hub>>,
     Query(params): Query<Params>,
@@ -55,20 +69,27 @@ pub async fn upgrade(
         )
             .into_response();
     }
-    let (registration, commands) = hub.register(params.tag);
-    upgrade.on_upgrade(move |socket| run(socket, registration, commands))
+    let upgrade = upgrade.protocols([SUBPROTOCOL]);
+    let mode = if upgrade.selected_protocol().is_some() {
+        Mode::Protocol
+    } else {
+        Mode::Raw
+    };
+    let (registration, commands) = hub.register(params.tag, mode == Mode::Protocol);
+    upgrade.on_upgrade(move |socket| run(socket, mode, registration, commands))
 }
 
 /// Serves `socket` until the client leaves, the network fails, or the control
 /// API drops or closes it.
 async fn run(
     mut socket: WebSocket,
+    mode: Mode,
     registration: Registration,
     mut commands: mpsc::UnboundedReceiver<Command>,
 ) {
     let hub = registration.hub();
     hub.log(format_args!(
-        "connection opened (tag {:?})",
+        "connection opened (tag {:?}, {mode:?} mode)",
         registration.tag()
     ));
     let mut stalled = false;
@@ -86,7 +107,12 @@ async fn run(
                 // apply to that frame.
                 biased;
                 Some(command) = commands.recv() => obey(command, &mut socket, &mut stalled).await,
-                inbound = socket.recv() => answer(inbound, &mut socket, &registration).await,
+                inbound = socket.recv() => match inbound {
+                    Some(Ok(frame)) => answer(frame, mode, &mut socket, &registration).await,
+                    // End of stream or a network/protocol error: nothing more
+                    // to serve.
+                    _ => Flow::End,
+                },
             }
         };
         match flow {
@@ -106,29 +132,72 @@ async fn run(
     ));
 }
 
-/// Handles one read from the socket.
+/// Answers one frame read from the socket.
 async fn answer(
-    inbound: Option<Result<Message, axum::Error>>,
+    frame: Message,
+    mode: Mode,
     socket: &mut WebSocket,
     registration: &Registration,
 ) -> Flow {
-    let Some(Ok(frame)) = inbound else {
-        // End of stream or a network/protocol error: nothing more to serve.
-        return Flow::End;
-    };
-    match decide(&frame) {
+    match mode {
+        Mode::Raw => answer_raw(&frame, socket, registration).await,
+        Mode::Protocol => answer_protocol(&frame, socket, registration).await,
+    }
+}
+
+async fn answer_raw(frame: &Message, socket: &mut WebSocket, registration: &Registration) -> Flow {
+    match decide(frame) {
         Action::Reply { reply, record } => {
             // Recorded before replying, so a client that got the echo and
             // then asks for stats sees its frame counted.
             if let Some(description) = record {
                 registration.hub().record(registration.tag(), description);
             }
-            match socket.send(reply).await {
-                Ok(()) => Flow::Continue,
-                Err(_) => Flow::End,
-            }
+            send(socket, reply).await
         }
         Action::Nothing => Flow::Continue,
+    }
+}
+
+async fn answer_protocol(
+    frame: &Message,
+    socket: &mut WebSocket,
+    registration: &Registration,
+) -> Flow {
+    match decide_protocol(frame) {
+        ProtocolAction::Reply(reply) => send(socket, reply).await,
+        ProtocolAction::Deliver(delivery) => {
+            // Deduplicated and recorded first, so the echo and the ack both
+            // mean the message is handled and counted.
+            let delivered =
+                registration
+                    .hub()
+                    .deliver(registration.tag(), &delivery.id, delivery.record);
+            if delivered.handled {
+                if let Flow::End = send(socket, delivery.echo).await {
+                    return Flow::End;
+                }
+            } else {
+                registration.hub().log(format_args!(
+                    "duplicate message {:?} (tag {:?}) acknowledged again",
+                    delivery.id,
+                    registration.tag()
+                ));
+            }
+            if delivered.ack {
+                return send(socket, ack(&delivery.id)).await;
+            }
+            Flow::Continue
+        }
+        ProtocolAction::Nothing => Flow::Continue,
+    }
+}
+
+/// Sends one frame; a failed send ends the connection.
+async fn send(socket: &mut WebSocket, frame: Message) -> Flow {
+    match socket.send(frame).await {
+        Ok(()) => Flow::Continue,
+        Err(_) => Flow::End,
     }
 }
 

@@ -56,6 +56,7 @@ pub fn routes(hub: Arc<Hub>) -> Router {
         .route("/control/stats", both(stats))
         .route("/control/received", both(received))
         .route("/control/reset", both(reset))
+        .route("/control/acks", both(acks))
         .layer(CorsLayer::permissive())
         .with_state(hub)
 }
@@ -189,6 +190,8 @@ async fn stats(State(hub): State<Arc<Hub>>, query: Result<Query<Params>, QueryRe
         "connections": stats.connections,
         "framesReceived": stats.frames_received,
         "connectionsTotal": stats.connections_total,
+        "duplicates": stats.duplicates,
+        "protocolConnections": stats.protocol_connections,
     })))
 }
 
@@ -204,6 +207,34 @@ async fn reset(State(hub): State<Arc<Hub>>, query: Result<Query<Params>, QueryRe
     let params = params(query)?;
     hub.reset(scope(&params));
     Ok(Json(json!({ "reset": true })))
+}
+
+/// `acks?tag=&enabled=true|false`: sends or withholds the acks of the
+/// protocol-mode messages of one tag (messages are still handled), to test
+/// resending and deduplication.
+async fn acks(State(hub): State<Arc<Hub>>, query: Result<Query<Params>, QueryRejection>) -> Reply {
+    let params = params(query)?;
+    let tag = params
+        .get("tag")
+        .ok_or_else(|| BadRequest("tag: required (acks are switched per tag)".to_owned()))?;
+    let enabled = enabled(params.get("enabled").map(String::as_str))?;
+    hub.set_acks(tag, enabled);
+    hub.log(format_args!(
+        "control: acks for tag {tag:?} enabled: {enabled}"
+    ));
+    Ok(Json(json!({ "acks": enabled })))
+}
+
+/// Parses the required `enabled` parameter.
+fn enabled(raw: Option<&str>) -> Result<bool, BadRequest> {
+    match raw {
+        Some("true") => Ok(true),
+        Some("false") => Ok(false),
+        Some(other) => Err(BadRequest(format!(
+            "enabled: expected true or false, got {other:?}"
+        ))),
+        None => Err(BadRequest("enabled: required (true or false)".to_owned())),
+    }
 }
 
 #[cfg(test)]
@@ -243,6 +274,15 @@ mod tests {
         assert!(error(refuse_ms(Some("x"))).starts_with("ms:"));
         assert!(error(refuse_ms(Some("-5"))).starts_with("ms:"));
         assert!(error(refuse_ms(Some("3600001"))).starts_with("ms:"));
+    }
+
+    #[test]
+    fn enabled_values() {
+        assert_eq!(enabled(Some("true")).ok(), Some(true));
+        assert_eq!(enabled(Some("false")).ok(), Some(false));
+        for bad in [None, Some(""), Some("1"), Some("TRUE"), Some("no")] {
+            assert!(error(enabled(bad)).starts_with("enabled:"), "{bad:?}");
+        }
     }
 
     #[test]

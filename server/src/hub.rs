@@ -3,6 +3,8 @@
 //! The test control API acts on connections through the hub: each connection
 //! registers with its tag and a command channel, and the hub keeps per-tag
 //! counters and the recorded frames so tests can assert what the server saw.
+//! It also keeps, per tag, the ids of the protocol-mode messages already
+//! handled, so a message resent over a later connection is not handled twice.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -10,6 +12,8 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 use tokio::sync::{mpsc, oneshot};
+
+use crate::dedupe::Dedupe;
 
 /// Most recorded frames kept per tag; older ones are forgotten first, so a
 /// long soak test cannot grow the server without bound.
@@ -58,6 +62,20 @@ pub struct Stats {
     pub connections: usize,
     pub frames_received: u64,
     pub connections_total: u64,
+    /// Protocol-mode messages recognised as already handled.
+    pub duplicates: u64,
+    /// Live connections in protocol mode.
+    pub protocol_connections: usize,
+}
+
+/// What became of one protocol-mode message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Delivered {
+    /// The id was new: the message was recorded and must be echoed. Otherwise
+    /// it is a duplicate and must not be handled again.
+    pub handled: bool,
+    /// Acknowledge it (acks are not withheld for its tag).
+    pub ack: bool,
 }
 
 /// Shared state of the server; one per [`crate::serve`] call.
@@ -80,15 +98,22 @@ struct State {
 #[derive(Debug)]
 struct Live {
     tag: String,
+    protocol: bool,
     commands: mpsc::UnboundedSender<Command>,
 }
 
+/// Everything kept per tag; `/control/reset` forgets it all.
 #[derive(Debug, Default)]
 struct TagRecord {
     connections_total: u64,
     frames_received: u64,
     /// (arrival sequence number across all tags, frame description).
     frames: VecDeque<(u64, String)>,
+    /// Ids of the protocol-mode messages handled.
+    handled: Dedupe,
+    duplicates: u64,
+    /// Set by `/control/acks?enabled=false`.
+    acks_withheld: bool,
 }
 
 impl Hub {
@@ -117,11 +142,13 @@ impl Hub {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Adds a live connection; it stays listed until the returned
-    /// [`Registration`] is dropped or a drop/close order removes it.
+    /// Adds a live connection, in protocol mode if `protocol` is set; it
+    /// stays listed until the returned [`Registration`] is dropped or a
+    /// drop/close order removes it.
     pub fn register(
         self: &Arc<Self>,
         tag: String,
+        protocol: bool,
     ) -> (Registration, mpsc::UnboundedReceiver<Command>) {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let (sender, receiver) = mpsc::unbounded_channel();
@@ -131,6 +158,7 @@ impl Hub {
             id,
             Live {
                 tag: tag.clone(),
+                protocol,
                 commands: sender,
             },
         );
@@ -153,14 +181,48 @@ impl Hub {
         if !self.record_traffic {
             return;
         }
-        let seq = self.next_seq.fetch_add(1, Ordering::Relaxed);
         let mut state = self.state();
         let record = state.tags.entry(tag.to_owned()).or_default();
+        self.keep(record, frame);
+    }
+
+    fn keep(&self, record: &mut TagRecord, frame: String) {
+        let seq = self.next_seq.fetch_add(1, Ordering::Relaxed);
         record.frames_received += 1;
         if record.frames.len() >= MAX_RECORDED_PER_TAG {
             record.frames.pop_front();
         }
         record.frames.push_back((seq, frame));
+    }
+
+    /// Takes the protocol-mode message `id` from a connection tagged `tag`:
+    /// if no message of that tag had this id, remembers the id and records
+    /// the message as `frame`; otherwise counts a duplicate. Both happen under
+    /// one lock, so of two connections racing with the same id exactly one
+    /// handles it.
+    pub fn deliver(&self, tag: &str, id: &str, frame: String) -> Delivered {
+        let mut state = self.state();
+        let record = state.tags.entry(tag.to_owned()).or_default();
+        let handled = record.handled.insert(id);
+        if !handled {
+            record.duplicates += 1;
+        } else if self.record_traffic {
+            self.keep(record, frame);
+        }
+        Delivered {
+            handled,
+            ack: !record.acks_withheld,
+        }
+    }
+
+    /// Sends (`enabled`) or withholds the acks of the messages tagged `tag`
+    /// from now on; withheld acks are never sent later.
+    pub fn set_acks(&self, tag: &str, enabled: bool) {
+        self.state()
+            .tags
+            .entry(tag.to_owned())
+            .or_default()
+            .acks_withheld = !enabled;
     }
 
     /// Sends `order` to every live connection in `scope` and returns one
@@ -191,26 +253,21 @@ impl Hub {
     /// Counters for the connections and records in `scope`.
     pub fn stats(&self, scope: Scope<'_>) -> Stats {
         let state = self.state();
-        let connections = state
-            .connections
-            .values()
-            .filter(|live| scope.matches(&live.tag))
-            .count();
-        let (frames_received, connections_total) = state
-            .tags
-            .iter()
-            .filter(|(tag, _)| scope.matches(tag))
-            .fold((0, 0), |(frames, total), (_, record)| {
-                (
-                    frames + record.frames_received,
-                    total + record.connections_total,
-                )
-            });
-        Stats {
-            connections,
-            frames_received,
-            connections_total,
+        let mut stats = Stats::default();
+        for live in state.connections.values() {
+            if scope.matches(&live.tag) {
+                stats.connections += 1;
+                stats.protocol_connections += usize::from(live.protocol);
+            }
         }
+        for (tag, record) in &state.tags {
+            if scope.matches(tag) {
+                stats.frames_received += record.frames_received;
+                stats.connections_total += record.connections_total;
+                stats.duplicates += record.duplicates;
+            }
+        }
+        stats
     }
 
     /// The recorded frame descriptions in `scope`, in arrival order (across
@@ -227,8 +284,8 @@ impl Hub {
         frames.into_iter().map(|(_, frame)| frame).collect()
     }
 
-    /// Forgets the counters and recorded frames in `scope`; live connections
-    /// are untouched.
+    /// Forgets the counters, recorded frames and handled ids in `scope`, and
+    /// sends acks again; live connections are untouched.
     pub fn reset(&self, scope: Scope<'_>) {
         self.state().tags.retain(|tag, _| !scope.matches(tag));
     }
@@ -282,8 +339,8 @@ mod tests {
     #[test]
     fn stats_and_received_follow_tags() {
         let hub = hub();
-        let (a, _a_rx) = hub.register("a".into());
-        let (_b, _b_rx) = hub.register("b".into());
+        let (a, _a_rx) = hub.register("a".into(), false);
+        let (_b, _b_rx) = hub.register("b".into(), false);
         hub.record("a", "one".into());
         hub.record("b", "two".into());
         hub.record("a", "three".into());
@@ -292,7 +349,9 @@ mod tests {
             Stats {
                 connections: 1,
                 frames_received: 2,
-                connections_total: 1
+                connections_total: 1,
+                duplicates: 0,
+                protocol_connections: 0,
             }
         );
         assert_eq!(hub.received(Scope::Tag("a")), ["one", "three"]);
@@ -306,7 +365,7 @@ mod tests {
     #[test]
     fn reset_forgets_only_the_scope() {
         let hub = hub();
-        let (_a, _a_rx) = hub.register("a".into());
+        let (_a, _a_rx) = hub.register("a".into(), false);
         hub.record("a", "one".into());
         hub.record("b", "two".into());
         hub.reset(Scope::Tag("a"));
@@ -315,7 +374,9 @@ mod tests {
             Stats {
                 connections: 1,
                 frames_received: 0,
-                connections_total: 0
+                connections_total: 0,
+                duplicates: 0,
+                protocol_connections: 0,
             }
         );
         assert_eq!(hub.received(Scope::All), ["two"]);
@@ -347,8 +408,8 @@ mod tests {
     #[test]
     fn commands_reach_only_the_scope_and_drop_unlists() {
         let hub = hub();
-        let (_a, mut a_rx) = hub.register("a".into());
-        let (_b, mut b_rx) = hub.register("b".into());
+        let (_a, mut a_rx) = hub.register("a".into(), false);
+        let (_b, mut b_rx) = hub.register("b".into(), false);
         assert_eq!(hub.command(Scope::Tag("a"), &Order::Stall).len(), 1);
         assert!(matches!(
             a_rx.try_recv(),
@@ -376,5 +437,71 @@ mod tests {
         assert!(hub.refusing());
         std::thread::sleep(Duration::from_millis(40));
         assert!(!hub.refusing());
+    }
+
+    #[test]
+    fn deliver_handles_each_id_once_per_tag() {
+        let hub = hub();
+        let (_p, _p_rx) = hub.register("a".into(), true);
+        let (_r, _r_rx) = hub.register("a".into(), false);
+        let new = Delivered {
+            handled: true,
+            ack: true,
+        };
+        let duplicate = Delivered {
+            handled: false,
+            ack: true,
+        };
+        assert_eq!(hub.deliver("a", "1", "one".into()), new);
+        assert_eq!(hub.deliver("a", "1", "one again".into()), duplicate);
+        assert_eq!(hub.deliver("a", "2", "two".into()), new);
+        // Another tag has its own ids.
+        assert_eq!(hub.deliver("b", "1", "other".into()), new);
+        assert_eq!(hub.received(Scope::Tag("a")), ["one", "two"]);
+        let stats = hub.stats(Scope::Tag("a"));
+        assert_eq!((stats.frames_received, stats.duplicates), (2, 1));
+        assert_eq!((stats.connections, stats.protocol_connections), (2, 1));
+        assert_eq!(hub.stats(Scope::All).duplicates, 1);
+    }
+
+    #[test]
+    fn withheld_acks_and_reset() {
+        let hub = hub();
+        hub.set_acks("a", false);
+        let withheld = hub.deliver("a", "1", "one".into());
+        assert_eq!(
+            withheld,
+            Delivered {
+                handled: true,
+                ack: false
+            }
+        );
+        assert!(!hub.deliver("a", "1", "one".into()).ack);
+        assert!(hub.deliver("b", "1", "other".into()).ack, "only tag a");
+        hub.set_acks("a", true);
+        assert!(hub.deliver("a", "1", "one".into()).ack);
+        hub.set_acks("a", false);
+        // Reset forgets the ids and duplicates and sends acks again.
+        hub.reset(Scope::Tag("a"));
+        assert_eq!(hub.stats(Scope::Tag("a")).duplicates, 0);
+        assert_eq!(
+            hub.deliver("a", "1", "one".into()),
+            Delivered {
+                handled: true,
+                ack: true
+            }
+        );
+        assert!(
+            !hub.deliver("b", "1", "other".into()).handled,
+            "tag b kept its ids"
+        );
+    }
+
+    #[test]
+    fn ids_are_remembered_without_the_control_api() {
+        let hub = Arc::new(Hub::new(false, false));
+        assert!(hub.deliver("a", "1", "one".into()).handled);
+        assert!(!hub.deliver("a", "1", "one".into()).handled);
+        assert!(hub.received(Scope::All).is_empty());
     }
 }

@@ -1,9 +1,12 @@
 //! The reference WebSocket server of tabwire: echo and heartbeat on `/ws`,
-//! the static demo and test pages, and (for tests only) a control API that
-//! breaks, stalls and inspects connections on demand.
+//! with acknowledged, deduplicated delivery for clients that offer the
+//! `tabwire.v1` subprotocol; the static demo and test pages; and (for tests
+//! only) a control API that breaks, stalls and inspects connections on demand.
 
+mod base64;
 mod connection;
 mod control;
+mod dedupe;
 mod hub;
 mod protocol;
 mod statics;

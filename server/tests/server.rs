@@ -13,6 +13,8 @@ use tabwire_server::{serve, ServerConfig};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::time::timeout;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::http::HeaderValue;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::{self, Message};
 use tokio_tungstenite::{connect_async, MaybeTlsStream, WebSocketStream};
@@ -21,6 +23,7 @@ type Client = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
 const PING: &str = r#"{"type":"ping"}"#;
 const PONG: &str = r#"{"type":"pong"}"#;
+const SUBPROTOCOL: &str = "tabwire.v1";
 
 /// Upper bound for any single step, so a broken server fails the test
 /// instead of hanging it.
@@ -69,6 +72,37 @@ async fn connect(address: SocketAddr, tag: &str) -> Client {
     client
 }
 
+/// Connects offering `protocols` (a `Sec-WebSocket-Protocol` value) and
+/// returns the client with the subprotocol the server selected.
+async fn connect_offering(
+    address: SocketAddr,
+    tag: &str,
+    protocols: &'static str,
+) -> (Client, Option<String>) {
+    let mut request = format!("ws://{address}/ws?tag={tag}")
+        .into_client_request()
+        .expect("request");
+    request.headers_mut().insert(
+        "Sec-WebSocket-Protocol",
+        HeaderValue::from_static(protocols),
+    );
+    let (client, response) = within("connect", connect_async(request))
+        .await
+        .expect("connect");
+    let selected = response
+        .headers()
+        .get("sec-websocket-protocol")
+        .map(|value| value.to_str().expect("ASCII protocol").to_owned());
+    (client, selected)
+}
+
+/// Connects in protocol mode, checking the server selected `tabwire.v1`.
+async fn connect_protocol(address: SocketAddr, tag: &str) -> Client {
+    let (client, selected) = connect_offering(address, tag, SUBPROTOCOL).await;
+    assert_eq!(selected.as_deref(), Some(SUBPROTOCOL));
+    client
+}
+
 async fn send(client: &mut Client, message: Message) {
     within("send", client.send(message)).await.expect("send");
 }
@@ -78,6 +112,60 @@ async fn next(client: &mut Client) -> Message {
         .await
         .expect("stream ended")
         .expect("receive")
+}
+
+/// The head of the response to a WebSocket upgrade request offering
+/// `protocols`, read up to the blank line; the connection is then dropped.
+async fn upgrade_head(address: SocketAddr, path: &str, protocols: &str) -> String {
+    within("upgrade response", async {
+        let mut stream = TcpStream::connect(address).await.expect("connect");
+        let request = format!(
+            "GET {path} HTTP/1.1\r\nHost: {address}\r\nConnection: Upgrade\r\n\
+             Upgrade: websocket\r\nSec-WebSocket-Version: 13\r\n\
+             Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
+             Sec-WebSocket-Protocol: {protocols}\r\n\r\n"
+        );
+        stream.write_all(request.as_bytes()).await.expect("write");
+        let mut head = Vec::new();
+        while !head.ends_with(b"\r\n\r\n") {
+            let byte = stream.read_u8().await.expect("read");
+            head.push(byte);
+        }
+        String::from_utf8(head).expect("UTF-8 head")
+    })
+    .await
+}
+
+/// Asserts that nothing arrives for a while (the server may still be
+/// sending; 300 ms is far longer than a loopback round trip).
+async fn nothing_within_300_ms(client: &mut Client, what: &str) {
+    if let Ok(frame) = timeout(Duration::from_millis(300), client.next()).await {
+        panic!("{what}: expected nothing, got {frame:?}");
+    }
+}
+
+fn ack(id: &str) -> Message {
+    Message::text(format!(r#"{{"type":"ack","id":"{id}"}}"#))
+}
+
+/// The `message` of the `bad_frame` error that must come next.
+async fn next_error(client: &mut Client) -> String {
+    let frame = next(client).await;
+    let Message::Text(text) = &frame else {
+        panic!("expected an error frame, got {frame:?}");
+    };
+    let error: Value = serde_json::from_str(text.as_str()).expect("JSON error frame");
+    assert_eq!(error["type"], "error", "{error}");
+    assert_eq!(error["code"], "bad_frame", "{error}");
+    let keys: Vec<&String> = error
+        .as_object()
+        .map(|o| o.keys().collect())
+        .unwrap_or_default();
+    assert_eq!(keys.len(), 3, "{error}");
+    error["message"]
+        .as_str()
+        .expect("message is a string")
+        .to_owned()
 }
 
 /// A parsed HTTP response: status, lower-cased headers, body.
@@ -166,7 +254,13 @@ async fn text_and_binary_are_echoed_and_recorded() {
 
     assert_eq!(
         control(address, "/control/stats?tag=e").await,
-        json!({ "connections": 1, "framesReceived": 2, "connectionsTotal": 1 })
+        json!({
+            "connections": 1,
+            "framesReceived": 2,
+            "connectionsTotal": 1,
+            "duplicates": 0,
+            "protocolConnections": 0
+        })
     );
     assert_eq!(
         control(address, "/control/received?tag=e").await,
@@ -179,7 +273,13 @@ async fn text_and_binary_are_echoed_and_recorded() {
     );
     assert_eq!(
         control(address, "/control/stats?tag=e").await,
-        json!({ "connections": 1, "framesReceived": 0, "connectionsTotal": 0 })
+        json!({
+            "connections": 1,
+            "framesReceived": 0,
+            "connectionsTotal": 0,
+            "duplicates": 0,
+            "protocolConnections": 0
+        })
     );
     assert_eq!(
         control(address, "/control/received?tag=e").await,
@@ -368,7 +468,13 @@ async fn tags_isolate_actions_and_records() {
     );
     assert_eq!(
         control(address, "/control/stats").await,
-        json!({ "connections": 2, "framesReceived": 2, "connectionsTotal": 2 })
+        json!({
+            "connections": 2,
+            "framesReceived": 2,
+            "connectionsTotal": 2,
+            "duplicates": 0,
+            "protocolConnections": 0
+        })
     );
 
     assert_eq!(
@@ -388,7 +494,13 @@ async fn tags_isolate_actions_and_records() {
     );
     assert_eq!(
         control(address, "/control/stats?tag=b").await,
-        json!({ "connections": 1, "framesReceived": 1, "connectionsTotal": 1 })
+        json!({
+            "connections": 1,
+            "framesReceived": 1,
+            "connectionsTotal": 1,
+            "duplicates": 0,
+            "protocolConnections": 0
+        })
     );
     send(&mut b, Message::text("still here")).await;
     assert_eq!(next(&mut b).await, Message::text("still here"));
@@ -452,4 +564,249 @@ async fn static_files_are_served_uncached() {
 
     let _ = std::fs::remove_dir_all(www);
     let _ = std::fs::remove_dir_all(pkg);
+}
+
+#[tokio::test]
+async fn protocol_messages_are_echoed_then_acked_and_recorded() {
+    let address = start_with_control().await;
+    let mut client = connect_protocol(address, "pm").await;
+
+    // Data is echoed and recorded byte for byte: spacing and key order kept.
+    send(
+        &mut client,
+        Message::text(r#"{"type":"msg","id":"m-1","data": {"b":1, "a":2}}"#),
+    )
+    .await;
+    assert_eq!(next(&mut client).await, Message::text(r#"{"b":1, "a":2}"#));
+    assert_eq!(next(&mut client).await, ack("m-1"));
+
+    send(
+        &mut client,
+        Message::text(r#"{"id":"m-2","text":"hello \"you\"","type":"msg"}"#),
+    )
+    .await;
+    assert_eq!(next(&mut client).await, Message::text(r#"hello "you""#));
+    assert_eq!(next(&mut client).await, ack("m-2"));
+
+    send(
+        &mut client,
+        Message::text(r#"{"type":"msg","id":"m-3","binary":"AQID"}"#),
+    )
+    .await;
+    assert_eq!(next(&mut client).await, Message::binary(vec![1u8, 2, 3]));
+    assert_eq!(next(&mut client).await, ack("m-3"));
+
+    // Pings are parsed, so any formatting works, and are not recorded.
+    send(&mut client, Message::text(r#"{ "type": "ping" }"#)).await;
+    assert_eq!(next(&mut client).await, Message::text(PONG));
+
+    assert_eq!(
+        control(address, "/control/received?tag=pm").await,
+        json!({ "frames": [r#"{"b":1, "a":2}"#, r#"hello "you""#, "<binary 3 bytes>"] })
+    );
+    assert_eq!(
+        control(address, "/control/stats?tag=pm").await,
+        json!({
+            "connections": 1,
+            "framesReceived": 3,
+            "connectionsTotal": 1,
+            "duplicates": 0,
+            "protocolConnections": 1
+        })
+    );
+}
+
+#[tokio::test]
+async fn a_repeated_id_is_only_acknowledged() {
+    let address = start_with_control().await;
+    let msg = r#"{"type":"msg","id":"dup-1","text":"once"}"#;
+    let mut first = connect_protocol(address, "dd").await;
+    send(&mut first, Message::text(msg)).await;
+    assert_eq!(next(&mut first).await, Message::text("once"));
+    assert_eq!(next(&mut first).await, ack("dup-1"));
+    send(&mut first, Message::text(msg)).await;
+    assert_eq!(next(&mut first).await, ack("dup-1"), "no second echo");
+    assert_eq!(
+        control(address, "/control/stats?tag=dd").await["duplicates"],
+        1
+    );
+
+    // A later connection of the same tag (a reload) resends it.
+    within("close", first.close(None)).await.expect("close");
+    let mut second = connect_protocol(address, "dd").await;
+    send(&mut second, Message::text(msg)).await;
+    assert_eq!(next(&mut second).await, ack("dup-1"));
+    send(&mut second, Message::text(PING)).await;
+    assert_eq!(next(&mut second).await, Message::text(PONG));
+    let stats = control(address, "/control/stats?tag=dd").await;
+    assert_eq!(
+        (&stats["duplicates"], &stats["framesReceived"]),
+        (&json!(2), &json!(1))
+    );
+    assert_eq!(
+        control(address, "/control/received?tag=dd").await,
+        json!({ "frames": ["once"] })
+    );
+
+    // Tags do not share ids.
+    let mut other = connect_protocol(address, "dd-other").await;
+    send(&mut other, Message::text(msg)).await;
+    assert_eq!(next(&mut other).await, Message::text("once"));
+    assert_eq!(next(&mut other).await, ack("dup-1"));
+
+    // Reset forgets the ids and the count.
+    control(address, "/control/reset?tag=dd").await;
+    assert_eq!(
+        control(address, "/control/stats?tag=dd").await["duplicates"],
+        0
+    );
+    send(&mut second, Message::text(msg)).await;
+    assert_eq!(next(&mut second).await, Message::text("once"));
+    assert_eq!(next(&mut second).await, ack("dup-1"));
+}
+
+#[tokio::test]
+async fn withheld_acks_are_not_sent() {
+    let address = start_with_control().await;
+    let mut client = connect_protocol(address, "wa").await;
+    assert_eq!(
+        control(address, "/control/acks?tag=wa&enabled=false").await,
+        json!({ "acks": false })
+    );
+    let msg = r#"{"type":"msg","id":"w-1","data":[1, 2]}"#;
+    send(&mut client, Message::text(msg)).await;
+    assert_eq!(next(&mut client).await, Message::text("[1, 2]"));
+    nothing_within_300_ms(&mut client, "acks withheld").await;
+    assert_eq!(
+        control(address, "/control/received?tag=wa").await,
+        json!({ "frames": ["[1, 2]"] })
+    );
+
+    // The resend is recognised, and gets nothing either.
+    send(&mut client, Message::text(msg)).await;
+    nothing_within_300_ms(&mut client, "duplicate with acks withheld").await;
+    assert_eq!(
+        control(address, "/control/stats?tag=wa").await["duplicates"],
+        1
+    );
+
+    // Re-enabling sends no withheld ack; the next resend is acknowledged.
+    let reply = http(address, "POST", "/control/acks?tag=wa&enabled=true").await;
+    assert_eq!(reply.json(), json!({ "acks": true }));
+    assert_eq!(reply.header("access-control-allow-origin"), Some("*"));
+    send(&mut client, Message::text(PING)).await;
+    assert_eq!(next(&mut client).await, Message::text(PONG));
+    send(&mut client, Message::text(msg)).await;
+    assert_eq!(next(&mut client).await, ack("w-1"));
+
+    // Reset sends acks again.
+    control(address, "/control/acks?tag=wa&enabled=false").await;
+    control(address, "/control/reset?tag=wa").await;
+    send(&mut client, Message::text(msg)).await;
+    assert_eq!(next(&mut client).await, Message::text("[1, 2]"));
+    assert_eq!(next(&mut client).await, ack("w-1"));
+
+    for query in ["enabled=false", "tag=wa", "tag=wa&enabled=no"] {
+        let reply = http(address, "GET", &format!("/control/acks?{query}")).await;
+        assert_eq!(reply.status, 400, "{query}");
+    }
+}
+
+#[tokio::test]
+async fn malformed_frames_get_an_error_and_the_connection_stays() {
+    let address = start_with_control().await;
+    let mut client = connect_protocol(address, "mf").await;
+    for (frame, field) in [
+        ("hello", "frame"),
+        (r#"["msg"]"#, "frame"),
+        (r#"{"id":"1","text":"x"}"#, "type"),
+        (r#"{"type":"ack","id":"1"}"#, "type"),
+        (r#"{"type":"msg","text":"x"}"#, "id"),
+        (r#"{"type":"msg","id":"","text":"x"}"#, "id"),
+        (r#"{"type":"msg","id":7,"text":"x"}"#, "id"),
+        (r#"{"type":"msg","id":"1"}"#, "data, text, binary"),
+        (
+            r#"{"type":"msg","id":"1","text":"x","data":1}"#,
+            "data, text, binary",
+        ),
+        (r#"{"type":"msg","id":"1","text":1}"#, "text"),
+        (r#"{"type":"msg","id":"1","binary":"AQI"}"#, "binary"),
+    ] {
+        send(&mut client, Message::text(frame)).await;
+        let message = next_error(&mut client).await;
+        assert!(
+            message.starts_with(&format!("{field}:")),
+            "{frame}: {message}"
+        );
+    }
+    send(&mut client, Message::binary(vec![1u8, 2, 3])).await;
+    assert!(next_error(&mut client)
+        .await
+        .contains("binary WebSocket frames"));
+
+    send(&mut client, Message::text(PING)).await;
+    assert_eq!(next(&mut client).await, Message::text(PONG));
+    assert_eq!(
+        control(address, "/control/received?tag=mf").await,
+        json!({ "frames": [] })
+    );
+    // The malformed frames handled no id: the same id is still new.
+    send(
+        &mut client,
+        Message::text(r#"{"type":"msg","id":"1","text":"ok"}"#),
+    )
+    .await;
+    assert_eq!(next(&mut client).await, Message::text("ok"));
+    assert_eq!(next(&mut client).await, ack("1"));
+}
+
+#[tokio::test]
+async fn without_the_subprotocol_the_connection_is_raw() {
+    let address = start_with_control().await;
+    let msg = r#"{"type":"msg","id":"r-1","text":"x"}"#;
+
+    let mut raw = connect(address, "raw").await;
+    send(&mut raw, Message::text(msg)).await;
+    assert_eq!(next(&mut raw).await, Message::text(msg));
+    send(&mut raw, Message::text(PING)).await;
+    assert_eq!(
+        next(&mut raw).await,
+        Message::text(PONG),
+        "no ack in raw mode"
+    );
+    // Raw mode compares pings exactly: a reformatted one is echoed.
+    send(&mut raw, Message::text(r#"{ "type": "ping" }"#)).await;
+    assert_eq!(next(&mut raw).await, Message::text(r#"{ "type": "ping" }"#));
+    send(&mut raw, Message::text(msg)).await;
+    assert_eq!(
+        next(&mut raw).await,
+        Message::text(msg),
+        "no dedupe in raw mode"
+    );
+
+    // Offering only another subprotocol selects none: raw mode too. (Read by
+    // hand: tungstenite refuses a handshake that selects none of its offers,
+    // which browsers accept.)
+    let head = upgrade_head(address, "/ws?tag=raw", "chat").await;
+    assert!(head.starts_with("HTTP/1.1 101"), "{head}");
+    assert!(
+        !head.to_ascii_lowercase().contains("sec-websocket-protocol"),
+        "{head}"
+    );
+
+    let stats = control(address, "/control/stats?tag=raw").await;
+    assert_eq!(stats["protocolConnections"], 0);
+    assert_eq!(stats["duplicates"], 0);
+    assert_eq!(stats["framesReceived"], 3);
+
+    // Offered among the application's own, tabwire.v1 is selected.
+    let (mut both, selected) = connect_offering(address, "raw", "chat, tabwire.v1").await;
+    assert_eq!(selected.as_deref(), Some(SUBPROTOCOL));
+    send(&mut both, Message::text(msg)).await;
+    assert_eq!(next(&mut both).await, Message::text("x"));
+    assert_eq!(next(&mut both).await, ack("r-1"));
+    assert_eq!(
+        control(address, "/control/stats?tag=raw").await["protocolConnections"],
+        1
+    );
 }

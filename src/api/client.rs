@@ -10,9 +10,10 @@ use wasm_bindgen::prelude::*;
 
 use super::events::{EventKind, StateName};
 use super::listeners::{ListenerSink, Listeners};
-use super::options::TabWireOptions;
-use super::send::{to_frame, SendError, SendResult};
-use crate::web::{clock, Driver};
+use super::options::{TabWireOptions, WhenFull};
+use super::send::{to_frame, SendError, SendReceipt};
+use crate::core::Entry;
+use crate::web::{clock, Driver, Frame, OutboxStore};
 
 /// A WebSocket connection that reconnects by itself, notices dead sockets
 /// with a heartbeat and queues what is sent while it is down.
@@ -20,6 +21,38 @@ use crate::web::{clock, Driver};
 pub struct TabWire {
     driver: Driver,
     listeners: Rc<RefCell<Listeners>>,
+    when_full: WhenFull,
+}
+
+/// An undelivered message, as `outbox()` lists it.
+#[derive(Serialize, Tsify)]
+#[serde(rename_all = "camelCase")]
+pub struct OutboxEntry {
+    id: String,
+    #[tsify(type = "string | ArrayBuffer")]
+    #[serde(with = "serde_wasm_bindgen::preserve")]
+    data: JsValue,
+    /// When `send()` took it (Unix epoch ms).
+    created_at: f64,
+    /// How many times a socket took it.
+    attempts: u32,
+    /// Sent on the current connection and waiting for its `ack`.
+    in_flight: bool,
+    /// Kept in localStorage (false in memory mode or after a storage failure).
+    stored: bool,
+}
+
+impl From<Entry<Frame>> for OutboxEntry {
+    fn from(entry: Entry<Frame>) -> Self {
+        OutboxEntry {
+            id: entry.id,
+            data: entry.payload.into_data(),
+            created_at: clock::to_epoch_ms(entry.created_ms),
+            attempts: entry.attempts,
+            in_flight: entry.in_flight,
+            stored: entry.stored,
+        }
+    }
 }
 
 /// Counters of `stats()`.
@@ -42,7 +75,7 @@ pub struct Stats {
     #[tsify(optional)]
     #[serde(skip_serializing_if = "Option::is_none")]
     last_rtt_ms: Option<f64>,
-    /// Messages waiting for the connection.
+    /// Undelivered messages (the outbox).
     queued: u32,
     /// While `reconnecting`: when the next attempt starts (Unix epoch ms).
     #[tsify(optional)]
@@ -60,10 +93,15 @@ impl TabWire {
     /// Throws an `Error` naming the option for any invalid option.
     #[wasm_bindgen(constructor)]
     pub fn new(options: Ts<TabWireOptions>) -> Result<TabWire, JsError> {
-        let (config, wire) = TabWireOptions::from_js(options.js_value()).and_then(TabWireOptions::resolve).map_err(js_error)?;
+        let mut resolved =
+            TabWireOptions::from_js(options.js_value()).and_then(TabWireOptions::resolve).map_err(js_error)?;
+        // Without localStorage (disabled, or a worker) the outbox lives in memory.
+        let store = resolved.config.queue.durable.then(|| OutboxStore::open(&resolved.namespace)).flatten();
+        resolved.config.queue.durable = store.is_some();
         let listeners = Rc::new(RefCell::new(Listeners::default()));
         let sink = Box::new(ListenerSink { listeners: listeners.clone() });
-        Ok(TabWire { driver: Driver::start(config, wire, sink), listeners })
+        let driver = Driver::start(resolved.config, resolved.wire, store, sink);
+        Ok(TabWire { driver, listeners, when_full: resolved.when_full })
     }
 
     /// Typed in the `TabWire` interface of the event map.
@@ -86,16 +124,34 @@ impl TabWire {
         Ok(remove.into_js_value().unchecked_into())
     }
 
-    /// Sends now if the connection is open, otherwise queues in order.
-    /// Objects are sent as JSON. Throws if the queue is full.
+    /// Sends now if the connection is open, otherwise keeps the message in
+    /// the outbox, in order. Objects are sent as JSON. A full outbox refuses
+    /// (or throws, with `queue.whenFull: "throw"`); nothing queued is dropped.
     pub fn send(
         &self,
         #[wasm_bindgen(unchecked_param_type = "string | ArrayBuffer | ArrayBufferView | object | number | boolean | null")]
         data: JsValue,
-    ) -> Result<Ts<SendResult>, JsError> {
+    ) -> Result<Ts<SendReceipt>, JsError> {
         let frame = to_frame(data).map_err(js_error)?;
-        let outcome = self.driver.send(frame).map_err(|full| js_error(SendError::QueueFull(full)))?;
-        Ts::from_rust(&SendResult::from(outcome)).map_err(js_error)
+        let receipt = match self.driver.send(frame) {
+            Ok(sent) => SendReceipt::from(sent),
+            Err(refusal) if self.when_full == WhenFull::Throw => return Err(js_error(SendError::QueueFull(refusal))),
+            Err(refusal) => SendReceipt::from(refusal),
+        };
+        Ts::from_rust(&receipt).map_err(js_error)
+    }
+
+    /// The undelivered messages, oldest first: waiting for a connection, or
+    /// sent and waiting for their acknowledgement.
+    pub fn outbox(&self) -> Result<Vec<Ts<OutboxEntry>>, JsError> {
+        self.driver.outbox().into_iter().map(|entry| Ts::from_rust(&OutboxEntry::from(entry)).map_err(js_error)).collect()
+    }
+
+    /// Drops every undelivered message, from memory and from storage.
+    /// Returns how many there were.
+    #[wasm_bindgen(js_name = clearOutbox)]
+    pub fn clear_outbox(&self) -> u32 {
+        u32::try_from(self.driver.clear_outbox()).unwrap_or(u32::MAX)
     }
 
     /// Closes for good (no reconnection). `code` is 1000 or 3000-4999,

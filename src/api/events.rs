@@ -19,6 +19,9 @@ export interface TabWireEventMap {
   state: StateEvent;
   reconnecting: ReconnectingEvent;
   error: TabWireError;
+  ack: AckEvent;
+  expired: ExpiredEvent;
+  warning: WarningEvent;
 }
 export type TabWireEventName = keyof TabWireEventMap;
 export interface TabWire {
@@ -36,10 +39,13 @@ pub enum EventKind {
     State,
     Reconnecting,
     Error,
+    Ack,
+    Expired,
+    Warning,
 }
 
 impl EventKind {
-    pub const NAMES: &'static str = "open, message, close, state, reconnecting, error";
+    pub const NAMES: &'static str = "open, message, close, state, reconnecting, error, ack, expired, warning";
 
     pub fn parse(name: &str) -> Option<EventKind> {
         Some(match name {
@@ -49,6 +55,9 @@ impl EventKind {
             "state" => EventKind::State,
             "reconnecting" => EventKind::Reconnecting,
             "error" => EventKind::Error,
+            "ack" => EventKind::Ack,
+            "expired" => EventKind::Expired,
+            "warning" => EventKind::Warning,
             _ => return None,
         })
     }
@@ -61,6 +70,9 @@ impl EventKind {
             Event::State(_) => EventKind::State,
             Event::Reconnecting { .. } => EventKind::Reconnecting,
             Event::Error(_) => EventKind::Error,
+            Event::Ack { .. } => EventKind::Ack,
+            Event::Expired { .. } => EventKind::Expired,
+            Event::Warning { .. } => EventKind::Warning,
         }
     }
 }
@@ -161,12 +173,36 @@ pub enum ErrorKind {
     InvalidUrl,
     RetriesExhausted,
     QueueFull,
+    /// localStorage refused a message (quota): it is kept in memory.
+    StorageFailed,
+    /// The server answered a protocol frame with an `error` frame.
+    Server,
 }
 
 /// Payload of `error`.
 #[derive(Serialize, Tsify)]
 pub struct TabWireError {
     kind: ErrorKind,
+    message: String,
+}
+
+/// Payload of `ack`: the server acknowledged a message; it left the outbox.
+#[derive(Serialize, Tsify)]
+pub struct AckEvent {
+    /// The id `send()` returned.
+    id: String,
+}
+
+/// Payload of `expired`: messages dropped undelivered after `queue.ttlMs`.
+#[derive(Serialize, Tsify)]
+pub struct ExpiredEvent {
+    ids: Vec<String>,
+}
+
+/// Payload of `warning`: something skipped without harm, such as a stored key that is not a readable tabwire message.
+#[derive(Serialize, Tsify)]
+pub struct WarningEvent {
+    key: String,
     message: String,
 }
 
@@ -180,7 +216,9 @@ impl From<&Failure> for ErrorKind {
             Failure::UrlProvider { .. } => ErrorKind::UrlProvider,
             Failure::InvalidUrl { .. } => ErrorKind::InvalidUrl,
             Failure::RetriesExhausted { .. } => ErrorKind::RetriesExhausted,
-            Failure::QueueFull { .. } => ErrorKind::QueueFull,
+            Failure::QueueFull(_) => ErrorKind::QueueFull,
+            Failure::StorageFailed { .. } => ErrorKind::StorageFailed,
+            Failure::Server { .. } => ErrorKind::Server,
         }
     }
 }
@@ -205,6 +243,9 @@ pub fn to_js(event: Event<Frame>) -> Result<JsValue, serde_wasm_bindgen::Error> 
         Event::Error(failure) => {
             TabWireError { kind: ErrorKind::from(&failure), message: failure.to_string() }.serialize(&serializer)
         }
+        Event::Ack { id } => AckEvent { id }.serialize(&serializer),
+        Event::Expired { ids } => ExpiredEvent { ids }.serialize(&serializer),
+        Event::Warning { key, reason } => WarningEvent { key, message: reason }.serialize(&serializer),
     }
 }
 

@@ -13,6 +13,7 @@ use crate::core::config::{
     check_code_range, check_count, check_duration, check_factor, check_positive_duration, check_protocols,
 };
 use crate::core::{Config, ConfigError, HeartbeatConfig, Jitter, QueueConfig, ReconnectConfig, UrlSource};
+use crate::web::protocol::SUBPROTOCOL;
 use crate::web::{PongMatcher, WireConfig};
 
 use super::option_keys::{fields_of, unknown_key};
@@ -53,6 +54,9 @@ pub struct TabWireOptions {
     close_codes: Option<CloseCodeOptions>,
     #[tsify(optional)]
     queue: Option<QueueOptions>,
+    /// "auto" (default): offer the `tabwire.v1` subprotocol and use acknowledged delivery when the server selects it. "raw": never.
+    #[tsify(optional)]
+    protocol: Option<ProtocolMode>,
     /// Connect at once (default). With `false` the client waits in `idle` until `reconnect()`.
     #[tsify(optional)]
     auto_connect: Option<bool>,
@@ -136,11 +140,48 @@ enum CodeSpec {
 }
 
 #[derive(Deserialize, Tsify)]
+#[serde(rename_all = "lowercase")]
+pub enum ProtocolMode {
+    Auto,
+    Raw,
+}
+
+/// The outbox: undelivered messages, kept in order.
+#[derive(Deserialize, Tsify)]
 #[serde(rename_all = "camelCase")]
 pub struct QueueOptions {
-    /// Messages kept while the connection is not open; a full queue refuses `send`. Default 1000.
+    /// "local" (default where localStorage works): one key per message, kept across reloads. "memory": lost with the page.
+    #[tsify(optional)]
+    storage: Option<StorageMode>,
+    /// Namespace of the stored messages. Default: the URL without its query (tokens), or "default" with a URL provider.
+    #[tsify(optional)]
+    key: Option<String>,
+    /// Undelivered messages kept at most. Default 1000.
     #[tsify(optional)]
     max_messages: Option<f64>,
+    /// Their total size at most (string length, or bytes). Default 1048576.
+    #[tsify(optional)]
+    max_bytes: Option<f64>,
+    /// Messages older than this are dropped with an `expired` event. Default: never.
+    #[tsify(optional)]
+    ttl_ms: Option<f64>,
+    /// What `send` does when the outbox is full: "refuse" (default) returns a refused receipt, "throw" throws.
+    #[tsify(optional)]
+    when_full: Option<WhenFull>,
+}
+
+#[derive(Deserialize, Tsify)]
+#[serde(rename_all = "lowercase")]
+pub enum StorageMode {
+    Local,
+    Memory,
+}
+
+#[derive(Deserialize, Tsify, Clone, Copy, PartialEq, Eq, Debug)]
+#[serde(rename_all = "lowercase")]
+pub enum WhenFull {
+    Refuse,
+    Throw,
 }
 
 /// A rejected options object.
@@ -185,7 +226,7 @@ impl TabWireOptions {
     }
 
     /// Applies the defaults and checks every value.
-    pub fn resolve(self) -> Result<(Config, WireConfig), OptionsError> {
+    pub fn resolve(self) -> Result<Resolved, OptionsError> {
         let (url, url_provider) = if let Some(url) = self.url.as_string() {
             (UrlSource::Fixed(url), None)
         } else if let Some(function) = self.url.dyn_ref::<Function>() {
@@ -193,12 +234,20 @@ impl TabWireOptions {
         } else {
             return Err(OptionsError::UrlType);
         };
-        let protocols = match self.protocols {
+        let mut protocols = match self.protocols {
             None => Vec::new(),
             Some(Protocols::One(protocol)) => vec![protocol],
             Some(Protocols::Many(protocols)) => protocols,
         };
         check_protocols(&protocols)?;
+        if !matches!(self.protocol, Some(ProtocolMode::Raw)) && !protocols.iter().any(|p| p == SUBPROTOCOL) {
+            protocols.push(SUBPROTOCOL.to_owned());
+        }
+        let namespace = match (&self.queue.as_ref().and_then(|q| q.key.clone()), &url) {
+            (Some(key), _) => key.clone(),
+            (None, UrlSource::Fixed(url)) => url.split(['?', '#']).next().unwrap_or_default().to_owned(),
+            (None, UrlSource::Provider) => "default".to_owned(),
+        };
         let (heartbeat, ping, pong) = resolve_heartbeat(self.heartbeat)?;
         let mut config = Config::new(url);
         config.reconnect = resolve_reconnect(self.reconnect)?;
@@ -207,14 +256,41 @@ impl TabWireOptions {
         }
         config.heartbeat = heartbeat;
         config.close_codes = resolve_close_codes(self.close_codes)?;
-        if let Some(max) = self.queue.and_then(|queue| queue.max_messages) {
-            config.queue = QueueConfig { max_messages: check_count("queue.maxMessages", max)? as usize };
+        let mut when_full = WhenFull::Refuse;
+        if let Some(queue) = self.queue {
+            config.queue = resolve_queue(&queue)?;
+            when_full = queue.when_full.unwrap_or(WhenFull::Refuse);
         }
         config.auto_connect = self.auto_connect.unwrap_or(true);
         config.validate()?;
         let protocols = protocols.into_iter().map(JsValue::from).collect::<Array>();
-        Ok((config, WireConfig { protocols, ping, pong, url_provider }))
+        let wire = WireConfig { protocols, ping, pong, url_provider };
+        Ok(Resolved { config, wire, namespace, when_full })
     }
+}
+
+/// Options turned into what the parts of the client need.
+pub struct Resolved {
+    pub config: Config,
+    pub wire: WireConfig,
+    /// Names the stored outbox (`queue.key`).
+    pub namespace: String,
+    pub when_full: WhenFull,
+}
+
+fn resolve_queue(options: &QueueOptions) -> Result<QueueConfig, ConfigError> {
+    let mut config = QueueConfig::default();
+    if let Some(value) = options.max_messages {
+        config.max_messages = check_count("queue.maxMessages", value)? as usize;
+    }
+    if let Some(value) = options.max_bytes {
+        config.max_bytes = check_count("queue.maxBytes", value)? as usize;
+    }
+    if let Some(value) = options.ttl_ms {
+        config.ttl_ms = Some(check_positive_duration("queue.ttlMs", value)?);
+    }
+    config.durable = !matches!(options.storage, Some(StorageMode::Memory));
+    Ok(config)
 }
 
 /// The first key, at any depth, that is not an option.

@@ -2,30 +2,52 @@
 
 use std::fmt;
 
-use js_sys::{ArrayBuffer, Uint8Array, JSON};
+use js_sys::{ArrayBuffer, JsString, Uint8Array, JSON};
 use serde::Serialize;
 use tsify::Tsify;
 use wasm_bindgen::{JsCast, JsValue};
 
-use crate::core::{QueueFull, SendOutcome};
+use crate::core::{Failure, Refusal, SendOutcome, Sent};
 use crate::web::js_error::describe;
 use crate::web::Frame;
 
-/// What became of a message: `"sent"` to the open socket, or `"queued"`
-/// until the connection is open again.
+/// What became of a message: `"sent"` to the open socket, `"queued"` in
+/// the outbox until a connection opens, or `"refused"` by a full outbox
+/// (nothing already queued was dropped). `id` follows the message to its
+/// `ack` event and in `outbox()`.
 #[derive(Serialize, Tsify)]
-#[serde(rename_all = "lowercase")]
-pub enum SendResult {
-    Sent,
-    Queued,
+#[serde(tag = "status", rename_all = "lowercase")]
+pub enum SendReceipt {
+    Sent { id: String },
+    Queued { id: String },
+    Refused { reason: RefusalReason, message: String },
 }
 
-impl From<SendOutcome> for SendResult {
-    fn from(outcome: SendOutcome) -> Self {
-        match outcome {
-            SendOutcome::Sent => SendResult::Sent,
-            SendOutcome::Queued => SendResult::Queued,
+#[derive(Serialize, Tsify)]
+#[serde(rename_all = "snake_case")]
+pub enum RefusalReason {
+    /// `queue.maxMessages` reached.
+    TooManyMessages,
+    /// `queue.maxBytes` would be exceeded.
+    TooManyBytes,
+}
+
+impl From<Sent> for SendReceipt {
+    fn from(sent: Sent) -> Self {
+        match sent.outcome {
+            SendOutcome::Sent => SendReceipt::Sent { id: sent.id },
+            SendOutcome::Queued => SendReceipt::Queued { id: sent.id },
         }
+    }
+}
+
+impl From<Refusal> for SendReceipt {
+    fn from(refusal: Refusal) -> Self {
+        let reason = match refusal {
+            Refusal::TooManyMessages { .. } => RefusalReason::TooManyMessages,
+            Refusal::TooManyBytes { .. } => RefusalReason::TooManyBytes,
+        };
+        SendReceipt::Refused { reason, message: Failure::QueueFull(refusal).to_string() }
     }
 }
 
@@ -36,7 +58,8 @@ pub enum SendError {
     Unsupported(String),
     /// `JSON.stringify` threw (a cycle, a BigInt, ...).
     NotJson(String),
-    QueueFull(QueueFull),
+    /// The outbox is full and `queue.whenFull` is "throw".
+    QueueFull(Refusal),
 }
 
 impl fmt::Display for SendError {
@@ -47,11 +70,7 @@ impl fmt::Display for SendError {
                 "tabwire: send() takes a string, an ArrayBuffer, a typed array or a JSON-serialisable value, not {kind}"
             ),
             SendError::NotJson(message) => write!(f, "tabwire: send() could not serialise the value as JSON: {message}"),
-            SendError::QueueFull(full) => write!(
-                f,
-                "tabwire: the send queue is full ({} messages, queue.maxMessages); the message was not queued",
-                full.max_messages
-            ),
+            SendError::QueueFull(refusal) => write!(f, "tabwire: {}", Failure::QueueFull(*refusal)),
         }
     }
 }
@@ -60,17 +79,18 @@ impl fmt::Display for SendError {
 /// copied, as `WebSocket.send` does, so that changing the buffer afterwards
 /// cannot change a queued message.
 pub fn to_frame(data: JsValue) -> Result<Frame, SendError> {
-    if data.is_string() {
-        return Ok(Frame::new(data));
-    }
+    let data = match data.dyn_into::<JsString>() {
+        Ok(text) => return Ok(Frame::text(text)),
+        Err(data) => data,
+    };
     if let Some(buffer) = data.dyn_ref::<ArrayBuffer>() {
-        return Ok(Frame::new(buffer.slice(0).into()));
+        return Ok(Frame::binary(buffer.slice(0)));
     }
     if ArrayBuffer::is_view(&data) {
         // Every view (typed array or DataView) has buffer, byteOffset, byteLength.
         let view = data.unchecked_ref::<Uint8Array>();
         let bytes = Uint8Array::new_with_byte_offset_and_length(&view.buffer(), view.byte_offset(), view.byte_length());
-        return Ok(Frame::new(bytes.slice(0, view.byte_length()).buffer().into()));
+        return Ok(Frame::binary(bytes.slice(0, view.byte_length()).buffer()));
     }
     if data.is_undefined() || data.is_function() || data.is_symbol() || data.is_instance_of::<web_sys::Blob>() {
         return Err(SendError::Unsupported(type_name(&data)));
@@ -79,7 +99,7 @@ pub fn to_frame(data: JsValue) -> Result<Frame, SendError> {
     if text.is_undefined() {
         return Err(SendError::Unsupported(type_name(&data)));
     }
-    Ok(Frame::new(text.into()))
+    Ok(Frame::json(text))
 }
 
 fn type_name(data: &JsValue) -> String {

@@ -14,10 +14,13 @@ pub enum Timer {
     HeartbeatPing,
     /// Some frame must arrive before this, or the socket is dead.
     HeartbeatDeadline,
+    /// The oldest message reaches `queue.ttlMs`.
+    Expiry,
 }
 
 impl Timer {
-    pub const ALL: [Timer; 4] = [Timer::Retry, Timer::ConnectTimeout, Timer::HeartbeatPing, Timer::HeartbeatDeadline];
+    pub const ALL: [Timer; 5] =
+        [Timer::Retry, Timer::ConnectTimeout, Timer::HeartbeatPing, Timer::HeartbeatDeadline, Timer::Expiry];
 
     pub fn index(self) -> usize {
         self as usize
@@ -30,11 +33,17 @@ pub enum Effect<P> {
     ResolveUrl { generation: u64, attempt: u32, auth_failed: bool },
     /// Create a socket tagged with `generation`.
     OpenSocket { generation: u64, url: String },
-    SendFrame(P),
+    /// Send a message; with an id, in the tabwire protocol's `msg` frame.
+    SendMessage { id: Option<String>, payload: P },
     /// Send the configured heartbeat ping frame.
     SendPing,
     /// Close the current socket if it is still open, detach it and forget it.
     CloseSocket { code: u16, reason: String },
+    /// Write (or rewrite) the stored copy of an outbox entry; answer a
+    /// failure with `PersistFailed`.
+    Persist { id: String, payload: P, created_ms: f64, attempts: u32 },
+    /// Delete the stored copy of an outbox entry.
+    Unpersist { id: String },
     SetTimer { timer: Timer, at_ms: f64 },
     CancelTimer(Timer),
     Emit(Event<P>),

@@ -2,6 +2,7 @@
 
 use std::fmt;
 
+use super::outbox::Refusal;
 use super::state::ConnectionState;
 
 #[derive(Clone, Debug, PartialEq)]
@@ -14,6 +15,12 @@ pub enum Event<P> {
     Close(CloseInfo),
     Reconnecting { attempt: u32, delay_ms: f64, retry_at_ms: f64 },
     Error(Failure),
+    /// The server acknowledged a message: it left the outbox.
+    Ack { id: String },
+    /// Messages dropped unsent because they reached `queue.ttlMs`.
+    Expired { ids: Vec<String> },
+    /// Something was skipped without harm (a stored key that is not ours).
+    Warning { key: String, reason: String },
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -53,8 +60,12 @@ pub enum Failure {
     InvalidUrl { url: String, reason: &'static str },
     /// `reconnect.maxRetries` retries failed; the client stopped.
     RetriesExhausted { retries: u32 },
-    /// `send()` was refused because the buffer is full.
-    QueueFull { max_messages: usize },
+    /// `send()` was refused because the outbox is full.
+    QueueFull(Refusal),
+    /// Storage refused a message (quota); it is kept in memory only.
+    StorageFailed { id: String, message: String },
+    /// The server answered a protocol frame with an error.
+    Server { code: String, message: String },
 }
 
 impl fmt::Display for Failure {
@@ -73,10 +84,18 @@ impl fmt::Display for Failure {
             Failure::RetriesExhausted { retries } => {
                 write!(f, "gave up after {retries} failed retries (reconnect.maxRetries)")
             }
-            Failure::QueueFull { max_messages } => write!(
+            Failure::QueueFull(Refusal::TooManyMessages { max_messages }) => write!(
                 f,
-                "the send queue is full ({max_messages} messages, queue.maxMessages); the message was not queued"
+                "the outbox is full ({max_messages} messages, queue.maxMessages); the message was not queued"
             ),
+            Failure::QueueFull(Refusal::TooManyBytes { max_bytes, size }) => write!(
+                f,
+                "the outbox has no room for {size} more bytes ({max_bytes} at most, queue.maxBytes); the message was not queued"
+            ),
+            Failure::StorageFailed { id, message } => {
+                write!(f, "message {id} could not be stored ({message}); it is kept in memory until delivered")
+            }
+            Failure::Server { code, message } => write!(f, "the server reported {code}: {message}"),
         }
     }
 }

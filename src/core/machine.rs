@@ -8,7 +8,7 @@ use super::config::{url_problem, Config, UrlSource};
 use super::effect::{Effect, Timer};
 use super::event::{CloseInfo, Event, Failure, StateChange};
 use super::input::Input;
-use super::queue::{QueueFull, SendQueue};
+use super::outbox::{Entry, Limits, Outbox, Refusal};
 use super::state::ConnectionState;
 use super::stats::Stats;
 use super::Payload;
@@ -24,8 +24,15 @@ const RECONNECT_CLOSE_CODE: u16 = 1000;
 pub enum SendOutcome {
     /// Handed to the open socket.
     Sent,
-    /// Waiting in the queue for the next open connection.
+    /// Waiting in the outbox for the next open connection.
     Queued,
+}
+
+/// A message accepted by [`Machine::send`], and the id that follows it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Sent {
+    pub id: String,
+    pub outcome: SendOutcome,
 }
 
 /// A client connection, fed with inputs and the current time (ms, any
@@ -45,20 +52,25 @@ pub struct Machine<P> {
     online: bool,
     /// The last server close asked for fresh credentials.
     auth_failed: bool,
+    /// The open connection speaks the tabwire protocol (acknowledgements).
+    acknowledged: bool,
     ping_sent_at_ms: Option<f64>,
     timers: [Option<f64>; Timer::ALL.len()],
     last_reported: Option<(ConnectionState, u32)>,
     stopped_by: Option<CloseInfo>,
-    queue: SendQueue<P>,
+    outbox: Outbox<P>,
     stats: Stats,
     effects: VecDeque<Effect<P>>,
     random: Box<dyn FnMut() -> f64>,
 }
 
-impl<P: Payload> Machine<P> {
-    /// `random` returns numbers in `[0, 1)` for the backoff jitter.
-    pub fn new(config: Config, random: Box<dyn FnMut() -> f64>) -> Self {
-        let queue = SendQueue::new(config.queue.max_messages);
+impl<P: Payload + Clone> Machine<P> {
+    /// `id_prefix` makes this page load's message ids unique (see
+    /// [`crate::core::record::id_prefix`]); `random` returns numbers in
+    /// `[0, 1)` for the backoff jitter.
+    pub fn new(config: Config, id_prefix: String, random: Box<dyn FnMut() -> f64>) -> Self {
+        let limits = Limits { max_messages: config.queue.max_messages, max_bytes: config.queue.max_bytes };
+        let outbox = Outbox::new(limits, id_prefix);
         Machine {
             config,
             state: ConnectionState::Idle,
@@ -69,11 +81,12 @@ impl<P: Payload> Machine<P> {
             ever_opened: false,
             online: true,
             auth_failed: false,
+            acknowledged: false,
             ping_sent_at_ms: None,
             timers: [None; Timer::ALL.len()],
             last_reported: None,
             stopped_by: None,
-            queue,
+            outbox,
             stats: Stats::default(),
             effects: VecDeque::new(),
             random,
@@ -88,8 +101,13 @@ impl<P: Payload> Machine<P> {
         &self.stats
     }
 
+    /// Undelivered messages: waiting for a socket, or for their ack.
+    pub fn outbox(&self) -> impl Iterator<Item = &Entry<P>> {
+        self.outbox.entries()
+    }
+
     pub fn queued(&self) -> usize {
-        self.queue.len()
+        self.outbox.len()
     }
 
     /// When the next attempt starts (machine clock), while `Reconnecting`.
@@ -102,25 +120,65 @@ impl<P: Payload> Machine<P> {
         self.effects.pop_front()
     }
 
-    /// Send now if the connection is open, otherwise queue. A full queue
-    /// refuses the message (and reports an `error` event); nothing is dropped.
-    pub fn send(&mut self, payload: P) -> Result<SendOutcome, QueueFull> {
-        if self.state == ConnectionState::Open {
-            self.transmit(payload);
-            return Ok(SendOutcome::Sent);
-        }
-        match self.queue.push(payload) {
-            Ok(()) => Ok(SendOutcome::Queued),
-            Err(full) => {
-                self.emit(Event::Error(Failure::QueueFull { max_messages: full.max_messages }));
-                Err(full)
+    /// Sends now if the connection is open, otherwise keeps the message in
+    /// the outbox (stored, when durable). A full outbox refuses the message
+    /// (and reports an `error` event); nothing already in it is dropped.
+    pub fn send(&mut self, now: f64, payload: P) -> Result<Sent, Refusal> {
+        let open = self.state == ConnectionState::Open;
+        // Without acknowledgements, a message sent at once never waits: it
+        // neither counts against the limits nor is stored.
+        let passes_through = open && !self.acknowledged;
+        if !passes_through {
+            if let Err(refusal) = self.outbox.admit(payload.size()) {
+                self.emit(Event::Error(Failure::QueueFull(refusal)));
+                return Err(refusal);
             }
         }
+        let store = self.config.queue.durable && !passes_through;
+        let id = self.outbox.push(payload.clone(), now, store);
+        if store {
+            self.effects.push_back(Effect::Persist { id: id.clone(), payload, created_ms: now, attempts: 0 });
+        }
+        let outcome = if open {
+            self.transmit(self.outbox.len() - 1);
+            SendOutcome::Sent
+        } else {
+            SendOutcome::Queued
+        };
+        if self.config.queue.ttl_ms.is_some() && self.timers[Timer::Expiry.index()].is_none() {
+            self.arm_expiry();
+        }
+        Ok(Sent { id, outcome })
+    }
+
+    /// Drops every undelivered message; returns how many there were.
+    pub fn clear_outbox(&mut self) -> usize {
+        let cleared = self.outbox.clear();
+        for entry in &cleared {
+            self.unpersist(entry);
+        }
+        self.cancel(Timer::Expiry);
+        cleared.len()
     }
 
     pub fn handle(&mut self, now: f64, input: Input<P>) {
         match input {
+            Input::Restore { entries, skipped } => {
+                for (key, reason) in skipped {
+                    self.emit(Event::Warning { key, reason });
+                }
+                self.outbox.restore(entries);
+                if self.config.queue.ttl_ms.is_some() {
+                    self.expire(now);
+                }
+            }
             Input::Start { online } => self.on_start(now, online),
+            Input::PersistFailed { id, message } => {
+                if let Some(entry) = self.outbox.get_mut(&id) {
+                    entry.stored = false;
+                    self.emit(Event::Error(Failure::StorageFailed { id, message }));
+                }
+            }
             Input::UrlResolved { generation, url } => self.on_url_resolved(now, generation, url),
             Input::UrlFailed { generation, message } => {
                 if self.is_resolving(generation) {
@@ -135,8 +193,31 @@ impl<P: Payload> Machine<P> {
                     self.attempt_failed(now);
                 }
             }
-            Input::Opened { generation } => self.on_opened(now, generation),
-            Input::Frame { generation, payload, is_pong } => self.on_frame(now, generation, payload, is_pong),
+            Input::Opened { generation, acknowledged } => self.on_opened(now, generation, acknowledged),
+            Input::Frame { generation, payload } => {
+                if self.saw_life(generation) {
+                    self.stats.messages_in += 1;
+                    self.stats.bytes_in += payload.size() as u64;
+                    self.emit(Event::Message(payload));
+                }
+            }
+            Input::Pong { generation } => {
+                if self.saw_life(generation) {
+                    if let Some(sent_at) = self.ping_sent_at_ms.take() {
+                        self.stats.last_rtt_ms = Some(now - sent_at);
+                    }
+                }
+            }
+            Input::Ack { generation, id } => {
+                if self.saw_life(generation) {
+                    self.on_ack(id);
+                }
+            }
+            Input::ServerError { generation, code, message } => {
+                if self.saw_life(generation) {
+                    self.emit(Event::Error(Failure::Server { code, message }));
+                }
+            }
             Input::SocketError { generation } => {
                 if self.is_current_socket(generation) {
                     self.emit(Event::Error(Failure::Socket));
@@ -214,12 +295,13 @@ impl<P: Payload> Machine<P> {
         }
     }
 
-    fn on_opened(&mut self, now: f64, generation: u64) {
+    fn on_opened(&mut self, now: f64, generation: u64, acknowledged: bool) {
         if !self.is_connecting_socket(generation) {
             return;
         }
         self.cancel(Timer::ConnectTimeout);
         self.opened_at_ms = Some(now);
+        self.acknowledged = acknowledged;
         if self.ever_opened {
             self.stats.reconnects += 1;
         }
@@ -227,8 +309,12 @@ impl<P: Payload> Machine<P> {
         self.auth_failed = false;
         self.set_state(ConnectionState::Open, None);
         self.emit(Event::Open { attempt: self.failures });
-        while let Some(payload) = self.queue.pop() {
-            self.transmit(payload);
+        // Everything waits (nothing is in flight before an open), oldest first.
+        let mut index = 0;
+        while index < self.outbox.len() {
+            if !self.transmit(index) {
+                index += 1;
+            }
         }
         if let Some(heartbeat) = &self.config.heartbeat {
             let at = now + heartbeat.interval_ms;
@@ -236,21 +322,78 @@ impl<P: Payload> Machine<P> {
         }
     }
 
-    fn on_frame(&mut self, now: f64, generation: u64, payload: P, is_pong: bool) {
+    /// A frame of the current open socket arrived: whatever it is, the
+    /// connection is alive. Returns whether the frame is to be handled.
+    fn saw_life(&mut self, generation: u64) -> bool {
         if !(self.is_current_socket(generation) && self.state == ConnectionState::Open) {
-            return;
+            return false;
         }
-        // Any frame proves the connection alive, not only a pong.
         self.cancel(Timer::HeartbeatDeadline);
-        if is_pong {
-            if let Some(sent_at) = self.ping_sent_at_ms.take() {
-                self.stats.last_rtt_ms = Some(now - sent_at);
-            }
-            return;
+        true
+    }
+
+    fn on_ack(&mut self, id: String) {
+        // An ack of a message cleared or expired meanwhile changes nothing.
+        if let Some(entry) = self.outbox.remove(&id) {
+            self.unpersist(&entry);
+            self.emit(Event::Ack { id });
         }
-        self.stats.messages_in += 1;
-        self.stats.bytes_in += payload.size() as u64;
-        self.emit(Event::Message(payload));
+    }
+
+    /// Hands the outbox entry at `index` to the socket. With
+    /// acknowledgements it stays (in flight) until its ack; without, the
+    /// socket taking it is the end. Returns whether the entry left.
+    fn transmit(&mut self, index: usize) -> bool {
+        let acknowledged = self.acknowledged;
+        let Some(entry) = self.outbox.at_mut(index) else { return false };
+        entry.attempts += 1;
+        entry.in_flight = true;
+        let payload = entry.payload.clone();
+        let id = entry.id.clone();
+        // A resend updates the stored attempt count (a first send does not
+        // rewrite the key it just wrote).
+        if acknowledged && entry.stored && entry.attempts > 1 {
+            let (created_ms, attempts) = (entry.created_ms, entry.attempts);
+            self.effects.push_back(Effect::Persist { id: id.clone(), payload: payload.clone(), created_ms, attempts });
+        }
+        self.stats.messages_out += 1;
+        self.stats.bytes_out += payload.size() as u64;
+        if acknowledged {
+            self.effects.push_back(Effect::SendMessage { id: Some(id), payload });
+            return false;
+        }
+        self.effects.push_back(Effect::SendMessage { id: None, payload });
+        if let Some(entry) = self.outbox.remove_at(index) {
+            self.unpersist(&entry);
+        }
+        true
+    }
+
+    fn unpersist(&mut self, entry: &Entry<P>) {
+        if entry.stored {
+            self.effects.push_back(Effect::Unpersist { id: entry.id.clone() });
+        }
+    }
+
+    /// Drops the messages older than `queue.ttlMs` and arms the timer for
+    /// the next one to reach it.
+    fn expire(&mut self, now: f64) {
+        let Some(ttl) = self.config.queue.ttl_ms else { return };
+        let expired = self.outbox.expire(now - ttl);
+        for entry in &expired {
+            self.unpersist(entry);
+        }
+        if !expired.is_empty() {
+            self.emit(Event::Expired { ids: expired.into_iter().map(|entry| entry.id).collect() });
+        }
+        self.arm_expiry();
+    }
+
+    fn arm_expiry(&mut self) {
+        match (self.config.queue.ttl_ms, self.outbox.oldest_created_ms()) {
+            (Some(ttl), Some(oldest)) => self.arm(Timer::Expiry, oldest + ttl),
+            _ => self.cancel(Timer::Expiry),
+        }
     }
 
     fn on_timer(&mut self, now: f64, timer: Timer) {
@@ -282,6 +425,7 @@ impl<P: Payload> Machine<P> {
                 let reason = "heartbeat timeout".to_owned();
                 self.socket_ended(now, CLIENT_TIMEOUT_CLOSE_CODE, reason, false, CloseAction::Reconnect);
             }
+            Timer::Expiry => self.expire(now),
         }
     }
 
@@ -343,6 +487,7 @@ impl<P: Payload> Machine<P> {
 
     /// Closes and forgets the current socket, if any, reporting its close.
     fn discard_socket(&mut self, info: &CloseInfo) {
+        self.outbox.requeue_in_flight();
         self.opened_at_ms = None;
         self.ping_sent_at_ms = None;
         if self.has_socket {
@@ -355,6 +500,7 @@ impl<P: Payload> Machine<P> {
     /// The current socket is gone (closed by the server or the network, or
     /// given up by a timeout): report it and decide what comes next.
     fn socket_ended(&mut self, now: f64, code: u16, reason: String, clean: bool, action: CloseAction) {
+        self.outbox.requeue_in_flight();
         self.cancel(Timer::ConnectTimeout);
         self.cancel(Timer::HeartbeatPing);
         self.cancel(Timer::HeartbeatDeadline);
@@ -427,12 +573,6 @@ impl<P: Payload> Machine<P> {
         }
     }
 
-    fn transmit(&mut self, payload: P) {
-        self.stats.messages_out += 1;
-        self.stats.bytes_out += payload.size() as u64;
-        self.effects.push_back(Effect::SendFrame(payload));
-    }
-
     fn is_current_socket(&self, generation: u64) -> bool {
         generation == self.generation && self.has_socket
     }
@@ -466,8 +606,9 @@ impl<P: Payload> Machine<P> {
         }
     }
 
+    /// Every connection timer; the outbox expiry goes on regardless.
     fn cancel_all_timers(&mut self) {
-        for timer in Timer::ALL {
+        for timer in [Timer::Retry, Timer::ConnectTimeout, Timer::HeartbeatPing, Timer::HeartbeatDeadline] {
             self.cancel(timer);
         }
     }

@@ -13,7 +13,8 @@ pub mod effect;
 pub mod event;
 pub mod input;
 pub mod machine;
-pub mod queue;
+pub mod outbox;
+pub mod record;
 pub mod state;
 pub mod stats;
 
@@ -25,8 +26,8 @@ pub use config::{Config, ConfigError, HeartbeatConfig, Jitter, QueueConfig, Reco
 pub use effect::{Effect, Timer};
 pub use event::{CloseInfo, Event, Failure, StateChange};
 pub use input::Input;
-pub use machine::{Machine, SendOutcome};
-pub use queue::QueueFull;
+pub use machine::{Machine, SendOutcome, Sent};
+pub use outbox::{Entry, Refusal, Restored};
 pub use state::ConnectionState;
 pub use stats::Stats;
 

@@ -20,3 +20,14 @@ pub fn now() -> f64 {
 pub fn to_epoch_ms(at_ms: f64) -> f64 {
     TIME_ORIGIN.with(|origin| origin + at_ms)
 }
+
+/// Converts Unix epoch milliseconds into the core's clock (negative for
+/// times before this page load).
+pub fn from_epoch_ms(epoch_ms: f64) -> f64 {
+    TIME_ORIGIN.with(|origin| epoch_ms - origin)
+}
+
+/// Unix epoch milliseconds now, as `Date.now()`.
+pub fn epoch_now() -> f64 {
+    js_sys::Date::now()
+}

@@ -5,10 +5,13 @@ use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::rc::{Rc, Weak};
 
-use crate::core::{Config, ConnectionState, Effect, Event, Input, Machine, QueueFull, SendOutcome, Stats, Timer};
+use crate::core::record::id_prefix;
+use crate::core::{Config, ConnectionState, Entry, Effect, Event, Input, Machine, Refusal, Sent, Stats, Timer};
 
-use super::clock::now;
+use super::clock::{self, now};
 use super::frame::Frame;
+use super::protocol::{self, Inbound};
+use super::storage::OutboxStore;
 use super::signals::{Signal, Signals};
 use super::socket::{Socket, SocketEvent};
 use super::timers::Timers;
@@ -35,6 +38,10 @@ pub struct Driver {
 struct Shared {
     runtime: RefCell<Runtime>,
     wire: WireConfig,
+    /// Where the outbox is kept between page loads; `None` in memory mode.
+    store: Option<OutboxStore>,
+    /// The open socket's server speaks the tabwire protocol.
+    acknowledged: Cell<bool>,
     sink: Box<dyn EventSink>,
     callouts: RefCell<VecDeque<Callout>>,
     /// A callout loop is running further up the stack (or the first events
@@ -50,10 +57,12 @@ struct Runtime {
 }
 
 impl Driver {
-    /// Starts the machine. Its first events are delivered from a microtask,
-    /// so listeners registered right after construction hear them.
-    pub fn start(config: Config, wire: WireConfig, sink: Box<dyn EventSink>) -> Driver {
-        let machine = Machine::new(config, Box::new(js_sys::Math::random));
+    /// Restores the stored outbox, then starts the machine. Its first
+    /// events are delivered from a microtask, so listeners registered right
+    /// after construction hear them.
+    pub fn start(config: Config, wire: WireConfig, store: Option<OutboxStore>, sink: Box<dyn EventSink>) -> Driver {
+        let ids = id_prefix(clock::epoch_now(), &tab_id());
+        let machine = Machine::new(config, ids, Box::new(js_sys::Math::random));
         let shared = Rc::new_cyclic(|weak: &Weak<Shared>| {
             let signals = Signals::attach({
                 let weak = weak.clone();
@@ -70,11 +79,17 @@ impl Driver {
             Shared {
                 runtime: RefCell::new(Runtime { machine, socket: None, timers: Timers::default(), _signals: signals }),
                 wire,
+                store,
+                acknowledged: Cell::new(false),
                 sink,
                 callouts: RefCell::new(VecDeque::new()),
                 calling_out: Cell::new(true),
             }
         });
+        if let Some(store) = &shared.store {
+            let scan = store.scan(clock::from_epoch_ms);
+            shared.handle(Input::Restore { entries: scan.entries, skipped: scan.skipped });
+        }
         shared.handle(Input::Start { online: Signals::online() });
         let weak = Rc::downgrade(&shared);
         wasm_bindgen_futures::spawn_local(async move {
@@ -86,15 +101,32 @@ impl Driver {
         Driver { shared }
     }
 
-    pub fn send(&self, frame: Frame) -> Result<SendOutcome, QueueFull> {
+    pub fn send(&self, frame: Frame) -> Result<Sent, Refusal> {
         let outcome = {
             let mut runtime = self.shared.runtime.borrow_mut();
-            let outcome = runtime.machine.send(frame);
+            let outcome = runtime.machine.send(now(), frame);
             self.shared.carry_out(&mut runtime);
             outcome
         };
         self.shared.run_callouts();
         outcome
+    }
+
+    /// Drops every undelivered message, stored or not; returns how many.
+    pub fn clear_outbox(&self) -> usize {
+        let cleared = {
+            let mut runtime = self.shared.runtime.borrow_mut();
+            let cleared = runtime.machine.clear_outbox();
+            self.shared.carry_out(&mut runtime);
+            cleared
+        };
+        self.shared.run_callouts();
+        cleared
+    }
+
+    /// A copy of the undelivered messages, oldest first.
+    pub fn outbox(&self) -> Vec<Entry<Frame>> {
+        self.shared.runtime.borrow().machine.outbox().cloned().collect()
     }
 
     pub fn close(&self, code: u16, reason: String) {
@@ -145,7 +177,22 @@ impl Shared {
                         }
                     }
                 }
-                Effect::SendFrame(frame) => Self::transmit(runtime, frame.data()),
+                Effect::SendMessage { id: None, payload } => Self::transmit(runtime, payload.data()),
+                Effect::SendMessage { id: Some(id), payload } => {
+                    Self::transmit(runtime, &protocol::envelope(&id, &payload));
+                }
+                Effect::Persist { id, payload, created_ms, attempts } => {
+                    let Some(store) = &self.store else { continue };
+                    if let Err(error) = store.put(&id, &payload, clock::to_epoch_ms(created_ms), attempts) {
+                        let message = super::js_error::describe(&error);
+                        runtime.machine.handle(now(), Input::PersistFailed { id, message });
+                    }
+                }
+                Effect::Unpersist { id } => {
+                    if let Some(store) = &self.store {
+                        store.remove(&id);
+                    }
+                }
                 Effect::SendPing => {
                     if let Some(ping) = &self.wire.ping {
                         Self::transmit(runtime, ping);
@@ -224,16 +271,36 @@ impl Shared {
 
     fn on_socket_event(self: &Rc<Self>, generation: u64, event: SocketEvent) {
         let input = match event {
-            SocketEvent::Open => Input::Opened { generation },
-            SocketEvent::Message(data) => {
-                // May run a user function: decided before any borrow.
-                let is_pong = self.wire.pong.as_ref().is_some_and(|pong| pong.matches(&data));
-                Input::Frame { generation, payload: Frame::new(data), is_pong }
+            SocketEvent::Open => {
+                let protocol = self.runtime.borrow().socket.as_ref().map(Socket::protocol).unwrap_or_default();
+                let acknowledged = protocol == protocol::SUBPROTOCOL;
+                self.acknowledged.set(acknowledged);
+                Input::Opened { generation, acknowledged }
             }
+            SocketEvent::Message(data) => self.classify(generation, data),
             SocketEvent::Error => Input::SocketError { generation },
             SocketEvent::Close { code, reason, clean } => Input::Closed { generation, code, reason, clean },
         };
         self.handle(input);
+    }
+
+    /// Sorts an incoming frame: with the protocol by its `type`, otherwise
+    /// by the pong matcher, which may run a user function, so it runs here,
+    /// before any borrow.
+    fn classify(&self, generation: u64, data: wasm_bindgen::JsValue) -> Input<Frame> {
+        if self.acknowledged.get() {
+            return match protocol::classify(&data) {
+                Inbound::Pong => Input::Pong { generation },
+                Inbound::Ack(id) => Input::Ack { generation, id },
+                Inbound::Error { code, message } => Input::ServerError { generation, code, message },
+                Inbound::Message => Input::Frame { generation, payload: Frame::inbound(data) },
+            };
+        }
+        if self.wire.pong.as_ref().is_some_and(|pong| pong.matches(&data)) {
+            Input::Pong { generation }
+        } else {
+            Input::Frame { generation, payload: Frame::inbound(data) }
+        }
     }
 
     fn timer_callback(self: &Rc<Self>, timer: Timer) -> impl FnOnce() + 'static {
@@ -244,4 +311,14 @@ impl Shared {
             }
         }
     }
+}
+
+/// Eight random characters of `[0-9a-z]` naming this page load's tab.
+fn tab_id() -> String {
+    (0..8)
+        .map(|_| {
+            let digit = (js_sys::Math::random() * 36.0) as u32;
+            char::from_digit(digit.min(35), 36).unwrap_or('0')
+        })
+        .collect()
 }

@@ -3,40 +3,56 @@
 use js_sys::{ArrayBuffer, JsString};
 use wasm_bindgen::{JsCast, JsValue};
 
+use crate::core::record::PayloadKind;
 use crate::core::Payload;
 
-/// A frame kept as a JS value (a string or an ArrayBuffer): it
-/// is never copied into wasm memory, which would cost a UTF-16 to UTF-8
-/// conversion per message.
+/// A frame kept as a JS value (a string or an ArrayBuffer): it is never
+/// copied into wasm memory, which would cost a UTF-16 to UTF-8 conversion
+/// per message.
 #[derive(Clone, Debug)]
 pub struct Frame {
     data: JsValue,
+    kind: PayloadKind,
     size: usize,
 }
 
 impl Frame {
-    /// A text frame (JS string) or a binary one (ArrayBuffer).
-    pub fn new(data: JsValue) -> Frame {
-        let size = size_of(&data);
-        Frame { data, size }
+    /// Text the application handed over as a string.
+    pub fn text(data: JsString) -> Frame {
+        let size = data.length() as usize;
+        Frame { data: data.into(), kind: PayloadKind::Text, size }
+    }
+
+    /// Text that holds JSON (the application handed over a value).
+    pub fn json(data: JsString) -> Frame {
+        let size = data.length() as usize;
+        Frame { data: data.into(), kind: PayloadKind::Json, size }
+    }
+
+    pub fn binary(data: ArrayBuffer) -> Frame {
+        let size = data.byte_length() as usize;
+        Frame { data: data.into(), kind: PayloadKind::Binary, size }
+    }
+
+    /// What a socket delivered: a string, or an ArrayBuffer (binaryType is
+    /// "arraybuffer").
+    pub fn inbound(data: JsValue) -> Frame {
+        match data.dyn_into::<JsString>() {
+            Ok(text) => Frame::text(text),
+            Err(data) => Frame::binary(data.unchecked_into()),
+        }
     }
 
     pub fn data(&self) -> &JsValue {
         &self.data
     }
 
+    pub fn kind(&self) -> PayloadKind {
+        self.kind
+    }
+
     pub fn into_data(self) -> JsValue {
         self.data
-    }
-}
-
-fn size_of(data: &JsValue) -> usize {
-    if let Some(text) = data.dyn_ref::<JsString>() {
-        text.length() as usize
-    } else if let Some(buffer) = data.dyn_ref::<ArrayBuffer>() {
-        buffer.byte_length() as usize
-    } else {
-        0
     }
 }
 

@@ -58,6 +58,11 @@ impl Socket {
         Ok(Socket { socket, listeners })
     }
 
+    /// The subprotocol the server selected ("" for none).
+    pub fn protocol(&self) -> String {
+        self.socket.protocol()
+    }
+
     pub fn send(&self, data: &JsValue) -> Result<(), JsValue> {
         self.socket.unchecked_ref::<UntypedSend>().send(data)
     }

@@ -32,7 +32,8 @@ impl PongMatcher {
 
 /// The browser-side half of the configuration; the core gets the rest.
 pub struct WireConfig {
-    /// The subprotocols, ready for the `WebSocket` constructor.
+    /// The subprotocols, ready for the `WebSocket` constructor; they include
+    /// `tabwire.v1` unless the protocol is turned off.
     pub protocols: Array,
     /// The heartbeat ping frame, `None` without a heartbeat.
     pub ping: Option<JsValue>,

@@ -15,7 +15,7 @@ const SERVER_BIN = path.resolve(ROOT, process.env.TABWIRE_SERVER_BIN ?? "target/
 /** The wasm-pack output to serve at /pkg/; the repository's pkg/ unless TABWIRE_PKG_DIR names another. */
 const PKG_DIR = path.resolve(ROOT, process.env.TABWIRE_PKG_DIR ?? "pkg");
 const CHROMIUM = process.env.TABWIRE_CHROMIUM ?? "/usr/bin/chromium";
-const CHROMIUM_ARGS = [
+export const CHROMIUM_ARGS = [
   "--no-sandbox",
   "--disable-gpu",
   "--disable-background-networking",
@@ -37,18 +37,26 @@ export function withTimeout(promise, ms, what) {
 export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
- * Starts tabwire-server on a free port with the test control API and resolves
- * to `{ origin, process, stop(), output() }` once it announced its address.
+ * Starts tabwire-server (by default on a free port, serving www/, with the
+ * test control API) and resolves to `{ origin, process, stop(signal),
+ * output() }` once it announced its address. `stop("SIGKILL")` ends it
+ * abruptly, as a crash would, with no close frames.
  */
-export async function startServer({ exitAfterSecs = 120, timeoutMs = 15_000 } = {}) {
+export async function startServer({
+  port = 0,
+  www = path.join(ROOT, "www"),
+  testControl = true,
+  exitAfterSecs = 120,
+  timeoutMs = 15_000,
+} = {}) {
   const args = [
     "--host", "127.0.0.1",
-    "--port", "0",
-    "--www", path.join(ROOT, "www"),
+    "--port", String(port),
+    "--www", www,
     "--pkg", PKG_DIR,
-    "--test-control",
     "--exit-after-secs", String(exitAfterSecs),
   ];
+  if (testControl) args.push("--test-control");
   const child = spawn(SERVER_BIN, args, { stdio: ["ignore", "pipe", "pipe"] });
   const stderr = [];
   child.stderr.setEncoding("utf8");
@@ -58,9 +66,9 @@ export async function startServer({ exitAfterSecs = 120, timeoutMs = 15_000 } = 
   });
 
   const exited = new Promise((resolve) => child.once("exit", (code, signal) => resolve({ code, signal })));
-  const stop = async () => {
+  const stop = async (signal = "SIGTERM") => {
     if (child.exitCode !== null || child.signalCode !== null) return;
-    child.kill("SIGTERM");
+    child.kill(signal);
     const gone = await Promise.race([exited.then(() => true), sleep(3000).then(() => false)]);
     if (!gone) {
       child.kill("SIGKILL");

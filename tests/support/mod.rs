@@ -85,10 +85,16 @@ pub async fn received(tag: &str) -> Vec<String> {
     js_sys::Array::from(&frames).iter().filter_map(|frame| frame.as_string()).collect()
 }
 
-/// Options from JSON text, with `url` set to the server under `tag`.
+/// Options from JSON text, with `url` set to the server under `tag`, and
+/// the outbox stored under `tag` too (tests share one origin's storage).
 pub fn options(tag: &str, json: &str) -> JsValue {
     let options = JSON::parse(json).expect("valid JSON options");
     Reflect::set(&options, &"url".into(), &ws_url(tag).into()).expect("options is an object");
+    let queue = Reflect::get(&options, &"queue".into()).ok().filter(|q| q.is_object()).unwrap_or_else(|| Object::new().into());
+    if Reflect::get(&queue, &"key".into()).map_or(true, |key| key.is_undefined()) {
+        Reflect::set(&queue, &"key".into(), &tag.into()).expect("queue is an object");
+    }
+    Reflect::set(&options, &"queue".into(), &queue).expect("options is an object");
     options
 }
 
@@ -105,7 +111,7 @@ pub fn construction_error(options: JsValue) -> String {
     }
 }
 
-pub const EVENTS: [&str; 6] = ["open", "message", "close", "state", "reconnecting", "error"];
+pub const EVENTS: [&str; 9] = ["open", "message", "close", "state", "reconnecting", "error", "ack", "expired", "warning"];
 
 /// Every event a client emitted, in order, as (name, payload).
 #[derive(Clone, Default)]

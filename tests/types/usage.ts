@@ -5,7 +5,8 @@ import init, {
   TabWire,
   type CloseDetails,
   type InboundMessage,
-  type SendResult,
+  type OutboxEntry,
+  type SendReceipt,
   type StateEvent,
   type StateName,
   type Stats,
@@ -24,7 +25,8 @@ export async function dashboard(): Promise<void> {
     connectTimeoutMs: 10_000,
     heartbeat: { intervalMs: 25_000, timeoutMs: 10_000, ping: '{"type":"ping"}', pong: (data) => data === '{"type":"pong"}' },
     closeCodes: { fatal: [1008, [4000, 4099]], authFailure: [4401] },
-    queue: { maxMessages: 1000 },
+    queue: { storage: "local", key: "dashboard", maxMessages: 1000, maxBytes: 1 << 20, ttlMs: 86_400_000, whenFull: "refuse" },
+    protocol: "auto",
     autoConnect: true,
   };
   const ws = new TabWire(options);
@@ -49,12 +51,23 @@ export async function dashboard(): Promise<void> {
   ws.on("error", ({ kind, message }) => console.log(kind.toUpperCase(), message));
   ws.on("open", ({ attempt }) => console.log(attempt + 1));
 
-  const result: SendResult = ws.send({ type: "approve", id: 7 });
+  const receipt: SendReceipt = ws.send({ type: "approve", id: 7 });
+  if (receipt.status === "refused") {
+    console.log(receipt.reason, receipt.message);
+  } else {
+    const id: string = receipt.id;
+    ws.on("ack", (ack) => console.log(ack.id === id));
+  }
+  ws.on("expired", ({ ids }) => console.log(ids.length));
+  ws.on("warning", ({ key, message }) => console.log(key, message));
+  const pending: OutboxEntry[] = ws.outbox();
+  console.log(pending.map((entry) => [entry.id, entry.createdAt, entry.attempts, entry.inFlight, entry.stored]));
+  const cleared: number = ws.clearOutbox();
   ws.send("text");
   ws.send(new Uint8Array([1, 2, 3]));
   ws.send(new ArrayBuffer(8));
   const stats: Stats = ws.stats();
-  console.log(result, stats.queued, stats.lastRttMs ?? 0, ws.state);
+  console.log(cleared, stats.queued, stats.lastRttMs ?? 0, ws.state);
   ws.reconnect();
   ws.close(1000, "bye");
   ws.free();
@@ -87,6 +100,14 @@ export async function dashboard(): Promise<void> {
   // The url is required.
   // @ts-expect-error missing url
   new TabWire({ heartbeat: false });
+
+  // A refused receipt has no id: the status must be checked first.
+  // @ts-expect-error `id` is not on every receipt
+  console.log(ws.send("x").id);
+
+  // A storage mode that does not exist.
+  // @ts-expect-error storage is "local" | "memory"
+  new TabWire({ url: "wss://example.test/ws", queue: { storage: "session" } });
 
   // Nothing to send.
   // @ts-expect-error undefined cannot be sent

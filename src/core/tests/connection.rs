@@ -49,8 +49,8 @@ fn events_of_a_replaced_socket_are_ignored() {
     harness.open();
     let events_before = harness.events.len();
     harness.input(Input::Closed { generation: old, code: 1000, reason: String::new(), clean: true });
-    harness.input(Input::Frame { generation: old, payload: "late".to_owned(), is_pong: false });
-    harness.input(Input::Opened { generation: old });
+    harness.input(Input::Frame { generation: old, payload: "late".to_owned() });
+    harness.input(Input::Opened { generation: old, acknowledged: false });
     harness.input(Input::SocketError { generation: old });
     assert_eq!(harness.events.len(), events_before);
     assert_eq!(harness.state(), ConnectionState::Open);

@@ -1,9 +1,13 @@
 //! A virtual browser around the machine: it keeps the armed timers, the
 //! current socket and everything emitted or sent, and moves a virtual clock.
 
-use crate::core::{Config, ConnectionState, Effect, Event, Failure, Input, Machine, Timer, UrlSource};
+use std::collections::BTreeMap;
+
+use crate::core::{Config, ConnectionState, Effect, Event, Failure, Input, Machine, Refusal, SendOutcome, Timer, UrlSource};
 
 pub const URL: &str = "ws://127.0.0.1:9/ws";
+/// The id prefix of the harness's page load.
+pub const IDS: &str = "0000000000001-harness0-";
 
 pub fn config() -> Config {
     Config::new(UrlSource::Fixed(URL.to_owned()))
@@ -29,6 +33,12 @@ pub struct Harness {
     pub opened: Vec<(u64, String)>,
     /// Frames handed to sockets, heartbeat pings as "<ping>".
     pub sent: Vec<String>,
+    /// The ids of messages sent in protocol mode, in order.
+    pub sent_ids: Vec<String>,
+    /// The storage: id to (payload, created, attempts), in id order.
+    pub stored: BTreeMap<String, (String, f64, u32)>,
+    /// Whether the server of the next socket speaks the tabwire protocol.
+    pub server_acknowledges: bool,
     /// Sockets the machine closed: (code, reason).
     pub closed: Vec<(u16, String)>,
     pub url_requests: Vec<(u64, u32, bool)>,
@@ -41,13 +51,20 @@ impl Harness {
     }
 
     pub fn with_random(config: Config, random: Vec<f64>) -> Self {
+        Self::with_machine(Machine::new(config, IDS.to_owned(), sequence(random)))
+    }
+
+    pub fn with_machine(machine: Machine<String>) -> Self {
         Harness {
-            machine: Machine::new(config, sequence(random)),
+            machine,
             now: 0.0,
             timers: [None; Timer::ALL.len()],
             socket: None,
             opened: Vec::new(),
             sent: Vec::new(),
+            sent_ids: Vec::new(),
+            stored: BTreeMap::new(),
+            server_acknowledges: false,
             closed: Vec::new(),
             url_requests: Vec::new(),
             events: Vec::new(),
@@ -67,10 +84,15 @@ impl Harness {
         self.drain();
     }
 
-    pub fn send(&mut self, text: &str) -> Result<crate::core::SendOutcome, crate::core::QueueFull> {
-        let outcome = self.machine.send(text.to_owned());
+    pub fn send(&mut self, text: &str) -> Result<SendOutcome, Refusal> {
+        let sent = self.machine.send(self.now, text.to_owned());
         self.drain();
-        outcome
+        sent.map(|sent| sent.outcome)
+    }
+
+    /// Carries out what the machine asked for outside of `input`.
+    pub fn drain_effects(&mut self) {
+        self.drain();
     }
 
     fn drain(&mut self) {
@@ -83,7 +105,16 @@ impl Harness {
                     self.socket = Some(generation);
                     self.opened.push((generation, url));
                 }
-                Effect::SendFrame(payload) => self.sent.push(payload),
+                Effect::SendMessage { id, payload } => {
+                    self.sent.push(payload);
+                    self.sent_ids.extend(id);
+                }
+                Effect::Persist { id, payload, created_ms, attempts } => {
+                    self.stored.insert(id, (payload, created_ms, attempts));
+                }
+                Effect::Unpersist { id } => {
+                    self.stored.remove(&id);
+                }
                 Effect::SendPing => self.sent.push("<ping>".to_owned()),
                 Effect::CloseSocket { code, reason } => {
                     self.socket = None;
@@ -129,7 +160,8 @@ impl Harness {
 
     pub fn open(&mut self) {
         let generation = self.generation();
-        self.input(Input::Opened { generation });
+        let acknowledged = self.server_acknowledges;
+        self.input(Input::Opened { generation, acknowledged });
     }
 
     pub fn server_close(&mut self, code: u16) {
@@ -145,12 +177,12 @@ impl Harness {
 
     pub fn receive(&mut self, text: &str) {
         let generation = self.generation();
-        self.input(Input::Frame { generation, payload: text.to_owned(), is_pong: false });
+        self.input(Input::Frame { generation, payload: text.to_owned() });
     }
 
     pub fn receive_pong(&mut self) {
         let generation = self.generation();
-        self.input(Input::Frame { generation, payload: "pong".to_owned(), is_pong: true });
+        self.input(Input::Pong { generation });
     }
 
     pub fn state(&self) -> ConnectionState {
@@ -210,6 +242,16 @@ fn kind(failure: &Failure) -> &'static str {
         Failure::UrlProvider { .. } => "url_provider",
         Failure::InvalidUrl { .. } => "invalid_url",
         Failure::RetriesExhausted { .. } => "retries_exhausted",
-        Failure::QueueFull { .. } => "queue_full",
+        Failure::QueueFull(_) => "queue_full",
+        Failure::StorageFailed { .. } => "storage_failed",
+        Failure::Server { .. } => "server",
+    }
+}
+
+impl Harness {
+    /// The server acknowledges `id`.
+    pub fn ack(&mut self, id: &str) {
+        let generation = self.generation();
+        self.input(Input::Ack { generation, id: id.to_owned() });
     }
 }

@@ -6,5 +6,7 @@ mod config;
 mod connection;
 mod harness;
 mod heartbeat;
+mod outbox;
 mod queue;
+mod record;
 mod signals;

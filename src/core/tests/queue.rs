@@ -1,5 +1,5 @@
 use super::harness::{config, Harness};
-use crate::core::{ConnectionState, Event, Failure, Input, QueueFull, SendOutcome};
+use crate::core::{ConnectionState, Event, Failure, Input, Refusal, SendOutcome};
 
 #[test]
 fn messages_sent_before_open_are_flushed_in_order() {
@@ -39,8 +39,9 @@ fn a_full_queue_refuses_new_messages_and_keeps_the_old_ones() {
     for text in ["a", "b", "c"] {
         assert_eq!(harness.send(text), Ok(SendOutcome::Queued));
     }
-    assert_eq!(harness.send("d"), Err(QueueFull { max_messages: 3 }));
-    assert!(harness.events.contains(&Event::Error(Failure::QueueFull { max_messages: 3 })));
+    let refusal = Refusal::TooManyMessages { max_messages: 3 };
+    assert_eq!(harness.send("d"), Err(refusal));
+    assert!(harness.events.contains(&Event::Error(Failure::QueueFull(refusal))));
     harness.input(Input::Online);
     harness.open();
     assert_eq!(harness.sent, ["a", "b", "c"]);

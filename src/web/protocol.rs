@@ -1,0 +1,70 @@
+//! The tabwire protocol on the wire (see docs/PROTOCOL.md): the subprotocol
+//! that switches it on, the `msg` envelope around outgoing messages, and the
+//! recognition of `pong`, `ack` and `error` frames among incoming ones.
+
+use js_sys::{JsString, Reflect, Uint8Array};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+
+use super::frame::Frame;
+use crate::core::record::{base64, PayloadKind};
+
+/// Offered on every connection; a server that selects it acknowledges.
+pub const SUBPROTOCOL: &str = "tabwire.v1";
+
+#[wasm_bindgen]
+extern "C" {
+    /// `JSON.parse` of a JS string, without copying it through wasm.
+    #[wasm_bindgen(catch, js_namespace = JSON, js_name = parse)]
+    fn parse(text: &JsValue) -> Result<JsValue, JsValue>;
+}
+
+/// What an incoming frame of a protocol connection is.
+pub enum Inbound {
+    Pong,
+    Ack(String),
+    Error { code: String, message: String },
+    /// Anything else belongs to the application.
+    Message,
+}
+
+/// Only objects whose `type` is a protocol type are taken; a frame that is
+/// not JSON, or not one of those, goes to the application untouched.
+pub fn classify(data: &JsValue) -> Inbound {
+    let Some(text) = data.dyn_ref::<JsString>() else { return Inbound::Message };
+    if text.char_code_at(0) != f64::from(b'{') {
+        return Inbound::Message;
+    }
+    let Ok(object) = parse(data) else { return Inbound::Message };
+    let field = |name: &str| Reflect::get(&object, &JsValue::from_str(name)).ok().and_then(|v| v.as_string());
+    match field("type").as_deref() {
+        Some("pong") => Inbound::Pong,
+        Some("ack") => match field("id") {
+            Some(id) => Inbound::Ack(id),
+            None => Inbound::Message,
+        },
+        Some("error") => Inbound::Error {
+            code: field("code").unwrap_or_default(),
+            message: field("message").unwrap_or_default(),
+        },
+        _ => Inbound::Message,
+    }
+}
+
+/// `{"type":"msg","id":…,"text"|"data"|"binary":…}` around a message. The
+/// payload is joined as a JS string; only binary data passes through wasm.
+pub fn envelope(id: &str, frame: &Frame) -> JsValue {
+    let head = |field: &str| JsString::from(format!(r#"{{"type":"msg","id":"{id}","{field}":"#));
+    let body = match frame.kind() {
+        PayloadKind::Json => head("data").concat(frame.data()),
+        PayloadKind::Text => {
+            let quoted = js_sys::JSON::stringify(frame.data()).unwrap_or_else(|_| JsString::from("\"\""));
+            head("text").concat(&quoted)
+        }
+        PayloadKind::Binary => {
+            let bytes = Uint8Array::new(frame.data()).to_vec();
+            head("binary").concat(&JsValue::from_str(&format!("\"{}\"", base64::encode(&bytes))))
+        }
+    };
+    body.concat(&JsValue::from_str("}")).into()
+}

@@ -1,0 +1,114 @@
+//! The outbox's copy in localStorage: one key per message, so that an
+//! enqueue costs one write, whatever the backlog (see `core::record`).
+
+use js_sys::{ArrayBuffer, JsString, Uint8Array};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use web_sys::Storage;
+
+use super::frame::Frame;
+use crate::core::record::{self, base64, PayloadKind};
+use crate::core::Restored;
+
+#[wasm_bindgen]
+extern "C" {
+    /// The same `Storage`, with a `setItem` that takes the value as a JS
+    /// string, where web-sys's would copy it through wasm first.
+    #[wasm_bindgen(js_name = Storage)]
+    type UntypedStorage;
+
+    #[wasm_bindgen(method, catch, js_name = setItem)]
+    fn set_item(this: &UntypedStorage, key: &str, value: &JsValue) -> Result<(), JsValue>;
+}
+
+pub struct OutboxStore {
+    storage: Storage,
+    /// `tabwire:<namespace>:ob:`, followed by the message id.
+    prefix: String,
+}
+
+/// What a scan of the store found: messages in send order, and the keys
+/// under the prefix that could not be read, with the reason.
+pub struct Scan {
+    pub entries: Vec<Restored<Frame>>,
+    pub skipped: Vec<(String, String)>,
+}
+
+impl OutboxStore {
+    /// `None` where the page has no localStorage (or it is disabled).
+    pub fn open(namespace: &str) -> Option<OutboxStore> {
+        let storage = web_sys::window()?.local_storage().ok()??;
+        Some(OutboxStore { storage, prefix: format!("tabwire:{namespace}:ob:") })
+    }
+
+    /// Writes one message. Fails with the browser's error (QuotaExceededError).
+    pub fn put(&self, id: &str, frame: &Frame, created_epoch_ms: f64, attempts: u32) -> Result<(), JsValue> {
+        let header = JsString::from(record::header(created_epoch_ms, attempts, frame.kind()));
+        let body: JsValue = match frame.kind() {
+            PayloadKind::Binary => {
+                let bytes = Uint8Array::new(frame.data()).to_vec();
+                JsValue::from_str(&base64::encode(&bytes))
+            }
+            PayloadKind::Text | PayloadKind::Json => frame.data().clone(),
+        };
+        let value = header.concat(&body);
+        self.storage.unchecked_ref::<UntypedStorage>().set_item(&self.key(id), &value)
+    }
+
+    pub fn remove(&self, id: &str) {
+        // Only fails where storage is disabled, and then nothing was stored.
+        let _ = self.storage.remove_item(&self.key(id));
+    }
+
+    /// One pass over the keys: every message under the prefix, in id order.
+    /// `to_machine_ms` turns a stored epoch time into the machine's clock.
+    pub fn scan(&self, to_machine_ms: impl Fn(f64) -> f64) -> Scan {
+        let mut found: Vec<(String, String)> = Vec::new();
+        let length = self.storage.length().unwrap_or(0);
+        for index in 0..length {
+            let Ok(Some(key)) = self.storage.key(index) else { continue };
+            if let Some(id) = key.strip_prefix(&self.prefix) {
+                let id = id.to_owned();
+                if let Ok(Some(value)) = self.storage.get_item(&key) {
+                    found.push((id, value));
+                }
+            }
+        }
+        found.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        let mut scan = Scan { entries: Vec::with_capacity(found.len()), skipped: Vec::new() };
+        for (id, value) in found {
+            let key = self.key(&id);
+            if !record::is_message_id(&id) {
+                let reason = record::RecordError::BadKey { key: key.clone() }.to_string();
+                scan.skipped.push((key, reason));
+                continue;
+            }
+            match record::decode(&value) {
+                Ok(stored) => scan.entries.push(Restored {
+                    payload: frame_of(stored.kind, &stored.body),
+                    created_ms: to_machine_ms(stored.created_epoch_ms),
+                    attempts: stored.attempts,
+                    id,
+                }),
+                Err(error) => scan.skipped.push((key, error.to_string())),
+            }
+        }
+        scan
+    }
+
+    fn key(&self, id: &str) -> String {
+        format!("{}{id}", self.prefix)
+    }
+}
+
+/// A stored body back as a frame; `record::decode` checked the base64.
+fn frame_of(kind: PayloadKind, body: &str) -> Frame {
+    match kind {
+        PayloadKind::Text => Frame::text(JsString::from(body)),
+        PayloadKind::Json => Frame::json(JsString::from(body)),
+        PayloadKind::Binary => {
+            let bytes = base64::decode(body).unwrap_or_default();
+            Frame::binary(Uint8Array::from(bytes.as_slice()).buffer().unchecked_into::<ArrayBuffer>())
+        }
+    }
+}
