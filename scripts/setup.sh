@@ -9,6 +9,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 WASM_PACK_VERSION=0.15.1
+# The CLI must be exactly the wasm-bindgen of Cargo.lock (pinned with "=" in
+# Cargo.toml); the check below fails loudly if the two ever part.
+WASM_BINDGEN_VERSION=0.2.130
 want=${1:-all}
 
 as_root() {
@@ -17,7 +20,7 @@ as_root() {
 
 say() { echo "setup: $*"; }
 
-# The wasm-bindgen CLI must be exactly the version in Cargo.lock.
+# The wasm-bindgen version Cargo.lock resolved.
 wasm_bindgen_version() {
   awk '/^name = "wasm-bindgen"$/ { getline; gsub(/"/, "", $3); print $3; exit }' Cargo.lock
 }
@@ -27,14 +30,15 @@ if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
   rustup target add wasm32-unknown-unknown
 fi
 
-if [ ! -f Cargo.lock ]; then
-  cargo generate-lockfile
+locked=$(wasm_bindgen_version)
+if [ "$locked" != "$WASM_BINDGEN_VERSION" ]; then
+  echo "setup: Cargo.lock has wasm-bindgen $locked but this script installs $WASM_BINDGEN_VERSION; update WASM_BINDGEN_VERSION" >&2
+  exit 1
 fi
-wbg=$(wasm_bindgen_version)
-if ! wasm-bindgen --version 2>/dev/null | grep -qx "wasm-bindgen $wbg"; then
-  say "installing wasm-bindgen-cli $wbg (a few minutes)"
+if ! wasm-bindgen --version 2>/dev/null | grep -qx "wasm-bindgen $WASM_BINDGEN_VERSION"; then
+  say "installing wasm-bindgen-cli $WASM_BINDGEN_VERSION (a few minutes)"
   # Without --locked: a dependency pinned in its lock file is not on crates.io.
-  cargo install wasm-bindgen-cli --version "$wbg" --force
+  cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION" --force
 fi
 
 if ! wasm-pack --version 2>/dev/null | grep -qx "wasm-pack $WASM_PACK_VERSION"; then
