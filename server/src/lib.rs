@@ -3,7 +3,6 @@
 //! `tabwire.v1` subprotocol; the static demo and test pages; and (for tests
 //! only) a control API that breaks, stalls and inspects connections on demand.
 
-mod base64;
 mod connection;
 mod control;
 mod dedupe;

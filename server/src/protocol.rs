@@ -222,7 +222,7 @@ fn parse_msg(fields: &Fields<'_>) -> Result<Delivery, String> {
         }
         (None, None, Some(_)) => {
             let encoded = string_field("binary", fields.binary)?;
-            let bytes = crate::base64::decode(&encoded).map_err(|problem| {
+            let bytes = tabwire::core::base64::decode(&encoded).map_err(|problem| {
                 format!("binary: not standard base64 with padding: {problem}")
             })?;
             let record = describe_binary(bytes.len());

@@ -7,6 +7,7 @@
 //! natively, on a virtual clock, with injected randomness.
 
 pub mod backoff;
+pub mod base64;
 pub mod close_codes;
 pub mod config;
 pub mod effect;

@@ -10,6 +10,8 @@
 
 use std::fmt;
 
+use super::base64;
+
 const FORMAT: &str = "tw1";
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -44,7 +46,7 @@ pub enum RecordError {
     /// Not a tabwire record, or one of a format this version does not know.
     UnknownFormat,
     BadField { field: &'static str, value: String },
-    BadBase64,
+    BadBase64 { reason: String },
     /// The key under the namespace does not hold a message id.
     BadKey { key: String },
 }
@@ -54,7 +56,7 @@ impl fmt::Display for RecordError {
         match self {
             RecordError::UnknownFormat => write!(f, "the value is not a {FORMAT} outbox record"),
             RecordError::BadField { field, value } => write!(f, "the {field} field \"{value}\" is not valid"),
-            RecordError::BadBase64 => write!(f, "the binary body is not valid base64"),
+            RecordError::BadBase64 { reason } => write!(f, "the binary body is not valid base64: {reason}"),
             RecordError::BadKey { key } => write!(f, "the key \"{key}\" does not end in a message id"),
         }
     }
@@ -85,7 +87,7 @@ pub fn decode(value: &str) -> Result<StoredValue, RecordError> {
         other => return Err(bad("kind", other)),
     };
     if kind == PayloadKind::Binary {
-        base64::decode(&body)?;
+        base64::decode(&body).map_err(|reason| RecordError::BadBase64 { reason })?;
     }
     Ok(StoredValue { created_epoch_ms, attempts, kind, body })
 }
@@ -104,50 +106,4 @@ pub fn is_message_id(id: &str) -> bool {
 /// The id prefix of one page load: `<time, 13 digits>-<tab id>-`.
 pub fn id_prefix(load_epoch_ms: f64, tab: &str) -> String {
     format!("{:013}-{tab}-", load_epoch_ms.floor() as i64)
-}
-
-/// Standard base64 with padding (RFC 4648), for binary bodies.
-pub mod base64 {
-    use super::RecordError;
-
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-    pub fn encode(bytes: &[u8]) -> String {
-        let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
-        for chunk in bytes.chunks(3) {
-            let n = chunk.iter().enumerate().fold(0u32, |n, (i, &b)| n | u32::from(b) << (16 - 8 * i));
-            for i in 0..4 {
-                if i <= chunk.len() {
-                    out.push(ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char);
-                } else {
-                    out.push('=');
-                }
-            }
-        }
-        out
-    }
-
-    pub fn decode(text: &str) -> Result<Vec<u8>, RecordError> {
-        let bytes = text.as_bytes();
-        if bytes.len() % 4 != 0 {
-            return Err(RecordError::BadBase64);
-        }
-        let mut out = Vec::with_capacity(bytes.len() / 4 * 3);
-        for (index, chunk) in bytes.chunks(4).enumerate() {
-            let last = index == bytes.len() / 4 - 1;
-            let padding = chunk.iter().rev().take_while(|&&b| b == b'=').count();
-            if padding > 2 || (padding > 0 && !last) {
-                return Err(RecordError::BadBase64);
-            }
-            let mut n = 0u32;
-            for &b in &chunk[..4 - padding] {
-                let value = ALPHABET.iter().position(|&a| a == b).ok_or(RecordError::BadBase64)?;
-                n = n << 6 | value as u32;
-            }
-            n <<= 6 * padding as u32;
-            let decoded = [(n >> 16) as u8, (n >> 8) as u8, n as u8];
-            out.extend_from_slice(&decoded[..3 - padding]);
-        }
-        Ok(out)
-    }
 }

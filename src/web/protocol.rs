@@ -7,7 +7,8 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
 use super::frame::Frame;
-use crate::core::record::{base64, PayloadKind};
+use crate::core::base64;
+use crate::core::record::PayloadKind;
 
 /// Offered on every connection; a server that selects it acknowledges.
 pub const SUBPROTOCOL: &str = "tabwire.v1";

@@ -7,7 +7,8 @@ use wasm_bindgen::JsCast;
 use web_sys::Storage;
 
 use super::frame::Frame;
-use crate::core::record::{self, base64, PayloadKind};
+use crate::core::base64;
+use crate::core::record::{self, PayloadKind};
 use crate::core::Restored;
 
 #[wasm_bindgen]

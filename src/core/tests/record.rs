@@ -1,6 +1,7 @@
 use proptest::prelude::*;
 
-use crate::core::record::{base64, decode, header, id_prefix, is_message_id, PayloadKind, RecordError, StoredValue};
+use crate::core::base64;
+use crate::core::record::{decode, header, id_prefix, is_message_id, PayloadKind, RecordError, StoredValue};
 
 #[test]
 fn base64_matches_the_rfc_vectors() {
@@ -15,7 +16,7 @@ fn base64_matches_the_rfc_vectors() {
 #[test]
 fn bad_base64_is_refused() {
     for text in ["Zg=", "Zg=a", "Z===", "Zm9v!A==", "Zg==Zg=="] {
-        assert_eq!(base64::decode(text), Err(RecordError::BadBase64), "{text}");
+        assert!(base64::decode(text).is_err(), "{text}");
     }
 }
 
@@ -52,7 +53,7 @@ fn corrupted_values_say_what_is_wrong() {
     assert!(matches!(decode("tw1|1|-1|t|x"), Err(RecordError::BadField { field: "attempts", .. })));
     assert!(matches!(decode("tw1|1|0|z|x"), Err(RecordError::BadField { field: "kind", .. })));
     assert!(matches!(decode("tw1|1|0"), Err(RecordError::BadField { field: "kind", .. })));
-    assert_eq!(decode("tw1|1|0|b|not base64"), Err(RecordError::BadBase64));
+    assert!(matches!(decode("tw1|1|0|b|not base64"), Err(RecordError::BadBase64 { .. })));
 }
 
 #[test]

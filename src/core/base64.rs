@@ -1,6 +1,24 @@
-//! A strict decoder of standard base64 (RFC 4648 section 4, `+` and `/`,
-//! with `=` padding), which is what the browser's `btoa` produces. Small
-//! enough not to warrant a dependency.
+//! Standard base64 (RFC 4648 section 4, `+` and `/`, with `=` padding), what
+//! the browser's `btoa` produces: binary bodies in storage and in the
+//! protocol's `msg` frames. Shared by the client and the reference server.
+
+const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+pub fn encode(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let n = chunk.iter().enumerate().fold(0u32, |n, (i, &b)| n | u32::from(b) << (16 - 8 * i));
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
 
 /// Decodes `text`, refusing anything that is not canonical padded base64:
 /// a length that is not a multiple of 4, characters outside the alphabet,
