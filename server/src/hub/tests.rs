@@ -1,0 +1,174 @@
+use super::*;
+
+fn hub() -> Arc<Hub> {
+    Arc::new(Hub::new(true, false))
+}
+
+#[test]
+fn stats_and_received_follow_tags() {
+    let hub = hub();
+    let (a, _a_rx) = hub.register("a".into(), false);
+    let (_b, _b_rx) = hub.register("b".into(), false);
+    hub.record("a", "one".into());
+    hub.record("b", "two".into());
+    hub.record("a", "three".into());
+    assert_eq!(
+        hub.stats(Scope::Tag("a")),
+        Stats {
+            connections: 1,
+            frames_received: 2,
+            connections_total: 1,
+            duplicates: 0,
+            protocol_connections: 0,
+        }
+    );
+    assert_eq!(hub.received(Scope::Tag("a")), ["one", "three"]);
+    assert_eq!(hub.received(Scope::All), ["one", "two", "three"]);
+    drop(a);
+    assert_eq!(hub.stats(Scope::Tag("a")).connections, 0);
+    assert_eq!(hub.stats(Scope::Tag("a")).connections_total, 1);
+    assert_eq!(hub.stats(Scope::All).connections, 1);
+}
+
+#[test]
+fn reset_forgets_only_the_scope() {
+    let hub = hub();
+    let (_a, _a_rx) = hub.register("a".into(), false);
+    hub.record("a", "one".into());
+    hub.record("b", "two".into());
+    hub.reset(Scope::Tag("a"));
+    assert_eq!(
+        hub.stats(Scope::Tag("a")),
+        Stats {
+            connections: 1,
+            frames_received: 0,
+            connections_total: 0,
+            duplicates: 0,
+            protocol_connections: 0,
+        }
+    );
+    assert_eq!(hub.received(Scope::All), ["two"]);
+    hub.reset(Scope::All);
+    assert!(hub.received(Scope::All).is_empty());
+}
+
+#[test]
+fn records_are_capped_per_tag() {
+    let hub = hub();
+    for i in 0..MAX_RECORDED_PER_TAG + 2 {
+        hub.record("a", i.to_string());
+    }
+    let frames = hub.received(Scope::Tag("a"));
+    assert_eq!(frames.len(), MAX_RECORDED_PER_TAG);
+    assert_eq!(frames[0], "2");
+    let total = u64::try_from(MAX_RECORDED_PER_TAG + 2).unwrap_or(u64::MAX);
+    assert_eq!(hub.stats(Scope::Tag("a")).frames_received, total);
+}
+
+#[test]
+fn nothing_is_recorded_without_the_control_api() {
+    let hub = Arc::new(Hub::new(false, false));
+    hub.record("a", "one".into());
+    assert!(hub.received(Scope::All).is_empty());
+    assert_eq!(hub.stats(Scope::All).frames_received, 0);
+}
+
+#[test]
+fn commands_reach_only_the_scope_and_drop_unlists() {
+    let hub = hub();
+    let (_a, mut a_rx) = hub.register("a".into(), false);
+    let (_b, mut b_rx) = hub.register("b".into(), false);
+    assert_eq!(hub.command(Scope::Tag("a"), &Order::Stall).len(), 1);
+    assert!(matches!(
+        a_rx.try_recv(),
+        Ok(Command {
+            order: Order::Stall,
+            ..
+        })
+    ));
+    assert!(b_rx.try_recv().is_err());
+    assert_eq!(hub.command(Scope::Tag("a"), &Order::Drop).len(), 1);
+    assert_eq!(hub.stats(Scope::Tag("a")).connections, 0);
+    assert_eq!(hub.command(Scope::Tag("a"), &Order::Drop).len(), 0);
+    assert_eq!(hub.command(Scope::All, &Order::Resume).len(), 1);
+}
+
+#[test]
+fn refusal_expires() {
+    let hub = hub();
+    assert!(!hub.refusing());
+    hub.refuse_for(Duration::from_secs(60));
+    assert!(hub.refusing());
+    hub.refuse_for(Duration::ZERO);
+    assert!(!hub.refusing());
+    hub.refuse_for(Duration::from_millis(20));
+    assert!(hub.refusing());
+    std::thread::sleep(Duration::from_millis(40));
+    assert!(!hub.refusing());
+}
+
+#[test]
+fn deliver_handles_each_id_once_per_tag() {
+    let hub = hub();
+    let (_p, _p_rx) = hub.register("a".into(), true);
+    let (_r, _r_rx) = hub.register("a".into(), false);
+    let new = Delivered {
+        handled: true,
+        ack: true,
+    };
+    let duplicate = Delivered {
+        handled: false,
+        ack: true,
+    };
+    assert_eq!(hub.deliver("a", "1", "one".into()), new);
+    assert_eq!(hub.deliver("a", "1", "one again".into()), duplicate);
+    assert_eq!(hub.deliver("a", "2", "two".into()), new);
+    // Another tag has its own ids.
+    assert_eq!(hub.deliver("b", "1", "other".into()), new);
+    assert_eq!(hub.received(Scope::Tag("a")), ["one", "two"]);
+    let stats = hub.stats(Scope::Tag("a"));
+    assert_eq!((stats.frames_received, stats.duplicates), (2, 1));
+    assert_eq!((stats.connections, stats.protocol_connections), (2, 1));
+    assert_eq!(hub.stats(Scope::All).duplicates, 1);
+}
+
+#[test]
+fn withheld_acks_and_reset() {
+    let hub = hub();
+    hub.set_acks("a", false);
+    let withheld = hub.deliver("a", "1", "one".into());
+    assert_eq!(
+        withheld,
+        Delivered {
+            handled: true,
+            ack: false
+        }
+    );
+    assert!(!hub.deliver("a", "1", "one".into()).ack);
+    assert!(hub.deliver("b", "1", "other".into()).ack, "only tag a");
+    hub.set_acks("a", true);
+    assert!(hub.deliver("a", "1", "one".into()).ack);
+    hub.set_acks("a", false);
+    // Reset forgets the ids and duplicates and sends acks again.
+    hub.reset(Scope::Tag("a"));
+    assert_eq!(hub.stats(Scope::Tag("a")).duplicates, 0);
+    assert_eq!(
+        hub.deliver("a", "1", "one".into()),
+        Delivered {
+            handled: true,
+            ack: true
+        }
+    );
+    assert!(
+        !hub.deliver("b", "1", "other".into()).handled,
+        "tag b kept its ids"
+    );
+}
+
+#[test]
+fn ids_are_remembered_without_the_control_api() {
+    let hub = Arc::new(Hub::new(false, false));
+    assert!(hub.deliver("a", "1", "one".into()).handled);
+    assert!(!hub.deliver("a", "1", "one".into()).handled);
+    assert!(hub.received(Scope::All).is_empty());
+}

@@ -1,0 +1,230 @@
+//! What the end-to-end tests share: a server started in-process on
+//! 127.0.0.1:0, a tokio-tungstenite client, a minimal HTTP client for the
+//! control API, and time limits on every step.
+
+// Each test file uses its own subset of these helpers.
+#![allow(dead_code)]
+
+pub use std::future::Future;
+pub use std::net::SocketAddr;
+pub use std::path::PathBuf;
+pub use std::time::Duration;
+
+pub use futures_util::{SinkExt, StreamExt};
+pub use serde_json::{json, Value};
+pub use tabwire_server::{serve, ServerConfig};
+pub use tokio::io::{AsyncReadExt, AsyncWriteExt};
+pub use tokio::net::{TcpListener, TcpStream};
+pub use tokio::time::timeout;
+pub use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+pub use tokio_tungstenite::tungstenite::http::HeaderValue;
+pub use tokio_tungstenite::tungstenite::Message;
+pub use tokio_tungstenite::{connect_async, MaybeTlsStream, WebSocketStream};
+
+pub type Client = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+pub const PING: &str = r#"{"type":"ping"}"#;
+pub const PONG: &str = r#"{"type":"pong"}"#;
+pub const SUBPROTOCOL: &str = "tabwire.v1";
+
+/// Upper bound for any single step, so a broken server fails the test
+/// instead of hanging it.
+pub const STEP: Duration = Duration::from_secs(5);
+
+pub async fn within<F: Future>(what: &str, future: F) -> F::Output {
+    match timeout(STEP, future).await {
+        Ok(output) => output,
+        Err(_) => panic!("timed out: {what}"),
+    }
+}
+
+/// Starts a server on a free loopback port; it stops when the test's runtime
+/// ends.
+pub async fn start(config: ServerConfig) -> SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let address = listener.local_addr().expect("local address");
+    tokio::spawn(async move {
+        serve(config, listener).await.expect("serve");
+    });
+    address
+}
+
+pub fn config(test_control: bool, www: PathBuf, pkg: PathBuf) -> ServerConfig {
+    ServerConfig {
+        www,
+        pkg,
+        test_control,
+        verbose: false,
+    }
+}
+
+pub async fn start_with_control() -> SocketAddr {
+    start(config(true, missing_dir(), missing_dir())).await
+}
+
+pub fn missing_dir() -> PathBuf {
+    std::env::temp_dir().join("tabwire-server-test-no-such-dir")
+}
+
+pub async fn connect(address: SocketAddr, tag: &str) -> Client {
+    let url = format!("ws://{address}/ws?tag={tag}");
+    let (client, _) = within("connect", connect_async(url))
+        .await
+        .expect("connect");
+    client
+}
+
+/// Connects offering `protocols` (a `Sec-WebSocket-Protocol` value) and
+/// returns the client with the subprotocol the server selected.
+pub async fn connect_offering(
+    address: SocketAddr,
+    tag: &str,
+    protocols: &'static str,
+) -> (Client, Option<String>) {
+    let mut request = format!("ws://{address}/ws?tag={tag}")
+        .into_client_request()
+        .expect("request");
+    request.headers_mut().insert(
+        "Sec-WebSocket-Protocol",
+        HeaderValue::from_static(protocols),
+    );
+    let (client, response) = within("connect", connect_async(request))
+        .await
+        .expect("connect");
+    let selected = response
+        .headers()
+        .get("sec-websocket-protocol")
+        .map(|value| value.to_str().expect("ASCII protocol").to_owned());
+    (client, selected)
+}
+
+/// Connects in protocol mode, checking the server selected `tabwire.v1`.
+pub async fn connect_protocol(address: SocketAddr, tag: &str) -> Client {
+    let (client, selected) = connect_offering(address, tag, SUBPROTOCOL).await;
+    assert_eq!(selected.as_deref(), Some(SUBPROTOCOL));
+    client
+}
+
+pub async fn send(client: &mut Client, message: Message) {
+    within("send", client.send(message)).await.expect("send");
+}
+
+pub async fn next(client: &mut Client) -> Message {
+    within("receive", client.next())
+        .await
+        .expect("stream ended")
+        .expect("receive")
+}
+
+/// The head of the response to a WebSocket upgrade request offering
+/// `protocols`, read up to the blank line; the connection is then dropped.
+pub async fn upgrade_head(address: SocketAddr, path: &str, protocols: &str) -> String {
+    within("upgrade response", async {
+        let mut stream = TcpStream::connect(address).await.expect("connect");
+        let request = format!(
+            "GET {path} HTTP/1.1\r\nHost: {address}\r\nConnection: Upgrade\r\n\
+             Upgrade: websocket\r\nSec-WebSocket-Version: 13\r\n\
+             Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
+             Sec-WebSocket-Protocol: {protocols}\r\n\r\n"
+        );
+        stream.write_all(request.as_bytes()).await.expect("write");
+        let mut head = Vec::new();
+        while !head.ends_with(b"\r\n\r\n") {
+            let byte = stream.read_u8().await.expect("read");
+            head.push(byte);
+        }
+        String::from_utf8(head).expect("UTF-8 head")
+    })
+    .await
+}
+
+/// Asserts that nothing arrives for a while (the server may still be
+/// sending; 300 ms is far longer than a loopback round trip).
+pub async fn nothing_within_300_ms(client: &mut Client, what: &str) {
+    if let Ok(frame) = timeout(Duration::from_millis(300), client.next()).await {
+        panic!("{what}: expected nothing, got {frame:?}");
+    }
+}
+
+pub fn ack(id: &str) -> Message {
+    Message::text(format!(r#"{{"type":"ack","id":"{id}"}}"#))
+}
+
+/// The `message` of the `bad_frame` error that must come next.
+pub async fn next_error(client: &mut Client) -> String {
+    let frame = next(client).await;
+    let Message::Text(text) = &frame else {
+        panic!("expected an error frame, got {frame:?}");
+    };
+    let error: Value = serde_json::from_str(text.as_str()).expect("JSON error frame");
+    assert_eq!(error["type"], "error", "{error}");
+    assert_eq!(error["code"], "bad_frame", "{error}");
+    let keys: Vec<&String> = error
+        .as_object()
+        .map(|o| o.keys().collect())
+        .unwrap_or_default();
+    assert_eq!(keys.len(), 3, "{error}");
+    error["message"]
+        .as_str()
+        .expect("message is a string")
+        .to_owned()
+}
+
+/// A parsed HTTP response: status, lower-cased headers, body.
+pub struct Reply {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+}
+
+impl Reply {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(key, _)| key == name)
+            .map(|(_, value)| value.as_str())
+    }
+
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.body).expect("JSON body")
+    }
+}
+
+/// One HTTP/1.1 request on a fresh connection; the server's answers here all
+/// have a known length, so reading to the end of the stream suffices.
+pub async fn http(address: SocketAddr, method: &str, path: &str) -> Reply {
+    within(&format!("{method} {path}"), async {
+        let mut stream = TcpStream::connect(address).await.expect("connect");
+        let request = format!(
+            "{method} {path} HTTP/1.1\r\nHost: {address}\r\nOrigin: http://127.0.0.1:1\r\n\
+             Content-Length: 0\r\nConnection: close\r\n\r\n"
+        );
+        stream.write_all(request.as_bytes()).await.expect("write");
+        let mut raw = Vec::new();
+        stream.read_to_end(&mut raw).await.expect("read");
+        let raw = String::from_utf8(raw).expect("UTF-8 response");
+        let (head, body) = raw.split_once("\r\n\r\n").expect("header end");
+        let mut lines = head.lines();
+        let status = lines
+            .next()
+            .and_then(|line| line.split(' ').nth(1))
+            .and_then(|code| code.parse().ok())
+            .expect("status line");
+        let headers = lines
+            .filter_map(|line| line.split_once(':'))
+            .map(|(key, value)| (key.trim().to_ascii_lowercase(), value.trim().to_owned()))
+            .collect();
+        Reply {
+            status,
+            headers,
+            body: body.to_owned(),
+        }
+    })
+    .await
+}
+
+pub async fn control(address: SocketAddr, path: &str) -> Value {
+    let reply = http(address, "GET", path).await;
+    assert_eq!(reply.status, 200, "{path}: {}", reply.body);
+    reply.json()
+}
