@@ -1,4 +1,7 @@
-//! The connection state machine.
+//! The connection state machine. What happens to messages (the outbox,
+//! acknowledgements, storage, expiry) is in [`delivery`].
+
+mod delivery;
 
 use std::collections::VecDeque;
 
@@ -8,7 +11,7 @@ use super::config::{url_problem, Config, UrlSource};
 use super::effect::{Effect, Timer};
 use super::event::{CloseInfo, Event, Failure, StateChange};
 use super::input::Input;
-use super::outbox::{Entry, Limits, Outbox, Refusal};
+use super::outbox::{Entry, Limits, Outbox};
 use super::state::ConnectionState;
 use super::stats::Stats;
 use super::Payload;
@@ -120,65 +123,11 @@ impl<P: Payload + Clone> Machine<P> {
         self.effects.pop_front()
     }
 
-    /// Sends now if the connection is open, otherwise keeps the message in
-    /// the outbox (stored, when durable). A full outbox refuses the message
-    /// (and reports an `error` event); nothing already in it is dropped.
-    pub fn send(&mut self, now: f64, payload: P) -> Result<Sent, Refusal> {
-        let open = self.state == ConnectionState::Open;
-        // Without acknowledgements, a message sent at once never waits: it
-        // neither counts against the limits nor is stored.
-        let passes_through = open && !self.acknowledged;
-        if !passes_through {
-            if let Err(refusal) = self.outbox.admit(payload.size()) {
-                self.emit(Event::Error(Failure::QueueFull(refusal)));
-                return Err(refusal);
-            }
-        }
-        let store = self.config.queue.durable && !passes_through;
-        let id = self.outbox.push(payload.clone(), now, store);
-        if store {
-            self.effects.push_back(Effect::Persist { id: id.clone(), payload, created_ms: now, attempts: 0 });
-        }
-        let outcome = if open {
-            self.transmit(self.outbox.len() - 1);
-            SendOutcome::Sent
-        } else {
-            SendOutcome::Queued
-        };
-        if self.config.queue.ttl_ms.is_some() && self.timers[Timer::Expiry.index()].is_none() {
-            self.arm_expiry();
-        }
-        Ok(Sent { id, outcome })
-    }
-
-    /// Drops every undelivered message; returns how many there were.
-    pub fn clear_outbox(&mut self) -> usize {
-        let cleared = self.outbox.clear();
-        for entry in &cleared {
-            self.unpersist(entry);
-        }
-        self.cancel(Timer::Expiry);
-        cleared.len()
-    }
-
     pub fn handle(&mut self, now: f64, input: Input<P>) {
         match input {
-            Input::Restore { entries, skipped } => {
-                for (key, reason) in skipped {
-                    self.emit(Event::Warning { key, reason });
-                }
-                self.outbox.restore(entries);
-                if self.config.queue.ttl_ms.is_some() {
-                    self.expire(now);
-                }
-            }
+            Input::Restore { entries, skipped } => self.restore(now, entries, skipped),
             Input::Start { online } => self.on_start(now, online),
-            Input::PersistFailed { id, message } => {
-                if let Some(entry) = self.outbox.get_mut(&id) {
-                    entry.stored = false;
-                    self.emit(Event::Error(Failure::StorageFailed { id, message }));
-                }
-            }
+            Input::PersistFailed { id, message } => self.persist_failed(id, message),
             Input::UrlResolved { generation, url } => self.on_url_resolved(now, generation, url),
             Input::UrlFailed { generation, message } => {
                 if self.is_resolving(generation) {
@@ -309,13 +258,7 @@ impl<P: Payload + Clone> Machine<P> {
         self.auth_failed = false;
         self.set_state(ConnectionState::Open, None);
         self.emit(Event::Open { attempt: self.failures });
-        // Everything waits (nothing is in flight before an open), oldest first.
-        let mut index = 0;
-        while index < self.outbox.len() {
-            if !self.transmit(index) {
-                index += 1;
-            }
-        }
+        self.flush_outbox();
         if let Some(heartbeat) = &self.config.heartbeat {
             let at = now + heartbeat.interval_ms;
             self.arm(Timer::HeartbeatPing, at);
@@ -330,70 +273,6 @@ impl<P: Payload + Clone> Machine<P> {
         }
         self.cancel(Timer::HeartbeatDeadline);
         true
-    }
-
-    fn on_ack(&mut self, id: String) {
-        // An ack of a message cleared or expired meanwhile changes nothing.
-        if let Some(entry) = self.outbox.remove(&id) {
-            self.unpersist(&entry);
-            self.emit(Event::Ack { id });
-        }
-    }
-
-    /// Hands the outbox entry at `index` to the socket. With
-    /// acknowledgements it stays (in flight) until its ack; without, the
-    /// socket taking it is the end. Returns whether the entry left.
-    fn transmit(&mut self, index: usize) -> bool {
-        let acknowledged = self.acknowledged;
-        let Some(entry) = self.outbox.at_mut(index) else { return false };
-        entry.attempts += 1;
-        entry.in_flight = true;
-        let payload = entry.payload.clone();
-        let id = entry.id.clone();
-        // A resend updates the stored attempt count (a first send does not
-        // rewrite the key it just wrote).
-        if acknowledged && entry.stored && entry.attempts > 1 {
-            let (created_ms, attempts) = (entry.created_ms, entry.attempts);
-            self.effects.push_back(Effect::Persist { id: id.clone(), payload: payload.clone(), created_ms, attempts });
-        }
-        self.stats.messages_out += 1;
-        self.stats.bytes_out += payload.size() as u64;
-        if acknowledged {
-            self.effects.push_back(Effect::SendMessage { id: Some(id), payload });
-            return false;
-        }
-        self.effects.push_back(Effect::SendMessage { id: None, payload });
-        if let Some(entry) = self.outbox.remove_at(index) {
-            self.unpersist(&entry);
-        }
-        true
-    }
-
-    fn unpersist(&mut self, entry: &Entry<P>) {
-        if entry.stored {
-            self.effects.push_back(Effect::Unpersist { id: entry.id.clone() });
-        }
-    }
-
-    /// Drops the messages older than `queue.ttlMs` and arms the timer for
-    /// the next one to reach it.
-    fn expire(&mut self, now: f64) {
-        let Some(ttl) = self.config.queue.ttl_ms else { return };
-        let expired = self.outbox.expire(now - ttl);
-        for entry in &expired {
-            self.unpersist(entry);
-        }
-        if !expired.is_empty() {
-            self.emit(Event::Expired { ids: expired.into_iter().map(|entry| entry.id).collect() });
-        }
-        self.arm_expiry();
-    }
-
-    fn arm_expiry(&mut self) {
-        match (self.config.queue.ttl_ms, self.outbox.oldest_created_ms()) {
-            (Some(ttl), Some(oldest)) => self.arm(Timer::Expiry, oldest + ttl),
-            _ => self.cancel(Timer::Expiry),
-        }
     }
 
     fn on_timer(&mut self, now: f64, timer: Timer) {

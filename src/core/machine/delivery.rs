@@ -1,0 +1,145 @@
+//! The message side of the machine: what `send` does, how the outbox is
+//! handed to a socket, acknowledged, stored, restored and expired.
+
+use super::Machine;
+use crate::core::effect::{Effect, Timer};
+use crate::core::event::{Event, Failure};
+use crate::core::outbox::{Entry, Refusal, Restored};
+use crate::core::state::ConnectionState;
+use crate::core::Payload;
+
+use super::{SendOutcome, Sent};
+
+impl<P: Payload + Clone> Machine<P> {
+    /// Sends now if the connection is open, otherwise keeps the message in
+    /// the outbox (stored, when durable). A full outbox refuses the message
+    /// (and reports an `error` event); nothing already in it is dropped.
+    pub fn send(&mut self, now: f64, payload: P) -> Result<Sent, Refusal> {
+        let open = self.state == ConnectionState::Open;
+        // Without acknowledgements, a message sent at once never waits: it
+        // neither counts against the limits nor is stored.
+        let passes_through = open && !self.acknowledged;
+        if !passes_through {
+            if let Err(refusal) = self.outbox.admit(payload.size()) {
+                self.emit(Event::Error(Failure::QueueFull(refusal)));
+                return Err(refusal);
+            }
+        }
+        let store = self.config.queue.durable && !passes_through;
+        let id = self.outbox.push(payload.clone(), now, store);
+        if store {
+            self.effects.push_back(Effect::Persist { id: id.clone(), payload, created_ms: now, attempts: 0 });
+        }
+        let outcome = if open {
+            self.transmit(self.outbox.len() - 1);
+            SendOutcome::Sent
+        } else {
+            SendOutcome::Queued
+        };
+        if self.config.queue.ttl_ms.is_some() && self.timers[Timer::Expiry.index()].is_none() {
+            self.arm_expiry();
+        }
+        Ok(Sent { id, outcome })
+    }
+
+    /// Drops every undelivered message; returns how many there were.
+    pub fn clear_outbox(&mut self) -> usize {
+        let cleared = self.outbox.clear();
+        for entry in &cleared {
+            self.unpersist(entry);
+        }
+        self.cancel(Timer::Expiry);
+        cleared.len()
+    }
+
+    pub(super) fn restore(&mut self, now: f64, entries: Vec<Restored<P>>, skipped: Vec<(String, String)>) {
+        for (key, reason) in skipped {
+            self.emit(Event::Warning { key, reason });
+        }
+        self.outbox.restore(entries);
+        if self.config.queue.ttl_ms.is_some() {
+            self.expire(now);
+        }
+    }
+
+    pub(super) fn persist_failed(&mut self, id: String, message: String) {
+        if let Some(entry) = self.outbox.get_mut(&id) {
+            entry.stored = false;
+            self.emit(Event::Error(Failure::StorageFailed { id, message }));
+        }
+    }
+
+    /// On open: everything waits (nothing is in flight before an open), oldest first.
+    pub(super) fn flush_outbox(&mut self) {
+        let mut index = 0;
+        while index < self.outbox.len() {
+            if !self.transmit(index) {
+                index += 1;
+            }
+        }
+    }
+
+    pub(super) fn on_ack(&mut self, id: String) {
+        // An ack of a message cleared or expired meanwhile changes nothing.
+        if let Some(entry) = self.outbox.remove(&id) {
+            self.unpersist(&entry);
+            self.emit(Event::Ack { id });
+        }
+    }
+
+    /// Hands the outbox entry at `index` to the socket. With
+    /// acknowledgements it stays (in flight) until its ack; without, the
+    /// socket taking it is the end. Returns whether the entry left.
+    fn transmit(&mut self, index: usize) -> bool {
+        let acknowledged = self.acknowledged;
+        let Some(entry) = self.outbox.at_mut(index) else { return false };
+        entry.attempts += 1;
+        entry.in_flight = true;
+        let payload = entry.payload.clone();
+        let id = entry.id.clone();
+        // A resend updates the stored attempt count (a first send does not
+        // rewrite the key it just wrote).
+        if acknowledged && entry.stored && entry.attempts > 1 {
+            let (created_ms, attempts) = (entry.created_ms, entry.attempts);
+            self.effects.push_back(Effect::Persist { id: id.clone(), payload: payload.clone(), created_ms, attempts });
+        }
+        self.stats.messages_out += 1;
+        self.stats.bytes_out += payload.size() as u64;
+        if acknowledged {
+            self.effects.push_back(Effect::SendMessage { id: Some(id), payload });
+            return false;
+        }
+        self.effects.push_back(Effect::SendMessage { id: None, payload });
+        if let Some(entry) = self.outbox.remove_at(index) {
+            self.unpersist(&entry);
+        }
+        true
+    }
+
+    fn unpersist(&mut self, entry: &Entry<P>) {
+        if entry.stored {
+            self.effects.push_back(Effect::Unpersist { id: entry.id.clone() });
+        }
+    }
+
+    /// Drops the messages older than `queue.ttlMs` and arms the timer for
+    /// the next one to reach it.
+    pub(super) fn expire(&mut self, now: f64) {
+        let Some(ttl) = self.config.queue.ttl_ms else { return };
+        let expired = self.outbox.expire(now - ttl);
+        for entry in &expired {
+            self.unpersist(entry);
+        }
+        if !expired.is_empty() {
+            self.emit(Event::Expired { ids: expired.into_iter().map(|entry| entry.id).collect() });
+        }
+        self.arm_expiry();
+    }
+
+    fn arm_expiry(&mut self) {
+        match (self.config.queue.ttl_ms, self.outbox.oldest_created_ms()) {
+            (Some(ttl), Some(oldest)) => self.arm(Timer::Expiry, oldest + ttl),
+            _ => self.cancel(Timer::Expiry),
+        }
+    }
+}
