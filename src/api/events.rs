@@ -131,11 +131,23 @@ pub struct OpenEvent {
 }
 
 /// Payload of `message`: the frame as the browser delivered it.
-#[derive(Serialize, Tsify)]
+#[derive(Tsify)]
 pub struct InboundMessage {
     #[tsify(type = "string | ArrayBuffer")]
-    #[serde(with = "serde_wasm_bindgen::preserve")]
     data: JsValue,
+}
+
+thread_local! {
+    static DATA: JsValue = JsValue::from_str("data");
+}
+
+impl InboundMessage {
+    /// Built by hand, not through serde: this runs for every message.
+    fn into_js(self) -> JsValue {
+        let payload = js_sys::Object::new();
+        DATA.with(|key| js_sys::Reflect::set(&payload, key, &self.data)).ok();
+        payload.into()
+    }
 }
 
 /// Payload of `close`: one per socket, whoever ended it.
@@ -233,7 +245,7 @@ impl From<CloseInfo> for CloseDetails {
 pub fn to_js(event: Event<Frame>) -> Result<JsValue, serde_wasm_bindgen::Error> {
     let serializer = serde_wasm_bindgen::Serializer::new();
     match event {
-        Event::Message(frame) => InboundMessage { data: frame.into_data() }.serialize(&serializer),
+        Event::Message(frame) => Ok(InboundMessage { data: frame.into_data() }.into_js()),
         Event::Open { attempt } => OpenEvent { attempt }.serialize(&serializer),
         Event::Close(info) => CloseDetails::from(info).serialize(&serializer),
         Event::State(change) => state_event(change).serialize(&serializer),

@@ -20,6 +20,14 @@ extern "C" {
     fn parse(text: &JsValue) -> Result<JsValue, JsValue>;
 }
 
+thread_local! {
+    // The field names, made JS strings once rather than on every frame.
+    static TYPE: JsValue = JsValue::from_str("type");
+    static ID: JsValue = JsValue::from_str("id");
+    static CODE: JsValue = JsValue::from_str("code");
+    static MESSAGE: JsValue = JsValue::from_str("message");
+}
+
 /// What an incoming frame of a protocol connection is.
 pub enum Inbound {
     Pong,
@@ -37,16 +45,18 @@ pub fn classify(data: &JsValue) -> Inbound {
         return Inbound::Message;
     }
     let Ok(object) = parse(data) else { return Inbound::Message };
-    let field = |name: &str| Reflect::get(&object, &JsValue::from_str(name)).ok().and_then(|v| v.as_string());
-    match field("type").as_deref() {
+    let field = |key: &'static std::thread::LocalKey<JsValue>| {
+        key.with(|key| Reflect::get(&object, key)).ok().and_then(|v| v.as_string())
+    };
+    match field(&TYPE).as_deref() {
         Some("pong") => Inbound::Pong,
-        Some("ack") => match field("id") {
+        Some("ack") => match field(&ID) {
             Some(id) => Inbound::Ack(id),
             None => Inbound::Message,
         },
         Some("error") => Inbound::Error {
-            code: field("code").unwrap_or_default(),
-            message: field("message").unwrap_or_default(),
+            code: field(&CODE).unwrap_or_default(),
+            message: field(&MESSAGE).unwrap_or_default(),
         },
         _ => Inbound::Message,
     }
