@@ -31,6 +31,7 @@ const view = {
   messagesIn: $("messages-in"),
   messagesOut: $("messages-out"),
   reconnects: $("reconnects"),
+  role: $("role"),
   traffic: $("traffic"),
   bytesIn: $("bytes-in"),
   bytesOut: $("bytes-out"),
@@ -141,6 +142,7 @@ function renderStats() {
   view.messagesIn.textContent = String(stats.messagesIn);
   view.messagesOut.textContent = String(stats.messagesOut);
   view.reconnects.textContent = String(stats.reconnects);
+  view.role.textContent = stats.role;
   view.bytesIn.textContent = formatBytes(stats.bytesIn);
   view.bytesOut.textContent = formatBytes(stats.bytesOut);
   view.traffic.title = `${stats.bytesIn} bytes in, ${stats.bytesOut} bytes out`;
@@ -270,6 +272,10 @@ function attach(client) {
     model.attempt = event.attempt;
     model.retryAt = event.state === "reconnecting" ? (event.retryAt ?? model.retryAt) : null;
     renderState();
+    renderStats();
+  });
+  client.on("role", (event) => {
+    log("event", `this tab is now ${event.role === "leader" ? "the leader" : `a ${event.role}`}`);
     renderStats();
   });
   client.on("open", (event) => {

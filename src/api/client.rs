@@ -8,7 +8,7 @@ use serde::Serialize;
 use tsify::{Ts, Tsify};
 use wasm_bindgen::prelude::*;
 
-use super::events::{EventKind, StateName};
+use super::events::{EventKind, RoleName, StateName};
 use super::listeners::{ListenerSink, Listeners};
 use super::options::{TabWireOptions, WhenFull};
 use super::send::{to_frame, SendError, SendReceipt};
@@ -60,6 +60,8 @@ impl From<Entry<Frame>> for OutboxEntry {
 #[serde(rename_all = "camelCase")]
 pub struct Stats {
     state: StateName,
+    /// This tab's part in the shared connection.
+    role: RoleName,
     /// Connection attempts started, the first included.
     attempts: u32,
     /// Successful opens after the first.
@@ -83,6 +85,9 @@ pub struct Stats {
     retry_at: Option<f64>,
 }
 
+/// Longest channel name, as the reference server accepts it.
+const MAX_CHANNEL_BYTES: usize = 200;
+
 fn js_error(error: impl ToString) -> JsError {
     JsError::new(&error.to_string())
 }
@@ -100,7 +105,7 @@ impl TabWire {
         resolved.config.queue.durable = store.is_some();
         let listeners = Rc::new(RefCell::new(Listeners::default()));
         let sink = Box::new(ListenerSink { listeners: listeners.clone() });
-        let driver = Driver::start(resolved.config, resolved.wire, store, sink);
+        let driver = Driver::start(resolved.config, resolved.wire, store, &resolved.namespace, sink);
         Ok(TabWire { driver, listeners, when_full: resolved.when_full })
     }
 
@@ -122,6 +127,31 @@ impl TabWire {
             }
         });
         Ok(remove.into_js_value().unchecked_into())
+    }
+
+    /// Typed in the `TabWire` interface of the event map.
+    #[wasm_bindgen(skip_typescript)]
+    pub fn subscribe(&self, channel: JsValue, listener: JsValue) -> Result<Function, JsError> {
+        let channel = channel
+            .as_string()
+            .filter(|channel| !channel.is_empty() && channel.len() <= MAX_CHANNEL_BYTES)
+            .ok_or_else(|| js_error(format!("tabwire: subscribe() needs a channel name of 1 to {MAX_CHANNEL_BYTES} bytes")))?;
+        let listener = listener
+            .dyn_into::<Function>()
+            .map_err(|_| js_error("tabwire: subscribe() needs a function as its listener"))?;
+        let (id, first) = self.listeners.borrow_mut().add_channel(channel.clone(), listener);
+        if first {
+            self.driver.subscribe(channel);
+        }
+        let (listeners, driver) = (Rc::downgrade(&self.listeners), self.driver.downgrade());
+        let unsubscribe = Closure::<dyn FnMut()>::new(move || {
+            let Some(listeners) = listeners.upgrade() else { return };
+            let last = listeners.borrow_mut().remove_channel(id);
+            if let (Some(channel), Some(driver)) = (last, driver.upgrade()) {
+                driver.unsubscribe(channel);
+            }
+        });
+        Ok(unsubscribe.into_js_value().unchecked_into())
     }
 
     /// Sends now if the connection is open, otherwise keeps the message in
@@ -188,6 +218,7 @@ impl TabWire {
         let (stats, queued, retry_at_ms) = self.driver.stats();
         let stats = Stats {
             state: self.driver.state().into(),
+            role: self.driver.role().into(),
             attempts: stats.attempts,
             reconnects: stats.reconnects,
             messages_in: stats.messages_in as f64,

@@ -5,7 +5,7 @@ use serde::Serialize;
 use tsify::Tsify;
 use wasm_bindgen::prelude::*;
 
-use crate::core::{self, CloseInfo, ConnectionState, Event, Failure};
+use crate::core::{self, CloseInfo, ConnectionState, Event, Failure, Role};
 use crate::web::clock;
 use crate::web::Frame;
 
@@ -22,11 +22,19 @@ export interface TabWireEventMap {
   ack: AckEvent;
   expired: ExpiredEvent;
   warning: WarningEvent;
+  role: RoleEvent;
 }
 export type TabWireEventName = keyof TabWireEventMap;
 export interface TabWire {
   /** Calls `listener` for every `type` event; returns a function that removes it. */
   on<K extends TabWireEventName>(type: K, listener: (event: TabWireEventMap[K]) => void): () => void;
+  /** Calls `listener` for every message of `channel`; returns a function that unsubscribes. The server is told once per channel, whatever the number of listeners and tabs. */
+  subscribe<T = unknown>(channel: string, listener: (message: ChannelMessage<T>) => void): () => void;
+}
+/** A message of a subscribed channel. */
+export interface ChannelMessage<T = unknown> {
+  channel: string;
+  data: T;
 }
 "#;
 
@@ -42,10 +50,11 @@ pub enum EventKind {
     Ack,
     Expired,
     Warning,
+    Role,
 }
 
 impl EventKind {
-    pub const NAMES: &'static str = "open, message, close, state, reconnecting, error, ack, expired, warning";
+    pub const NAMES: &'static str = "open, message, close, state, reconnecting, error, ack, expired, warning, role";
 
     pub fn parse(name: &str) -> Option<EventKind> {
         Some(match name {
@@ -58,14 +67,18 @@ impl EventKind {
             "ack" => EventKind::Ack,
             "expired" => EventKind::Expired,
             "warning" => EventKind::Warning,
+            "role" => EventKind::Role,
             _ => return None,
         })
     }
 
-    pub fn of<P>(event: &Event<P>) -> EventKind {
-        match event {
+    /// The kind of listeners an event goes to; `None` for a channel
+    /// message, which goes to the channel's listeners.
+    pub fn of<P>(event: &Event<P>) -> Option<EventKind> {
+        Some(match event {
             Event::Open { .. } => EventKind::Open,
             Event::Message(_) => EventKind::Message,
+            Event::Publication { .. } => return None,
             Event::Close(_) => EventKind::Close,
             Event::State(_) => EventKind::State,
             Event::Reconnecting { .. } => EventKind::Reconnecting,
@@ -73,8 +86,37 @@ impl EventKind {
             Event::Ack { .. } => EventKind::Ack,
             Event::Expired { .. } => EventKind::Expired,
             Event::Warning { .. } => EventKind::Warning,
+            Event::Role(_) => EventKind::Role,
+        })
+    }
+}
+
+/// A tab's part in the shared connection, as `role` events and `stats()` name it.
+#[derive(Serialize, Tsify)]
+#[serde(rename_all = "lowercase")]
+pub enum RoleName {
+    /// This tab has its own socket: sharing is off or not possible here.
+    Solo,
+    /// This tab holds the socket for every tab.
+    Leader,
+    /// Another tab holds the socket; this one sends and receives through it.
+    Follower,
+}
+
+impl From<Role> for RoleName {
+    fn from(role: Role) -> Self {
+        match role {
+            Role::Solo => RoleName::Solo,
+            Role::Leader => RoleName::Leader,
+            Role::Follower => RoleName::Follower,
         }
     }
+}
+
+/// Payload of `role`: this tab took or lost the lead.
+#[derive(Serialize, Tsify)]
+pub struct RoleEvent {
+    role: RoleName,
 }
 
 /// The connection state, as `state` events and the `state` getter name it.
@@ -246,6 +288,8 @@ pub fn to_js(event: Event<Frame>) -> Result<JsValue, serde_wasm_bindgen::Error> 
     let serializer = serde_wasm_bindgen::Serializer::new();
     match event {
         Event::Message(frame) => Ok(InboundMessage { data: frame.into_data() }.into_js()),
+        Event::Publication { channel, payload } => Ok(channel_message(&channel, payload.data())),
+        Event::Role(role) => RoleEvent { role: role.into() }.serialize(&serializer),
         Event::Open { attempt } => OpenEvent { attempt }.serialize(&serializer),
         Event::Close(info) => CloseDetails::from(info).serialize(&serializer),
         Event::State(change) => state_event(change).serialize(&serializer),
@@ -259,6 +303,18 @@ pub fn to_js(event: Event<Frame>) -> Result<JsValue, serde_wasm_bindgen::Error> 
         Event::Expired { ids } => ExpiredEvent { ids }.serialize(&serializer),
         Event::Warning { key, reason } => WarningEvent { key, message: reason }.serialize(&serializer),
     }
+}
+
+/// `{ channel, data }` from a `pub` frame: its `data` field, decoded.
+fn channel_message(channel: &str, frame: &JsValue) -> JsValue {
+    let frame = crate::web::protocol::parse(frame).unwrap_or(JsValue::UNDEFINED);
+    let payload = js_sys::Object::new();
+    js_sys::Reflect::set(&payload, &JsValue::from_str("channel"), &JsValue::from_str(channel)).ok();
+    DATA.with(|key| {
+        let data = js_sys::Reflect::get(&frame, key).unwrap_or(JsValue::UNDEFINED);
+        js_sys::Reflect::set(&payload, key, &data).ok()
+    });
+    payload.into()
 }
 
 fn state_event(change: core::StateChange) -> StateEvent {

@@ -15,6 +15,8 @@ use crate::web::{EventSink, Frame};
 pub struct Listeners {
     next_id: u32,
     entries: Vec<(u32, EventKind, Function)>,
+    /// Listeners of channel messages: (id, channel, listener).
+    channels: Vec<(u32, String, Function)>,
 }
 
 impl Listeners {
@@ -26,6 +28,28 @@ impl Listeners {
 
     pub fn remove(&mut self, id: u32) {
         self.entries.retain(|(entry, _, _)| *entry != id);
+    }
+
+    /// Adds a listener of `channel`; returns its id and whether it is the
+    /// channel's first (the tab subscribes then).
+    pub fn add_channel(&mut self, channel: String, listener: Function) -> (u32, bool) {
+        self.next_id += 1;
+        let first = !self.channels.iter().any(|(_, known, _)| *known == channel);
+        self.channels.push((self.next_id, channel, listener));
+        (self.next_id, first)
+    }
+
+    /// Removes a channel listener; returns its channel if it was the last
+    /// one (the tab unsubscribes then).
+    pub fn remove_channel(&mut self, id: u32) -> Option<String> {
+        let index = self.channels.iter().position(|(entry, _, _)| *entry == id)?;
+        let (_, channel, _) = self.channels.remove(index);
+        let last = !self.channels.iter().any(|(_, known, _)| *known == channel);
+        last.then_some(channel)
+    }
+
+    fn of_channel(&self, channel: &str) -> Vec<Function> {
+        self.channels.iter().filter(|(_, known, _)| known == channel).map(|(_, _, listener)| listener.clone()).collect()
     }
 
     /// The listeners of `kind` now: one added or removed while they run
@@ -47,7 +71,11 @@ pub struct ListenerSink {
 
 impl EventSink for ListenerSink {
     fn deliver(&self, event: Event<Frame>) {
-        let listeners = self.listeners.borrow().of(EventKind::of(&event));
+        let listeners = match (&event, EventKind::of(&event)) {
+            (Event::Publication { channel, .. }, _) => self.listeners.borrow().of_channel(channel),
+            (_, Some(kind)) => self.listeners.borrow().of(kind),
+            (_, None) => return,
+        };
         if listeners.is_empty() {
             return;
         }

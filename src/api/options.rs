@@ -12,7 +12,7 @@ use crate::core::close_codes::{CloseCodePolicy, CodeRange};
 use crate::core::config::{
     check_code_range, check_count, check_duration, check_factor, check_positive_duration, check_protocols,
 };
-use crate::core::{Config, ConfigError, HeartbeatConfig, Jitter, QueueConfig, ReconnectConfig, UrlSource};
+use crate::core::{Config, ConfigError, HeartbeatConfig, Jitter, QueueConfig, ReconnectConfig, ShareConfig, UrlSource};
 use crate::web::protocol::SUBPROTOCOL;
 use crate::web::{PongMatcher, WireConfig};
 
@@ -60,6 +60,9 @@ pub struct TabWireOptions {
     /// Connect at once (default). With `false` the client waits in `idle` until `reconnect()`.
     #[tsify(optional)]
     auto_connect: Option<bool>,
+    /// Share one connection among this origin's tabs of the same namespace (`queue.key`, else the URL without its query): one tab leads and holds the socket, the others follow. Default true; tabs without Web Locks or BroadcastChannel run solo.
+    #[tsify(optional)]
+    share: Option<bool>,
 }
 
 #[derive(Deserialize, Tsify)]
@@ -262,6 +265,7 @@ impl TabWireOptions {
             when_full = queue.when_full.unwrap_or(WhenFull::Refuse);
         }
         config.auto_connect = self.auto_connect.unwrap_or(true);
+        config.share = self.share.unwrap_or(true).then(ShareConfig::default);
         config.validate()?;
         let protocols = protocols.into_iter().map(JsValue::from).collect::<Array>();
         let wire = WireConfig { protocols, ping, pong, url_provider };
@@ -273,7 +277,7 @@ impl TabWireOptions {
 pub struct Resolved {
     pub config: Config,
     pub wire: WireConfig,
-    /// Names the stored outbox (`queue.key`).
+    /// Names the stored outbox and the group of tabs sharing a connection.
     pub namespace: String,
     pub when_full: WhenFull,
 }

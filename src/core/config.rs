@@ -8,6 +8,7 @@
 use std::fmt;
 
 use super::close_codes::{CloseCodePolicy, CodeRange};
+use super::share::ShareConfig;
 
 /// Where the URL of each connection attempt comes from.
 #[derive(Clone, Debug, PartialEq)]
@@ -96,6 +97,8 @@ pub struct Config {
     pub queue: QueueConfig,
     /// Connect as soon as the client is created (otherwise wait in `idle`).
     pub auto_connect: bool,
+    /// Share one connection with the other tabs; `None`: this tab is solo.
+    pub share: Option<ShareConfig>,
 }
 
 impl Config {
@@ -111,6 +114,7 @@ impl Config {
             close_codes: CloseCodePolicy::default(),
             queue: QueueConfig::default(),
             auto_connect: true,
+            share: None,
         }
     }
 

@@ -1,6 +1,7 @@
 //! What the machine asks the browser layer to do.
 
 use super::event::Event;
+use super::share::Peer;
 
 /// The machine's timers. Each is either armed once or not at all, so the
 /// browser layer keeps one slot per timer and re-arming replaces it.
@@ -16,11 +17,19 @@ pub enum Timer {
     HeartbeatDeadline,
     /// The oldest message reaches `queue.ttlMs`.
     Expiry,
+    /// A visible follower asks the leader whether it is alive.
+    Probe,
 }
 
 impl Timer {
-    pub const ALL: [Timer; 5] =
-        [Timer::Retry, Timer::ConnectTimeout, Timer::HeartbeatPing, Timer::HeartbeatDeadline, Timer::Expiry];
+    pub const ALL: [Timer; 6] = [
+        Timer::Retry,
+        Timer::ConnectTimeout,
+        Timer::HeartbeatPing,
+        Timer::HeartbeatDeadline,
+        Timer::Expiry,
+        Timer::Probe,
+    ];
 
     pub fn index(self) -> usize {
         self as usize
@@ -44,7 +53,26 @@ pub enum Effect<P> {
     Persist { id: String, payload: P, created_ms: f64, attempts: u32 },
     /// Delete the stored copy of an outbox entry.
     Unpersist { id: String },
+    /// Tell the server to start or stop sending a channel (tabwire protocol).
+    SendSubscription { channel: String, subscribe: bool },
     SetTimer { timer: Timer, at_ms: f64 },
     CancelTimer(Timer),
     Emit(Event<P>),
+    /// Ask for the leader lock: wait in line, or (`steal`) take it from a
+    /// holder that stopped answering. Answer `LockGranted` and, should the
+    /// lock be taken away later, `LockLost`.
+    RequestLock { steal: bool },
+    /// Give the leader lock back, or stop waiting for it.
+    ReleaseLock,
+    /// This tab leads with `epoch` from now: keep it where the next leader
+    /// reads it (`LockGranted::stored_epoch`).
+    Lead { epoch: u64 },
+    /// Read the whole stored outbox of the namespace and answer `Restore`:
+    /// a new leader, or a leader that lost a tab, takes over its messages.
+    Rescan,
+    /// Post to the other tabs.
+    Broadcast(Peer<P>),
+    /// Wait for `tab` to end (it holds a lock of its own for its life);
+    /// answer `TabGone`.
+    WatchTab { tab: String },
 }

@@ -3,6 +3,7 @@
 use std::fmt;
 
 use super::outbox::Refusal;
+use super::share::Role;
 use super::state::ConnectionState;
 
 #[derive(Clone, Debug, PartialEq)]
@@ -10,6 +11,8 @@ pub enum Event<P> {
     State(StateChange),
     Open { attempt: u32 },
     Message(P),
+    /// A message of a subscribed channel.
+    Publication { channel: String, payload: P },
     /// Every socket that was created ends with exactly one `Close`, whether
     /// the server, the network, the user or a timeout ended it.
     Close(CloseInfo),
@@ -19,8 +22,27 @@ pub enum Event<P> {
     Ack { id: String },
     /// Messages dropped unsent because they reached `queue.ttlMs`.
     Expired { ids: Vec<String> },
-    /// Something was skipped without harm (a stored key that is not ours).
+    /// Something was skipped without harm (a stored key that is not ours,
+    /// a broadcast message that is not tabwire's).
     Warning { key: String, reason: String },
+    /// This tab's part in the shared connection changed.
+    Role(Role),
+}
+
+impl<P> Event<P> {
+    /// Events of the shared connection, which a leader passes on to every
+    /// tab; the others concern the tab's own messages, storage or role.
+    pub fn concerns_every_tab(&self) -> bool {
+        matches!(
+            self,
+            Event::State(_)
+                | Event::Open { .. }
+                | Event::Message(_)
+                | Event::Publication { .. }
+                | Event::Close(_)
+                | Event::Reconnecting { .. }
+        )
+    }
 }
 
 #[derive(Clone, Debug, PartialEq)]

@@ -5,6 +5,7 @@
 
 use super::effect::Timer;
 use super::outbox::Restored;
+use super::share::Peer;
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum Input<P> {
@@ -24,6 +25,8 @@ pub enum Input<P> {
     Opened { generation: u64, acknowledged: bool },
     /// An application frame arrived.
     Frame { generation: u64, payload: P },
+    /// A message of a subscribed channel arrived (tabwire protocol).
+    Publication { generation: u64, channel: String, payload: P },
     /// The answer to a heartbeat ping arrived.
     Pong { generation: u64 },
     /// The server acknowledged the message `id`.
@@ -37,8 +40,26 @@ pub enum Input<P> {
     Offline,
     /// The page became visible again (timers may have been throttled meanwhile).
     Visible,
+    Hidden,
+    /// The page went into the back/forward cache.
+    Suspend,
+    /// The page came back from the back/forward cache.
+    Resume,
     /// The user closed the client; it stays closed.
     Close { code: u16, reason: String },
     /// The user asked for a fresh connection now.
     Reconnect,
+    /// This tab's listeners want `channel` (the first listener of it).
+    Subscribe { channel: String },
+    /// The last listener of `channel` in this tab is gone.
+    Unsubscribe { channel: String },
+    /// The leader lock is this tab's; `stored_epoch` is the epoch the last
+    /// leader kept (0 if none).
+    LockGranted { stored_epoch: u64 },
+    /// Another tab took the lock while this one held it.
+    LockLost,
+    /// A message from another tab.
+    Peer(Peer<P>),
+    /// The tab `tab` ended (closed, reloaded or crashed).
+    TabGone { tab: String },
 }

@@ -2,6 +2,7 @@
 //! acknowledgements, storage, expiry) is in [`delivery`].
 
 mod delivery;
+mod share;
 
 use std::collections::VecDeque;
 
@@ -12,8 +13,10 @@ use super::effect::{Effect, Timer};
 use super::event::{CloseInfo, Event, Failure, StateChange};
 use super::input::Input;
 use super::outbox::{Entry, Limits, Outbox};
+use super::share::{Peer, RecentIds, Role};
 use super::state::ConnectionState;
 use super::stats::Stats;
+use super::subscriptions::Subscriptions;
 use super::Payload;
 
 /// Close code the client uses when it gives up on a socket itself
@@ -65,13 +68,32 @@ pub struct Machine<P> {
     stats: Stats,
     effects: VecDeque<Effect<P>>,
     random: Box<dyn FnMut() -> f64>,
+    /// This page load's name among the tabs.
+    tab: String,
+    role: Role,
+    /// Taking part in sharing: holding or waiting for the leader lock and
+    /// hearing the other tabs.
+    sharing: bool,
+    /// The newest leader epoch seen, or this tab's own while it leads.
+    epoch: u64,
+    /// A follower knows a live leader to relay its messages to.
+    leader_known: bool,
+    visible: bool,
+    /// A follower's question to the leader is unanswered since then.
+    unanswered_since: Option<f64>,
+    /// The channels this tab's listeners want.
+    channels: Vec<String>,
+    /// While this tab owns the socket: the channels of every tab.
+    subscriptions: Subscriptions,
+    /// While leading: relayed messages finished lately.
+    finished: RecentIds,
 }
 
 impl<P: Payload + Clone> Machine<P> {
-    /// `id_prefix` makes this page load's message ids unique (see
-    /// [`crate::core::record::id_prefix`]); `random` returns numbers in
-    /// `[0, 1)` for the backoff jitter.
-    pub fn new(config: Config, id_prefix: String, random: Box<dyn FnMut() -> f64>) -> Self {
+    /// `tab` names this page load among the tabs and `id_prefix` makes its
+    /// message ids unique (see [`crate::core::record::id_prefix`]);
+    /// `random` returns numbers in `[0, 1)` for the backoff jitter.
+    pub fn new(config: Config, tab: String, id_prefix: String, random: Box<dyn FnMut() -> f64>) -> Self {
         let limits = Limits { max_messages: config.queue.max_messages, max_bytes: config.queue.max_bytes };
         let outbox = Outbox::new(limits, id_prefix);
         Machine {
@@ -93,7 +115,26 @@ impl<P: Payload + Clone> Machine<P> {
             stats: Stats::default(),
             effects: VecDeque::new(),
             random,
+            tab,
+            role: Role::Solo,
+            sharing: false,
+            epoch: 0,
+            leader_known: false,
+            visible: true,
+            unanswered_since: None,
+            channels: Vec::new(),
+            subscriptions: Subscriptions::default(),
+            finished: RecentIds::default(),
         }
+    }
+
+    pub fn role(&self) -> Role {
+        self.role
+    }
+
+    /// Whether this tab has (or makes) the socket itself.
+    fn owns_connection(&self) -> bool {
+        self.role != Role::Follower
     }
 
     pub fn state(&self) -> ConnectionState {
@@ -105,12 +146,14 @@ impl<P: Payload + Clone> Machine<P> {
     }
 
     /// Undelivered messages: waiting for a socket, or for their ack.
+    /// A leader's outbox also holds the messages followers relayed to it;
+    /// those are theirs to list.
     pub fn outbox(&self) -> impl Iterator<Item = &Entry<P>> {
-        self.outbox.entries()
+        self.outbox.reported()
     }
 
     pub fn queued(&self) -> usize {
-        self.outbox.len()
+        self.outbox.reported().count()
     }
 
     /// When the next attempt starts (machine clock), while `Reconnecting`.
@@ -145,9 +188,14 @@ impl<P: Payload + Clone> Machine<P> {
             Input::Opened { generation, acknowledged } => self.on_opened(now, generation, acknowledged),
             Input::Frame { generation, payload } => {
                 if self.saw_life(generation) {
-                    self.stats.messages_in += 1;
-                    self.stats.bytes_in += payload.size() as u64;
+                    self.count_in(&payload);
                     self.emit(Event::Message(payload));
+                }
+            }
+            Input::Publication { generation, channel, payload } => {
+                if self.saw_life(generation) {
+                    self.count_in(&payload);
+                    self.emit(Event::Publication { channel, payload });
                 }
             }
             Input::Pong { generation } => {
@@ -181,15 +229,39 @@ impl<P: Payload + Clone> Machine<P> {
             Input::TimerFired(timer) => self.on_timer(now, timer),
             Input::Online => {
                 self.online = true;
-                if self.state == ConnectionState::Offline {
+                if self.owns_connection() && self.state == ConnectionState::Offline {
                     self.begin_attempt(now);
                 }
             }
             Input::Offline => self.on_offline(now),
             Input::Visible => self.on_visible(now),
+            Input::Hidden => self.on_hidden(),
+            Input::Suspend => self.suspend(),
+            Input::Resume => self.resume(now),
             Input::Close { code, reason } => self.on_user_close(code, reason),
             Input::Reconnect => self.on_user_reconnect(now),
+            Input::Subscribe { channel } => {
+                if !self.channels.contains(&channel) {
+                    self.channels.push(channel);
+                    self.channels_changed();
+                }
+            }
+            Input::Unsubscribe { channel } => {
+                if let Some(index) = self.channels.iter().position(|known| *known == channel) {
+                    self.channels.remove(index);
+                    self.channels_changed();
+                }
+            }
+            Input::LockGranted { stored_epoch } => self.on_lock_granted(now, stored_epoch),
+            Input::LockLost => self.on_lock_lost(now),
+            Input::Peer(peer) => self.on_peer(now, peer),
+            Input::TabGone { tab } => self.forget_tab(&tab),
         }
+    }
+
+    fn count_in(&mut self, payload: &P) {
+        self.stats.messages_in += 1;
+        self.stats.bytes_in += payload.size() as u64;
     }
 
     fn on_start(&mut self, now: f64, online: bool) {
@@ -200,7 +272,9 @@ impl<P: Payload + Clone> Machine<P> {
         if !self.config.auto_connect {
             return;
         }
-        if online {
+        if self.config.share.is_some() {
+            self.join(now);
+        } else if online {
             self.begin_attempt(now);
         } else {
             self.set_state(ConnectionState::Offline, None);
@@ -259,6 +333,7 @@ impl<P: Payload + Clone> Machine<P> {
         self.set_state(ConnectionState::Open, None);
         self.emit(Event::Open { attempt: self.failures });
         self.flush_outbox();
+        self.subscribe_all();
         if let Some(heartbeat) = &self.config.heartbeat {
             let at = now + heartbeat.interval_ms;
             self.arm(Timer::HeartbeatPing, at);
@@ -305,11 +380,15 @@ impl<P: Payload + Clone> Machine<P> {
                 self.socket_ended(now, CLIENT_TIMEOUT_CLOSE_CODE, reason, false, CloseAction::Reconnect);
             }
             Timer::Expiry => self.expire(now),
+            Timer::Probe => self.probe(now),
         }
     }
 
     fn on_offline(&mut self, now: f64) {
         self.online = false;
+        if !self.owns_connection() {
+            return;
+        }
         match self.state {
             ConnectionState::Reconnecting => {
                 self.cancel(Timer::Retry);
@@ -325,6 +404,10 @@ impl<P: Payload + Clone> Machine<P> {
     }
 
     fn on_visible(&mut self, now: f64) {
+        self.visible = true;
+        if !self.owns_connection() {
+            return self.probe(now);
+        }
         match self.state {
             ConnectionState::Reconnecting => {
                 self.cancel(Timer::Retry);
@@ -343,15 +426,24 @@ impl<P: Payload + Clone> Machine<P> {
     }
 
     fn on_user_close(&mut self, code: u16, reason: String) {
-        if self.state == ConnectionState::Closed {
+        if self.state == ConnectionState::Closed && !self.sharing {
             return;
         }
+        // The other tabs keep the connection: only this one leaves.
+        self.leave();
         let info = CloseInfo { code, reason, clean: true, will_reconnect: false };
         self.discard_socket(&info);
         self.stop(Some(info));
     }
 
     fn on_user_reconnect(&mut self, now: f64) {
+        if self.config.share.is_some() && self.role != Role::Leader {
+            // A follower has no socket of its own to replace.
+            if !self.sharing {
+                self.join(now);
+            }
+            return;
+        }
         self.cancel_all_timers();
         let info = CloseInfo {
             code: RECONNECT_CLOSE_CODE,
@@ -492,7 +584,13 @@ impl<P: Payload + Clone> Machine<P> {
         }
     }
 
+    /// Reports an event to this tab's listeners and, from a leader, the
+    /// connection's events to every other tab.
     fn emit(&mut self, event: Event<P>) {
+        if self.role == Role::Leader && self.sharing && event.concerns_every_tab() {
+            let epoch = self.epoch;
+            self.effects.push_back(Effect::Broadcast(Peer::Event { epoch, event: event.clone() }));
+        }
         self.effects.push_back(Effect::Emit(event));
     }
 }

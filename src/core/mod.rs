@@ -16,8 +16,10 @@ pub mod input;
 pub mod machine;
 pub mod outbox;
 pub mod record;
+pub mod share;
 pub mod state;
 pub mod stats;
+pub mod subscriptions;
 
 /// Native only: the core's tests need no browser.
 #[cfg(all(test, not(target_arch = "wasm32")))]
@@ -29,6 +31,7 @@ pub use event::{CloseInfo, Event, Failure, StateChange};
 pub use input::Input;
 pub use machine::{Machine, SendOutcome, Sent};
 pub use outbox::{Entry, Refusal, Restored};
+pub use share::{Peer, Role, ShareConfig};
 pub use state::ConnectionState;
 pub use stats::Stats;
 

@@ -31,6 +31,9 @@ pub struct Entry<P> {
     pub in_flight: bool,
     /// Written to storage (false in memory mode or after a storage failure).
     pub stored: bool,
+    /// Handed over by a live tab that reports on it itself: a leader sends
+    /// it, but neither lists it as its own nor reports its ack or expiry.
+    pub relayed: bool,
 }
 
 /// An entry read back from storage.
@@ -87,6 +90,7 @@ impl<P: Payload> Outbox<P> {
             attempts: 0,
             in_flight: false,
             stored,
+            relayed: false,
         });
         id
     }
@@ -108,10 +112,35 @@ impl<P: Payload> Outbox<P> {
                 attempts: item.attempts,
                 in_flight: false,
                 stored: true,
+                relayed: false,
             });
         }
         older.extend(self.entries.drain(..));
         self.entries = older;
+    }
+
+    /// Takes over a message another tab created, after everything else.
+    /// Limits do not apply: the owner admitted it already.
+    pub fn adopt(&mut self, entry: Entry<P>) {
+        self.bytes += entry.payload.size();
+        self.entries.push_back(entry);
+    }
+
+    /// Whether this page load created the message `id`.
+    pub fn is_own(&self, id: &str) -> bool {
+        id.starts_with(&self.id_prefix)
+    }
+
+    pub fn contains(&self, id: &str) -> bool {
+        self.position(id).is_some()
+    }
+
+    /// Keeps only this page load's messages (a leader stepping down hands
+    /// the others back to their owners and the next leader).
+    pub fn retain_own(&mut self) {
+        let prefix = &self.id_prefix;
+        self.entries.retain(|entry| entry.id.starts_with(prefix.as_str()));
+        self.bytes = self.entries.iter().map(|e| e.payload.size()).sum();
     }
 
     pub fn get_mut(&mut self, id: &str) -> Option<&mut Entry<P>> {
@@ -160,6 +189,11 @@ impl<P: Payload> Outbox<P> {
 
     pub fn entries(&self) -> impl Iterator<Item = &Entry<P>> {
         self.entries.iter()
+    }
+
+    /// The messages this tab reports on (all but the relayed ones).
+    pub fn reported(&self) -> impl Iterator<Item = &Entry<P>> {
+        self.entries.iter().filter(|entry| !entry.relayed)
     }
 
     pub fn len(&self) -> usize {

@@ -22,12 +22,17 @@ pub enum PayloadKind {
 }
 
 impl PayloadKind {
-    fn code(self) -> char {
+    /// One letter naming the kind, in storage and between tabs.
+    pub fn code(self) -> &'static str {
         match self {
-            PayloadKind::Text => 't',
-            PayloadKind::Json => 'j',
-            PayloadKind::Binary => 'b',
+            PayloadKind::Text => "t",
+            PayloadKind::Json => "j",
+            PayloadKind::Binary => "b",
         }
+    }
+
+    pub fn from_code(code: &str) -> Option<PayloadKind> {
+        [PayloadKind::Text, PayloadKind::Json, PayloadKind::Binary].into_iter().find(|kind| kind.code() == code)
     }
 }
 
@@ -80,12 +85,7 @@ pub fn decode(value: &str) -> Result<StoredValue, RecordError> {
     let bad = |field: &'static str, value: &str| RecordError::BadField { field, value: value.to_owned() };
     let created_epoch_ms = created.parse::<i64>().map_err(|_| bad("created", created))? as f64;
     let attempts = attempts.parse::<u32>().map_err(|_| bad("attempts", attempts))?;
-    let kind = match kind {
-        "t" => PayloadKind::Text,
-        "j" => PayloadKind::Json,
-        "b" => PayloadKind::Binary,
-        other => return Err(bad("kind", other)),
-    };
+    let kind = PayloadKind::from_code(kind).ok_or_else(|| bad("kind", kind))?;
     if kind == PayloadKind::Binary {
         base64::decode(&body).map_err(|reason| RecordError::BadBase64 { reason })?;
     }

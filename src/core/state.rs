@@ -29,4 +29,18 @@ impl ConnectionState {
             ConnectionState::Closed => "closed",
         }
     }
+
+    /// The state of a name from [`ConnectionState::as_str`].
+    pub fn parse(name: &str) -> Option<ConnectionState> {
+        [
+            ConnectionState::Idle,
+            ConnectionState::Connecting,
+            ConnectionState::Open,
+            ConnectionState::Reconnecting,
+            ConnectionState::Offline,
+            ConnectionState::Closed,
+        ]
+        .into_iter()
+        .find(|state| state.as_str() == name)
+    }
 }

@@ -6,11 +6,14 @@ use std::collections::VecDeque;
 use std::rc::{Rc, Weak};
 
 use crate::core::record::id_prefix;
-use crate::core::{Config, ConnectionState, Entry, Effect, Event, Input, Machine, Refusal, Sent, Stats, Timer};
+use crate::core::{Config, ConnectionState, Entry, Effect, Event, Input, Machine, Refusal, Role, Sent, Stats, Timer};
 
+use super::broadcast::Heard;
 use super::clock::{self, now};
 use super::frame::Frame;
+use super::peer_codec;
 use super::protocol::{self, Inbound};
+use super::sharing::{ShareSignal, Sharing};
 use super::storage::OutboxStore;
 use super::signals::{Signal, Signals};
 use super::socket::{Socket, SocketEvent};
@@ -53,31 +56,67 @@ struct Runtime {
     machine: Machine<Frame>,
     socket: Option<Socket>,
     timers: Timers,
+    /// Locks and channel of the shared connection; `None` when solo.
+    sharing: Option<Sharing>,
     _signals: Option<Signals>,
 }
 
+/// A handle that does not keep the client alive (for functions handed to
+/// JavaScript, which may outlive it).
+pub struct WeakDriver {
+    shared: Weak<Shared>,
+}
+
+impl WeakDriver {
+    pub fn upgrade(&self) -> Option<Driver> {
+        self.shared.upgrade().map(|shared| Driver { shared })
+    }
+}
+
 impl Driver {
-    /// Restores the stored outbox, then starts the machine. Its first
-    /// events are delivered from a microtask, so listeners registered right
-    /// after construction hear them.
-    pub fn start(config: Config, wire: WireConfig, store: Option<OutboxStore>, sink: Box<dyn EventSink>) -> Driver {
-        let ids = id_prefix(clock::epoch_now(), &tab_id());
-        let machine = Machine::new(config, ids, Box::new(js_sys::Math::random));
+    /// Restores the stored outbox (solo) or joins the other tabs of
+    /// `namespace` (shared), then starts the machine. Its first events are
+    /// delivered from a microtask, so listeners registered right after
+    /// construction hear them.
+    pub fn start(
+        mut config: Config,
+        wire: WireConfig,
+        store: Option<OutboxStore>,
+        namespace: &str,
+        sink: Box<dyn EventSink>,
+    ) -> Driver {
+        let tab = tab_id();
+        let ids = id_prefix(clock::epoch_now(), &tab);
         let shared = Rc::new_cyclic(|weak: &Weak<Shared>| {
+            let sharing = config.share.as_ref().and_then(|_| {
+                let weak = weak.clone();
+                Sharing::open(namespace, &tab, move |signal| {
+                    if let Some(shared) = weak.upgrade() {
+                        shared.on_share_signal(signal);
+                    }
+                })
+            });
+            // Without Web Locks or BroadcastChannel, this tab is solo.
+            if sharing.is_none() {
+                config.share = None;
+            }
+            let machine = Machine::new(config, tab.clone(), ids, Box::new(js_sys::Math::random));
             let signals = Signals::attach({
                 let weak = weak.clone();
                 move |signal| {
                     if let Some(shared) = weak.upgrade() {
-                        shared.handle(match signal {
-                            Signal::Online => Input::Online,
-                            Signal::Offline => Input::Offline,
-                            Signal::Visible => Input::Visible,
-                        });
+                        shared.on_signal(signal);
                     }
                 }
             });
             Shared {
-                runtime: RefCell::new(Runtime { machine, socket: None, timers: Timers::default(), _signals: signals }),
+                runtime: RefCell::new(Runtime {
+                    machine,
+                    socket: None,
+                    timers: Timers::default(),
+                    sharing,
+                    _signals: signals,
+                }),
                 wire,
                 store,
                 acknowledged: Cell::new(false),
@@ -86,9 +125,16 @@ impl Driver {
                 calling_out: Cell::new(true),
             }
         });
-        if let Some(store) = &shared.store {
-            let scan = store.scan(clock::from_epoch_ms);
-            shared.handle(Input::Restore { entries: scan.entries, skipped: scan.skipped });
+        // A follower leaves the stored outbox to the leader.
+        let solo = shared.runtime.borrow().sharing.is_none();
+        if solo {
+            if let Some(store) = &shared.store {
+                let scan = store.scan(clock::from_epoch_ms);
+                shared.handle(Input::Restore { entries: scan.entries, skipped: scan.skipped });
+            }
+        }
+        if !Signals::visible() {
+            shared.handle(Input::Hidden);
         }
         shared.handle(Input::Start { online: Signals::online() });
         let weak = Rc::downgrade(&shared);
@@ -99,6 +145,24 @@ impl Driver {
             }
         });
         Driver { shared }
+    }
+
+    pub fn downgrade(&self) -> WeakDriver {
+        WeakDriver { shared: Rc::downgrade(&self.shared) }
+    }
+
+    /// This tab's listeners want `channel` (from the first listener on).
+    pub fn subscribe(&self, channel: String) {
+        self.shared.handle(Input::Subscribe { channel });
+    }
+
+    /// The last listener of `channel` in this tab is gone.
+    pub fn unsubscribe(&self, channel: String) {
+        self.shared.handle(Input::Unsubscribe { channel });
+    }
+
+    pub fn role(&self) -> Role {
+        self.shared.runtime.borrow().machine.role()
     }
 
     pub fn send(&self, frame: Frame) -> Result<Sent, Refusal> {
@@ -209,6 +273,42 @@ impl Shared {
                 }
                 Effect::CancelTimer(timer) => runtime.timers.cancel(timer),
                 Effect::Emit(event) => self.callouts.borrow_mut().push_back(Callout::Deliver(event)),
+                Effect::SendSubscription { channel, subscribe } => {
+                    Self::transmit(runtime, &protocol::subscription(&channel, subscribe));
+                }
+                Effect::RequestLock { steal } => {
+                    if let Some(sharing) = &mut runtime.sharing {
+                        sharing.request_leader(steal);
+                    }
+                }
+                Effect::ReleaseLock => {
+                    if let Some(sharing) = &mut runtime.sharing {
+                        sharing.release_leader();
+                    }
+                }
+                Effect::Lead { epoch } => {
+                    if let Some(sharing) = &runtime.sharing {
+                        sharing.store_epoch(epoch);
+                    }
+                }
+                Effect::Rescan => {
+                    if let Some(store) = &self.store {
+                        let scan = store.scan(clock::from_epoch_ms);
+                        runtime.machine.handle(now(), Input::Restore { entries: scan.entries, skipped: scan.skipped });
+                    }
+                }
+                Effect::Broadcast(peer) => {
+                    if let Some(sharing) = &runtime.sharing {
+                        if let Err(error) = sharing.post(&peer_codec::encode(peer)) {
+                            super::js_error::report("tabwire: could not post to the other tabs", &error);
+                        }
+                    }
+                }
+                Effect::WatchTab { tab } => {
+                    if let Some(sharing) = &mut runtime.sharing {
+                        sharing.watch(&tab);
+                    }
+                }
             }
         }
     }
@@ -293,6 +393,7 @@ impl Shared {
                 Inbound::Pong => Input::Pong { generation },
                 Inbound::Ack(id) => Input::Ack { generation, id },
                 Inbound::Error { code, message } => Input::ServerError { generation, code, message },
+                Inbound::Publication { channel } => Input::Publication { generation, channel, payload: Frame::inbound(data) },
                 Inbound::Message => Input::Frame { generation, payload: Frame::inbound(data) },
             };
         }
@@ -300,6 +401,59 @@ impl Shared {
             Input::Pong { generation }
         } else {
             Input::Frame { generation, payload: Frame::inbound(data) }
+        }
+    }
+
+    fn on_signal(self: &Rc<Self>, signal: Signal) {
+        let input = match signal {
+            Signal::Online => Input::Online,
+            Signal::Offline => Input::Offline,
+            Signal::Visible => Input::Visible,
+            Signal::Hidden => Input::Hidden,
+            Signal::Suspend => {
+                self.with_sharing(Sharing::suspend);
+                Input::Suspend
+            }
+            Signal::Resume => {
+                self.with_sharing(Sharing::resume);
+                Input::Resume
+            }
+        };
+        self.handle(input);
+    }
+
+    fn on_share_signal(self: &Rc<Self>, signal: ShareSignal) {
+        let input = match signal {
+            ShareSignal::LockGranted => {
+                let stored_epoch = self.runtime.borrow().sharing.as_ref().map_or(0, Sharing::stored_epoch);
+                Input::LockGranted { stored_epoch }
+            }
+            ShareSignal::LockLost => Input::LockLost,
+            ShareSignal::Heard(Heard::Message(message)) => match peer_codec::decode(&message) {
+                Ok(peer) => Input::Peer(peer),
+                Err(reason) => return self.warn_broadcast(reason),
+            },
+            ShareSignal::Heard(Heard::Unreadable) => {
+                return self.warn_broadcast("a message that could not be deserialized".to_owned());
+            }
+            ShareSignal::TabGone(tab) => {
+                self.with_sharing(|sharing| sharing.unwatch(&tab));
+                Input::TabGone { tab }
+            }
+        };
+        self.handle(input);
+    }
+
+    /// Something else talks on the tabs' channel: say so, and carry on.
+    fn warn_broadcast(self: &Rc<Self>, reason: String) {
+        let warning = Event::Warning { key: "BroadcastChannel".to_owned(), reason: format!("ignored {reason}") };
+        self.callouts.borrow_mut().push_back(Callout::Deliver(warning));
+        self.run_callouts();
+    }
+
+    fn with_sharing(&self, action: impl FnOnce(&mut Sharing)) {
+        if let Some(sharing) = &mut self.runtime.borrow_mut().sharing {
+            action(sharing);
         }
     }
 

@@ -43,6 +43,16 @@ impl Frame {
         }
     }
 
+    /// A frame of `kind` handed over by another tab; `None` if `data` is
+    /// not what `kind` says (a string for text, an ArrayBuffer for binary).
+    pub fn of_kind(kind: PayloadKind, data: JsValue) -> Option<Frame> {
+        match kind {
+            PayloadKind::Text => data.dyn_into::<JsString>().ok().map(Frame::text),
+            PayloadKind::Json => data.dyn_into::<JsString>().ok().map(Frame::json),
+            PayloadKind::Binary => data.dyn_into::<ArrayBuffer>().ok().map(Frame::binary),
+        }
+    }
+
     pub fn data(&self) -> &JsValue {
         &self.data
     }

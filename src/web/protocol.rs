@@ -1,6 +1,7 @@
 //! The tabwire protocol on the wire (see docs/PROTOCOL.md): the subprotocol
-//! that switches it on, the `msg` envelope around outgoing messages, and the
-//! recognition of `pong`, `ack` and `error` frames among incoming ones.
+//! that switches it on, the `msg` envelope around outgoing messages, the
+//! channel subscription frames, and the recognition of `pong`, `ack`,
+//! `error` and `pub` frames among incoming ones.
 
 use js_sys::{JsString, Reflect, Uint8Array};
 use wasm_bindgen::prelude::*;
@@ -17,7 +18,7 @@ pub const SUBPROTOCOL: &str = "tabwire.v1";
 extern "C" {
     /// `JSON.parse` of a JS string, without copying it through wasm.
     #[wasm_bindgen(catch, js_namespace = JSON, js_name = parse)]
-    fn parse(text: &JsValue) -> Result<JsValue, JsValue>;
+    pub fn parse(text: &JsValue) -> Result<JsValue, JsValue>;
 }
 
 thread_local! {
@@ -26,6 +27,7 @@ thread_local! {
     static ID: JsValue = JsValue::from_str("id");
     static CODE: JsValue = JsValue::from_str("code");
     static MESSAGE: JsValue = JsValue::from_str("message");
+    static CHANNEL: JsValue = JsValue::from_str("channel");
 }
 
 /// What an incoming frame of a protocol connection is.
@@ -33,6 +35,8 @@ pub enum Inbound {
     Pong,
     Ack(String),
     Error { code: String, message: String },
+    /// A message of the channel `channel`.
+    Publication { channel: String },
     /// Anything else belongs to the application.
     Message,
 }
@@ -58,8 +62,19 @@ pub fn classify(data: &JsValue) -> Inbound {
             code: field(&CODE).unwrap_or_default(),
             message: field(&MESSAGE).unwrap_or_default(),
         },
+        Some("pub") => match field(&CHANNEL) {
+            Some(channel) => Inbound::Publication { channel },
+            None => Inbound::Message,
+        },
         _ => Inbound::Message,
     }
+}
+
+/// `{"type":"subscribe"|"unsubscribe","channel":…}`.
+pub fn subscription(channel: &str, subscribe: bool) -> JsValue {
+    let kind = if subscribe { "subscribe" } else { "unsubscribe" };
+    let channel = js_sys::JSON::stringify(&JsValue::from_str(channel)).map(String::from).unwrap_or_default();
+    JsValue::from_str(&format!(r#"{{"type":"{kind}","channel":{channel}}}"#))
 }
 
 /// `{"type":"msg","id":…,"text"|"data"|"binary":…}` around a message. The

@@ -102,6 +102,27 @@ pub fn client(options: JsValue) -> TabWire {
     TabWire::new(Ts::new_unchecked(options)).unwrap_or_else(|error| panic!("{:?}", JsValue::from(error)))
 }
 
+/// Sends `data`; returns the receipt's status and id.
+pub fn receipt(client: &TabWire, data: &str) -> (String, String) {
+    let receipt = client.send(data.into()).unwrap_or_else(|e| panic!("{:?}", JsValue::from(e))).js_value();
+    (text(&receipt, "status"), text(&receipt, "id"))
+}
+
+/// The `role` of `stats()`.
+pub fn role(client: &TabWire) -> String {
+    text(&client.stats().expect("stats").js_value(), "role")
+}
+
+/// Waits until `condition` holds, failing the test after `timeout_ms`.
+pub async fn until(what: &str, timeout_ms: u32, mut condition: impl AsyncFnMut() -> bool) {
+    let mut waited = 0;
+    while !condition().await {
+        assert!(waited < timeout_ms, "timed out after {timeout_ms} ms waiting for {what}");
+        TimeoutFuture::new(20).await;
+        waited += 20;
+    }
+}
+
 /// The message of the `Error` a constructor call threw.
 pub fn construction_error(options: JsValue) -> String {
     let options_text = JSON::stringify(&options).ok().and_then(|text| text.as_string());
@@ -111,7 +132,8 @@ pub fn construction_error(options: JsValue) -> String {
     }
 }
 
-pub const EVENTS: [&str; 9] = ["open", "message", "close", "state", "reconnecting", "error", "ack", "expired", "warning"];
+pub const EVENTS: [&str; 10] =
+    ["open", "message", "close", "state", "reconnecting", "error", "ack", "expired", "warning", "role"];
 
 /// Every event a client emitted, in order, as (name, payload).
 #[derive(Clone, Default)]

@@ -3,9 +3,11 @@
 // tsc reports the directive as unused and this check fails.
 import init, {
   TabWire,
+  type ChannelMessage,
   type CloseDetails,
   type InboundMessage,
   type OutboxEntry,
+  type RoleName,
   type SendReceipt,
   type StateEvent,
   type StateName,
@@ -28,6 +30,7 @@ export async function dashboard(): Promise<void> {
     queue: { storage: "local", key: "dashboard", maxMessages: 1000, maxBytes: 1 << 20, ttlMs: 86_400_000, whenFull: "refuse" },
     protocol: "auto",
     autoConnect: true,
+    share: true,
   };
   const ws = new TabWire(options);
 
@@ -67,7 +70,19 @@ export async function dashboard(): Promise<void> {
   ws.send(new Uint8Array([1, 2, 3]));
   ws.send(new ArrayBuffer(8));
   const stats: Stats = ws.stats();
-  console.log(cleared, stats.queued, stats.lastRttMs ?? 0, ws.state);
+  const role: RoleName = stats.role;
+  console.log(cleared, stats.queued, stats.lastRttMs ?? 0, ws.state, role);
+  ws.on("role", (event) => console.log(event.role === "leader"));
+
+  // Channels: the listener's payload type is the caller's.
+  interface NavUpdate {
+    fund: string;
+    nav: number;
+  }
+  const unsubscribe = ws.subscribe<NavUpdate>("nav:FUND-1", (message: ChannelMessage<NavUpdate>) =>
+    console.log(message.channel, message.data.nav.toFixed(2)),
+  );
+  unsubscribe();
   ws.reconnect();
   ws.close(1000, "bye");
   ws.free();
@@ -112,6 +127,15 @@ export async function dashboard(): Promise<void> {
   // Nothing to send.
   // @ts-expect-error undefined cannot be sent
   ws.send(undefined);
+
+  // A role that does not exist.
+  // @ts-expect-error "primary" is not a RoleName
+  const wrongRole: RoleName = "primary";
+  console.log(wrongRole);
+
+  // A channel payload used as another type.
+  // @ts-expect-error `nav` is a number, not a string
+  ws.subscribe<NavUpdate>("nav:FUND-1", (message) => message.data.nav.toUpperCase());
 
   // The event map is usable in generic code.
   type Payload<K extends keyof TabWireEventMap> = TabWireEventMap[K];

@@ -5,6 +5,7 @@ use super::Machine;
 use crate::core::effect::{Effect, Timer};
 use crate::core::event::{Event, Failure};
 use crate::core::outbox::{Entry, Refusal, Restored};
+use crate::core::share::Peer;
 use crate::core::state::ConnectionState;
 use crate::core::Payload;
 
@@ -16,9 +17,11 @@ impl<P: Payload + Clone> Machine<P> {
     /// (and reports an `error` event); nothing already in it is dropped.
     pub fn send(&mut self, now: f64, payload: P) -> Result<Sent, Refusal> {
         let open = self.state == ConnectionState::Open;
+        let own_socket = self.owns_connection();
         // Without acknowledgements, a message sent at once never waits: it
-        // neither counts against the limits nor is stored.
-        let passes_through = open && !self.acknowledged;
+        // neither counts against the limits nor is stored. A follower's
+        // message waits until the leader reports it done.
+        let passes_through = own_socket && open && !self.acknowledged;
         if !passes_through {
             if let Err(refusal) = self.outbox.admit(payload.size()) {
                 self.emit(Event::Error(Failure::QueueFull(refusal)));
@@ -30,16 +33,19 @@ impl<P: Payload + Clone> Machine<P> {
         if store {
             self.effects.push_back(Effect::Persist { id: id.clone(), payload, created_ms: now, attempts: 0 });
         }
-        let outcome = if open {
+        if (own_socket && open) || (!own_socket && self.leader_known) {
             self.transmit(self.outbox.len() - 1);
-            SendOutcome::Sent
-        } else {
-            SendOutcome::Queued
-        };
+        }
+        let outcome = if open { SendOutcome::Sent } else { SendOutcome::Queued };
+        self.arm_expiry_if_idle();
+        Ok(Sent { id, outcome })
+    }
+
+    /// Starts the expiry clock for the first message that can expire.
+    pub(super) fn arm_expiry_if_idle(&mut self) {
         if self.config.queue.ttl_ms.is_some() && self.timers[Timer::Expiry.index()].is_none() {
             self.arm_expiry();
         }
-        Ok(Sent { id, outcome })
     }
 
     /// Drops every undelivered message; returns how many there were.
@@ -83,16 +89,25 @@ impl<P: Payload + Clone> Machine<P> {
         // An ack of a message cleared or expired meanwhile changes nothing.
         if let Some(entry) = self.outbox.remove(&id) {
             self.unpersist(&entry);
-            self.emit(Event::Ack { id });
+            self.finish(entry, true);
         }
     }
 
     /// Hands the outbox entry at `index` to the socket. With
     /// acknowledgements it stays (in flight) until its ack; without, the
-    /// socket taking it is the end. Returns whether the entry left.
-    fn transmit(&mut self, index: usize) -> bool {
+    /// socket taking it is the end. A follower hands it to the leader and
+    /// keeps it until the leader reports it done. Returns whether the
+    /// entry left.
+    pub(super) fn transmit(&mut self, index: usize) -> bool {
         let acknowledged = self.acknowledged;
+        let own_socket = self.owns_connection();
         let Some(entry) = self.outbox.at_mut(index) else { return false };
+        if !own_socket {
+            entry.in_flight = true;
+            let relay = Peer::Relay { id: entry.id.clone(), payload: entry.payload.clone(), created_ms: entry.created_ms };
+            self.effects.push_back(Effect::Broadcast(relay));
+            return false;
+        }
         entry.attempts += 1;
         entry.in_flight = true;
         let payload = entry.payload.clone();
@@ -112,11 +127,24 @@ impl<P: Payload + Clone> Machine<P> {
         self.effects.push_back(Effect::SendMessage { id: None, payload });
         if let Some(entry) = self.outbox.remove_at(index) {
             self.unpersist(&entry);
+            self.finish(entry, false);
         }
         true
     }
 
-    fn unpersist(&mut self, entry: &Entry<P>) {
+    /// A message left the outbox delivered. Another tab's message is
+    /// reported to that tab (a stored one may have been found by a rescan
+    /// while its tab still lives); the rest here.
+    fn finish(&mut self, entry: Entry<P>, acknowledged: bool) {
+        if !self.outbox.is_own(&entry.id) && self.sharing {
+            self.broadcast_done(entry.id.clone(), acknowledged);
+        }
+        if acknowledged && !entry.relayed {
+            self.emit(Event::Ack { id: entry.id });
+        }
+    }
+
+    pub(super) fn unpersist(&mut self, entry: &Entry<P>) {
         if entry.stored {
             self.effects.push_back(Effect::Unpersist { id: entry.id.clone() });
         }
@@ -130,8 +158,10 @@ impl<P: Payload + Clone> Machine<P> {
         for entry in &expired {
             self.unpersist(entry);
         }
-        if !expired.is_empty() {
-            self.emit(Event::Expired { ids: expired.into_iter().map(|entry| entry.id).collect() });
+        // A relayed message expires in its own tab too, which reports it.
+        let ids: Vec<String> = expired.into_iter().filter(|entry| !entry.relayed).map(|entry| entry.id).collect();
+        if !ids.is_empty() {
+            self.emit(Event::Expired { ids });
         }
         self.arm_expiry();
     }

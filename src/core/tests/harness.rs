@@ -3,11 +3,16 @@
 
 use std::collections::BTreeMap;
 
-use crate::core::{Config, ConnectionState, Effect, Event, Failure, Input, Machine, Refusal, SendOutcome, Timer, UrlSource};
+use crate::core::{
+    Config, ConnectionState, Effect, Event, Failure, Input, Machine, Peer, Refusal, Restored, SendOutcome, Timer,
+    UrlSource,
+};
 
 pub const URL: &str = "ws://127.0.0.1:9/ws";
 /// The id prefix of the harness's page load.
 pub const IDS: &str = "0000000000001-harness0-";
+/// The tab name of the harness.
+pub const TAB: &str = "harness0";
 
 pub fn config() -> Config {
     Config::new(UrlSource::Fixed(URL.to_owned()))
@@ -43,6 +48,16 @@ pub struct Harness {
     pub closed: Vec<(u16, String)>,
     pub url_requests: Vec<(u64, u32, bool)>,
     pub events: Vec<Event<String>>,
+    /// Leader lock requests, `true` for a steal.
+    pub lock_requests: Vec<bool>,
+    pub lock_releases: u32,
+    /// Epochs this tab led with.
+    pub led: Vec<u64>,
+    pub rescans: u32,
+    /// Messages posted to the other tabs.
+    pub broadcasts: Vec<Peer<String>>,
+    /// Tabs whose end the machine waits for.
+    pub watched: Vec<String>,
 }
 
 impl Harness {
@@ -51,7 +66,7 @@ impl Harness {
     }
 
     pub fn with_random(config: Config, random: Vec<f64>) -> Self {
-        Self::with_machine(Machine::new(config, IDS.to_owned(), sequence(random)))
+        Self::with_machine(Machine::new(config, TAB.to_owned(), IDS.to_owned(), sequence(random)))
     }
 
     pub fn with_machine(machine: Machine<String>) -> Self {
@@ -68,6 +83,12 @@ impl Harness {
             closed: Vec::new(),
             url_requests: Vec::new(),
             events: Vec::new(),
+            lock_requests: Vec::new(),
+            lock_releases: 0,
+            led: Vec::new(),
+            rescans: 0,
+            broadcasts: Vec::new(),
+            watched: Vec::new(),
         }
     }
 
@@ -120,11 +141,37 @@ impl Harness {
                     self.socket = None;
                     self.closed.push((code, reason));
                 }
+                Effect::SendSubscription { channel, subscribe } => {
+                    self.sent.push(format!("<{} {channel}>", if subscribe { "subscribe" } else { "unsubscribe" }));
+                }
                 Effect::SetTimer { timer, at_ms } => self.timers[timer.index()] = Some(at_ms),
                 Effect::CancelTimer(timer) => self.timers[timer.index()] = None,
                 Effect::Emit(event) => self.events.push(event),
+                Effect::RequestLock { steal } => self.lock_requests.push(steal),
+                Effect::ReleaseLock => self.lock_releases += 1,
+                Effect::Lead { epoch } => self.led.push(epoch),
+                Effect::Rescan => {
+                    self.rescans += 1;
+                    let entries = self.restorable();
+                    self.machine.handle(self.now, Input::Restore { entries, skipped: Vec::new() });
+                }
+                Effect::Broadcast(peer) => self.broadcasts.push(peer),
+                Effect::WatchTab { tab } => self.watched.push(tab),
             }
         }
+    }
+
+    /// The stored outbox as a rescan reads it back, in id order.
+    pub fn restorable(&self) -> Vec<Restored<String>> {
+        self.stored
+            .iter()
+            .map(|(id, (payload, created_ms, attempts))| Restored {
+                id: id.clone(),
+                payload: payload.clone(),
+                created_ms: *created_ms,
+                attempts: *attempts,
+            })
+            .collect()
     }
 
     pub fn timer(&self, timer: Timer) -> Option<f64> {

@@ -26,20 +26,11 @@ fn reload(old: &Harness, config: Config, load: u32) -> Harness {
 
 fn reload_at(old: &Harness, config: Config, load: u32, now: f64) -> Harness {
     let prefix = format!("{:013}-harness{load}-", load + 1);
-    let mut harness = Harness::with_machine(Machine::new(config, prefix, Box::new(|| 0.5)));
+    let mut harness = Harness::with_machine(Machine::new(config, format!("harness{load}"), prefix, Box::new(|| 0.5)));
     harness.now = now;
     harness.server_acknowledges = old.server_acknowledges;
     harness.stored = old.stored.clone();
-    let entries = old
-        .stored
-        .iter()
-        .map(|(id, (payload, created_ms, attempts))| Restored {
-            id: id.clone(),
-            payload: payload.clone(),
-            created_ms: *created_ms,
-            attempts: *attempts,
-        })
-        .collect();
+    let entries = old.restorable();
     harness.input(Input::Restore { entries, skipped: Vec::new() });
     harness
 }

@@ -56,9 +56,14 @@ try {
     document.getElementById("state").textContent = state;
   });
   window.tw = tw;
-  // What the client restored, before it could connect and deliver any of it.
-  window.restored = window.outboxList();
-  window.ready = true;
+  // The client takes the stored outbox when it takes the lead of its
+  // namespace (it is the only tab): what it restored, before it could
+  // connect and deliver any of it.
+  tw.on("role", ({ role }) => {
+    if (role !== "leader" || window.ready) return;
+    window.restored = window.outboxList();
+    window.ready = true;
+  });
 } catch (error) {
   window.initError = String(error?.stack ?? error);
   window.ready = true;

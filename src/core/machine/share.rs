@@ -1,0 +1,352 @@
+//! The machine's part in sharing one connection among tabs: joining,
+//! taking and losing the lead, relaying messages through the leader,
+//! watching a leader that may be frozen, and counting subscriptions.
+
+use super::Machine;
+use crate::core::effect::{Effect, Timer};
+use crate::core::event::{CloseInfo, Event, StateChange};
+use crate::core::outbox::Entry;
+use crate::core::share::{Peer, Role};
+use crate::core::state::ConnectionState;
+use crate::core::subscriptions::Change;
+use crate::core::Payload;
+
+/// Close code of the socket of a leader that lost its lock to another tab.
+const LEAD_LOST_CLOSE_CODE: u16 = 4001;
+
+impl<P: Payload + Clone> Machine<P> {
+    /// Takes part in sharing: waits for the leader lock and asks who leads.
+    pub(super) fn join(&mut self, now: f64) {
+        self.sharing = true;
+        self.role = Role::Follower;
+        self.leader_known = false;
+        self.stopped_by = None;
+        self.set_state(ConnectionState::Connecting, None);
+        self.effects.push_back(Effect::RequestLock { steal: false });
+        self.emit(Event::Role(Role::Follower));
+        self.probe(now);
+    }
+
+    /// Stops sharing: gives the lock back (or stops waiting for it) and
+    /// tells the leader this tab's channels are gone.
+    pub(super) fn leave(&mut self) {
+        if !self.sharing {
+            return;
+        }
+        self.sharing = false;
+        self.cancel(Timer::Probe);
+        self.effects.push_back(Effect::ReleaseLock);
+        self.broadcast(Peer::Bye { tab: self.tab.clone() });
+    }
+
+    /// Into the back/forward cache: a cached page must not hold the lock,
+    /// or no other tab could lead until it is evicted.
+    pub(super) fn suspend(&mut self) {
+        if !self.sharing {
+            return;
+        }
+        if self.role == Role::Leader {
+            self.step_down("page suspended");
+        }
+        self.leave();
+    }
+
+    /// Back from the back/forward cache: join again.
+    pub(super) fn resume(&mut self, now: f64) {
+        if self.config.share.is_some() && !self.sharing && self.state != ConnectionState::Closed {
+            self.join(now);
+        }
+    }
+
+    pub(super) fn on_lock_granted(&mut self, now: f64, stored_epoch: u64) {
+        if !self.sharing || self.role == Role::Leader {
+            // Granted after this tab left: give it straight back.
+            self.effects.push_back(Effect::ReleaseLock);
+            return;
+        }
+        self.epoch = self.epoch.max(stored_epoch) + 1;
+        self.role = Role::Leader;
+        self.leader_known = true;
+        self.unanswered_since = None;
+        self.cancel(Timer::Probe);
+        self.effects.push_back(Effect::Lead { epoch: self.epoch });
+        self.outbox.requeue_in_flight();
+        // Messages of tabs that died before a leader sent them, and of the
+        // last leader's outbox, are in storage.
+        self.effects.push_back(Effect::Rescan);
+        self.subscriptions.clear();
+        let (tab, channels) = (self.tab.clone(), self.channels.clone());
+        self.subscriptions.set(&tab, &channels);
+        self.emit(Event::Role(Role::Leader));
+        self.failures = 0;
+        if self.online {
+            self.begin_attempt(now);
+        } else {
+            self.set_state(ConnectionState::Offline, None);
+        }
+        self.announce();
+    }
+
+    /// The lock was taken by a tab that found this one unresponsive.
+    pub(super) fn on_lock_lost(&mut self, now: f64) {
+        if self.role != Role::Leader || !self.sharing {
+            return;
+        }
+        self.step_down("another tab leads");
+        self.effects.push_back(Effect::RequestLock { steal: false });
+        self.probe(now);
+    }
+
+    /// Leaves the socket to the next leader: closes it at once, without
+    /// sending anything more, and keeps only this tab's own messages.
+    fn step_down(&mut self, reason: &str) {
+        self.role = Role::Follower;
+        self.leader_known = false;
+        self.cancel_all_timers();
+        let info = CloseInfo {
+            code: LEAD_LOST_CLOSE_CODE,
+            reason: reason.to_owned(),
+            clean: true,
+            will_reconnect: true,
+        };
+        self.discard_socket(&info);
+        self.outbox.retain_own();
+        self.subscriptions.clear();
+        self.set_state(ConnectionState::Connecting, None);
+        self.emit(Event::Role(Role::Follower));
+    }
+
+    /// A visible follower asks the leader whether it is alive; one that got
+    /// no answer for `steal_after_ms` takes the lock.
+    pub(super) fn probe(&mut self, now: f64) {
+        let Some(share) = self.config.share.clone() else { return };
+        if !self.sharing || self.role != Role::Follower || !self.visible {
+            return;
+        }
+        match self.unanswered_since {
+            Some(since) if now - since >= share.steal_after_ms => {
+                self.unanswered_since = None;
+                self.effects.push_back(Effect::RequestLock { steal: true });
+            }
+            Some(_) => self.hello(),
+            None => {
+                self.unanswered_since = Some(now);
+                self.hello();
+            }
+        }
+        self.arm(Timer::Probe, now + share.probe_interval_ms);
+    }
+
+    pub(super) fn on_hidden(&mut self) {
+        self.visible = false;
+        self.unanswered_since = None;
+        self.cancel(Timer::Probe);
+    }
+
+    pub(super) fn on_peer(&mut self, now: f64, peer: Peer<P>) {
+        if !self.sharing {
+            return;
+        }
+        match peer {
+            Peer::Announce { epoch, tab, state } => self.on_announce(now, epoch, tab, state),
+            Peer::Event { epoch, event } => {
+                if self.heard_leader(now, epoch) {
+                    self.on_leader_event(event);
+                }
+            }
+            Peer::Done { epoch, id, acknowledged } => {
+                // A leader that was done with a message is right about it,
+                // even if it has been replaced since.
+                self.heard_leader(now, epoch);
+                self.on_done(id, acknowledged);
+            }
+            Peer::Hello { tab, channels } => {
+                if self.role == Role::Leader {
+                    self.on_hello(tab, channels);
+                }
+            }
+            Peer::Bye { tab } => self.forget_tab(&tab),
+            Peer::Relay { id, payload, created_ms } => {
+                if self.role == Role::Leader {
+                    self.adopt(id, payload, created_ms);
+                }
+            }
+        }
+    }
+
+    fn on_announce(&mut self, now: f64, epoch: u64, tab: String, state: ConnectionState) {
+        if self.role == Role::Leader && epoch == self.epoch && tab == self.tab {
+            return;
+        }
+        if self.heard_leader(now, epoch) {
+            self.mirror_state(state);
+        }
+    }
+
+    /// Sorts a message of a leader by its epoch. An older leader is stale
+    /// (it was frozen, and another took over): it is reminded of the
+    /// current one and ignored. A newer leader replaces the one known, and
+    /// a leader that sees it was replaced steps down. Returns whether the
+    /// message comes from the current leader.
+    fn heard_leader(&mut self, now: f64, epoch: u64) -> bool {
+        if epoch < self.epoch {
+            if self.role == Role::Leader {
+                self.announce();
+            }
+            return false;
+        }
+        if self.role == Role::Leader {
+            if epoch == self.epoch {
+                return false;
+            }
+            self.step_down("another tab leads");
+            self.effects.push_back(Effect::RequestLock { steal: false });
+        }
+        self.unanswered_since = None;
+        if epoch > self.epoch || !self.leader_known {
+            self.epoch = epoch;
+            self.leader_known = true;
+            // A new leader knows nothing of this tab: tell it the channels
+            // and hand it every message still waiting.
+            self.hello();
+            self.outbox.requeue_in_flight();
+            self.flush_outbox();
+        }
+        if self.visible && self.timers[Timer::Probe.index()].is_none() {
+            self.probe(now);
+        }
+        true
+    }
+
+    fn mirror_state(&mut self, state: ConnectionState) {
+        if self.state != state {
+            let change = StateChange { state, attempt: 0, retry_at_ms: None, close: None };
+            self.on_leader_event(Event::State(change));
+        }
+    }
+
+    fn on_leader_event(&mut self, event: Event<P>) {
+        match &event {
+            Event::State(change) => {
+                self.state = change.state;
+                self.last_reported = Some((change.state, change.attempt));
+            }
+            Event::Message(payload) | Event::Publication { payload, .. } => self.count_in(payload),
+            _ => {}
+        }
+        self.emit(event);
+    }
+
+    /// The leader finished a relayed message; it leaves the outbox of the
+    /// tab that sent it.
+    fn on_done(&mut self, id: String, acknowledged: bool) {
+        if let Some(entry) = self.outbox.remove(&id) {
+            self.unpersist(&entry);
+            if acknowledged {
+                self.emit(Event::Ack { id });
+            }
+        }
+    }
+
+    fn on_hello(&mut self, tab: String, channels: Vec<String>) {
+        if !self.subscriptions.knows(&tab) {
+            self.effects.push_back(Effect::WatchTab { tab: tab.clone() });
+        }
+        let change = self.subscriptions.set(&tab, &channels);
+        self.apply(change);
+        self.announce();
+    }
+
+    /// A tab left or died: its channels go, and its stored messages that
+    /// never reached this leader are taken over.
+    pub(super) fn forget_tab(&mut self, tab: &str) {
+        if self.role != Role::Leader || !self.subscriptions.knows(tab) {
+            return;
+        }
+        let change = self.subscriptions.remove(tab);
+        self.apply(change);
+        if self.config.queue.durable {
+            self.effects.push_back(Effect::Rescan);
+        }
+    }
+
+    /// Takes a follower's message into the outbox, once.
+    fn adopt(&mut self, id: String, payload: P, created_ms: f64) {
+        if self.finished.contains(&id) {
+            // Sent again to this leader after it was done: tell the owner.
+            let acknowledged = self.acknowledged;
+            return self.broadcast_done(id, acknowledged);
+        }
+        if self.outbox.contains(&id) || self.outbox.is_own(&id) {
+            return;
+        }
+        let stored = self.config.queue.durable;
+        self.outbox.adopt(Entry { id, payload, created_ms, attempts: 0, in_flight: false, stored, relayed: true });
+        if self.state == ConnectionState::Open {
+            self.transmit(self.outbox.len() - 1);
+        }
+        self.arm_expiry_if_idle();
+    }
+
+    /// A relayed message left this leader's outbox: tell its owner.
+    pub(super) fn broadcast_done(&mut self, id: String, acknowledged: bool) {
+        self.finished.insert(id.clone());
+        let epoch = self.epoch;
+        self.broadcast(Peer::Done { epoch, id, acknowledged });
+    }
+
+    /// This tab's channels changed: the owner of the socket applies them,
+    /// a follower tells the leader.
+    pub(super) fn channels_changed(&mut self) {
+        if self.owns_connection() {
+            let (tab, channels) = (self.tab.clone(), self.channels.clone());
+            let change = self.subscriptions.set(&tab, &channels);
+            self.apply(change);
+        } else if self.sharing {
+            self.hello();
+        }
+    }
+
+    /// Tells the server about a change of the union of channels.
+    fn apply(&mut self, change: Change) {
+        if !self.can_subscribe() {
+            return;
+        }
+        for channel in change.subscribe {
+            self.effects.push_back(Effect::SendSubscription { channel, subscribe: true });
+        }
+        for channel in change.unsubscribe {
+            self.effects.push_back(Effect::SendSubscription { channel, subscribe: false });
+        }
+    }
+
+    /// On open: the server knows nothing of this connection's channels.
+    pub(super) fn subscribe_all(&mut self) {
+        if !self.can_subscribe() {
+            return;
+        }
+        let channels: Vec<String> = self.subscriptions.channels().cloned().collect();
+        for channel in channels {
+            self.effects.push_back(Effect::SendSubscription { channel, subscribe: true });
+        }
+    }
+
+    /// Channels exist only in the tabwire protocol, on an open socket.
+    fn can_subscribe(&self) -> bool {
+        self.owns_connection() && self.state == ConnectionState::Open && self.acknowledged
+    }
+
+    fn hello(&mut self) {
+        let channels = self.channels.clone();
+        self.broadcast(Peer::Hello { tab: self.tab.clone(), channels });
+    }
+
+    fn announce(&mut self) {
+        let (epoch, tab, state) = (self.epoch, self.tab.clone(), self.state);
+        self.broadcast(Peer::Announce { epoch, tab, state });
+    }
+
+    fn broadcast(&mut self, peer: Peer<P>) {
+        self.effects.push_back(Effect::Broadcast(peer));
+    }
+}

@@ -1,0 +1,101 @@
+//! One connection for all tabs of an origin: the roles a tab can take and
+//! the messages tabs exchange over the `BroadcastChannel`.
+//!
+//! The leader holds the Web Lock and the socket; followers hand it their
+//! messages (`Relay`) and receive what the socket brings (`Event`). Every
+//! leader has an epoch, larger than any before it, so a leader that was
+//! frozen and woke up again is recognised as stale and ignored.
+
+use std::collections::{HashSet, VecDeque};
+
+use super::event::Event;
+use super::state::ConnectionState;
+
+/// A tab's part in sharing the connection.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Role {
+    /// Sharing is off or not possible here: this tab has its own socket.
+    Solo,
+    /// This tab holds the lock and the socket for all tabs.
+    Leader,
+    /// Another tab (or, while none is known yet, the next one) holds the socket.
+    Follower,
+}
+
+impl Role {
+    /// The name used on the JavaScript side.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Solo => "solo",
+            Role::Leader => "leader",
+            Role::Follower => "follower",
+        }
+    }
+}
+
+/// Timing of the watch a visible follower keeps on the leader.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ShareConfig {
+    /// A visible follower asks the leader whether it is alive this often.
+    pub probe_interval_ms: f64,
+    /// A leader silent this long after a question is taken for frozen: the
+    /// follower steals the lock.
+    pub steal_after_ms: f64,
+}
+
+impl Default for ShareConfig {
+    fn default() -> Self {
+        ShareConfig { probe_interval_ms: 1_000.0, steal_after_ms: 2_000.0 }
+    }
+}
+
+/// What one tab tells the others. Times are machine-clock milliseconds; the
+/// browser layer converts them to and from the Unix epoch on the way.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Peer<P> {
+    /// The leader of `epoch` is alive and the connection is in `state`;
+    /// sent when a tab takes the lead and in answer to every `Hello`.
+    Announce { epoch: u64, tab: String, state: ConnectionState },
+    /// A tab joined, asks whether the leader is alive, or changed its
+    /// channels: `channels` is all of them.
+    Hello { tab: String, channels: Vec<String> },
+    /// A tab left (closed its client, or went into the back/forward cache).
+    Bye { tab: String },
+    /// A follower's message for the leader to send; it is already stored
+    /// under `id` in the shared outbox.
+    Relay { id: String, payload: P, created_ms: f64 },
+    /// Something the leader's connection reported, for every tab.
+    Event { epoch: u64, event: Event<P> },
+    /// The leader is done with a relayed message: the server acknowledged
+    /// it, or (raw mode) the socket took it.
+    Done { epoch: u64, id: String, acknowledged: bool },
+}
+
+/// The ids of the last relayed messages a leader finished, so that a relay
+/// arriving late (sent again to a new leader) is not sent twice.
+#[derive(Debug, Default)]
+pub struct RecentIds {
+    order: VecDeque<String>,
+    known: HashSet<String>,
+}
+
+impl RecentIds {
+    /// Enough for every message of a full outbox of each of several tabs.
+    const CAPACITY: usize = 4096;
+
+    pub fn insert(&mut self, id: String) {
+        if !self.known.insert(id.clone()) {
+            return;
+        }
+        self.order.push_back(id);
+        if self.order.len() > Self::CAPACITY {
+            if let Some(oldest) = self.order.pop_front() {
+                self.known.remove(&oldest);
+            }
+        }
+    }
+
+    pub fn contains(&self, id: &str) -> bool {
+        self.known.contains(id)
+    }
+}

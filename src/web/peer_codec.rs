@@ -1,0 +1,244 @@
+//! The messages tabs exchange, as the JavaScript objects posted on the
+//! `BroadcastChannel`: `{ tabwire: 1, kind: "...", ... }`.
+//!
+//! Anything else that arrives on the channel (another library's message, a
+//! tab running another version of tabwire, a malformed object) is refused
+//! with a reason, which the driver reports as a `warning`.
+
+use js_sys::{Object, Reflect};
+use wasm_bindgen::{JsCast, JsValue};
+
+use super::clock;
+use super::frame::Frame;
+use crate::core::record::PayloadKind;
+use crate::core::{CloseInfo, ConnectionState, Event, Peer, StateChange};
+
+/// The version of these messages; a tab only understands its own.
+pub const VERSION: u32 = 1;
+
+/// The JS object for `peer`. Times go out as Unix epoch ms: every tab's
+/// machine clock starts at its own page load.
+pub fn encode(peer: Peer<Frame>) -> JsValue {
+    let message = Fields::new();
+    message.set("tabwire", VERSION);
+    match peer {
+        Peer::Announce { epoch, tab, state } => {
+            message.kind("announce").set("epoch", epoch as f64).set("tab", tab).set("state", state.as_str());
+        }
+        Peer::Hello { tab, channels } => {
+            let list: js_sys::Array = channels.iter().map(|channel| JsValue::from_str(channel)).collect();
+            message.kind("hello").set("tab", tab).set("channels", list);
+        }
+        Peer::Bye { tab } => {
+            message.kind("bye").set("tab", tab);
+        }
+        Peer::Relay { id, payload, created_ms } => {
+            message
+                .kind("relay")
+                .set("id", id)
+                .set("as", payload.kind().code())
+                .set("data", payload.into_data())
+                .set("created", clock::to_epoch_ms(created_ms));
+        }
+        Peer::Event { epoch, event } => {
+            message.kind("event").set("epoch", epoch as f64);
+            encode_event(&message, event);
+        }
+        Peer::Done { epoch, id, acknowledged } => {
+            message.kind("done").set("epoch", epoch as f64).set("id", id).set("acknowledged", acknowledged);
+        }
+    }
+    message.0.into()
+}
+
+/// The connection events a leader passes on (see `Event::concerns_every_tab`).
+fn encode_event(message: &Fields, event: Event<Frame>) {
+    match event {
+        Event::State(change) => {
+            message.set("event", "state").set("state", change.state.as_str()).set("attempt", change.attempt);
+            if let Some(at) = change.retry_at_ms {
+                message.set("retryAt", clock::to_epoch_ms(at));
+            }
+            if let Some(close) = change.close {
+                message.set("close", close_fields(close));
+            }
+        }
+        Event::Open { attempt } => {
+            message.set("event", "open").set("attempt", attempt);
+        }
+        Event::Message(frame) => {
+            message.set("event", "message").set("data", frame.into_data());
+        }
+        Event::Publication { channel, payload } => {
+            message.set("event", "publication").set("channel", channel).set("data", payload.into_data());
+        }
+        Event::Close(close) => {
+            message.set("event", "close").set("close", close_fields(close));
+        }
+        Event::Reconnecting { attempt, delay_ms, retry_at_ms } => {
+            message
+                .set("event", "reconnecting")
+                .set("attempt", attempt)
+                .set("delayMs", delay_ms)
+                .set("retryAt", clock::to_epoch_ms(retry_at_ms));
+        }
+        // Not passed between tabs.
+        Event::Error(_) | Event::Ack { .. } | Event::Expired { .. } | Event::Warning { .. } | Event::Role(_) => {}
+    }
+}
+
+fn close_fields(close: CloseInfo) -> JsValue {
+    let fields = Fields::new();
+    fields
+        .set("code", close.code)
+        .set("reason", close.reason)
+        .set("clean", close.clean)
+        .set("willReconnect", close.will_reconnect);
+    fields.0.into()
+}
+
+/// Reads a message of the channel back, or says why it is not one.
+pub fn decode(value: &JsValue) -> Result<Peer<Frame>, String> {
+    let message = Fields::of(value).ok_or("a message that is not tabwire's (not an object)")?;
+    let version = message.get("tabwire");
+    if version.is_undefined() {
+        return Err("a message that is not tabwire's (no \"tabwire\" field)".to_owned());
+    }
+    if version.as_f64() != Some(f64::from(VERSION)) {
+        let version: String = js_sys::JSON::stringify(&version).map(String::from).unwrap_or_default();
+        return Err(format!("a message of tabwire protocol version {version}; this tab speaks {VERSION}"));
+    }
+    let kind = message.string("kind")?;
+    let peer = match kind.as_str() {
+        "announce" => Peer::Announce {
+            epoch: message.count("epoch")?,
+            tab: message.string("tab")?,
+            state: message.state("state")?,
+        },
+        "hello" => Peer::Hello { tab: message.string("tab")?, channels: message.strings("channels")? },
+        "bye" => Peer::Bye { tab: message.string("tab")? },
+        "relay" => {
+            let code = message.string("as")?;
+            let kind = PayloadKind::from_code(&code).ok_or_else(|| bad("as", &code))?;
+            let payload = Frame::of_kind(kind, message.get("data")).ok_or_else(|| bad("data", "not of its kind"))?;
+            Peer::Relay { id: message.string("id")?, payload, created_ms: clock::from_epoch_ms(message.number("created")?) }
+        }
+        "event" => Peer::Event { epoch: message.count("epoch")?, event: decode_event(&message)? },
+        "done" => Peer::Done {
+            epoch: message.count("epoch")?,
+            id: message.string("id")?,
+            acknowledged: message.get("acknowledged").as_bool().ok_or_else(|| bad("acknowledged", "not a boolean"))?,
+        },
+        other => return Err(format!("a tabwire message of unknown kind \"{other}\"")),
+    };
+    Ok(peer)
+}
+
+fn decode_event(message: &Fields) -> Result<Event<Frame>, String> {
+    let name = message.string("event")?;
+    Ok(match name.as_str() {
+        "state" => {
+            let close = message.get("close");
+            Event::State(StateChange {
+                state: message.state("state")?,
+                attempt: message.count("attempt")? as u32,
+                retry_at_ms: message.get("retryAt").as_f64().map(clock::from_epoch_ms),
+                close: if close.is_undefined() { None } else { Some(decode_close(&close)?) },
+            })
+        }
+        "open" => Event::Open { attempt: message.count("attempt")? as u32 },
+        "message" => Event::Message(inbound(message.get("data"))?),
+        "publication" => Event::Publication { channel: message.string("channel")?, payload: inbound(message.get("data"))? },
+        "close" => Event::Close(decode_close(&message.get("close"))?),
+        "reconnecting" => Event::Reconnecting {
+            attempt: message.count("attempt")? as u32,
+            delay_ms: message.number("delayMs")?,
+            retry_at_ms: clock::from_epoch_ms(message.number("retryAt")?),
+        },
+        other => return Err(format!("a tabwire event of unknown name \"{other}\"")),
+    })
+}
+
+fn decode_close(value: &JsValue) -> Result<CloseInfo, String> {
+    let close = Fields::of(value).ok_or_else(|| bad("close", "not an object"))?;
+    let flag = |name: &str| close.get(name).as_bool().ok_or_else(|| bad(name, "not a boolean"));
+    Ok(CloseInfo {
+        code: u16::try_from(close.count("code")?).map_err(|_| bad("code", "not a close code"))?,
+        reason: close.string("reason")?,
+        clean: flag("clean")?,
+        will_reconnect: flag("willReconnect")?,
+    })
+}
+
+/// Frame data as a socket delivers it: a string or an ArrayBuffer.
+fn inbound(data: JsValue) -> Result<Frame, String> {
+    if data.is_string() || data.is_instance_of::<js_sys::ArrayBuffer>() {
+        Ok(Frame::inbound(data))
+    } else {
+        Err(bad("data", "neither a string nor an ArrayBuffer"))
+    }
+}
+
+fn bad(field: &str, problem: &str) -> String {
+    format!("a malformed tabwire message: \"{field}\" is {problem}")
+}
+
+/// A plain JS object, read and written field by field.
+struct Fields(Object);
+
+impl Fields {
+    fn new() -> Fields {
+        Fields(Object::new())
+    }
+
+    fn of(value: &JsValue) -> Option<Fields> {
+        value.is_object().then(|| Fields(value.clone().unchecked_into()))
+    }
+
+    fn set(&self, name: &str, value: impl Into<JsValue>) -> &Fields {
+        let _ = Reflect::set(&self.0, &JsValue::from_str(name), &value.into());
+        self
+    }
+
+    fn kind(&self, kind: &str) -> &Fields {
+        self.set("kind", kind)
+    }
+
+    fn get(&self, name: &str) -> JsValue {
+        Reflect::get(&self.0, &JsValue::from_str(name)).unwrap_or(JsValue::UNDEFINED)
+    }
+
+    fn string(&self, name: &str) -> Result<String, String> {
+        self.get(name).as_string().ok_or_else(|| bad(name, "not a string"))
+    }
+
+    fn number(&self, name: &str) -> Result<f64, String> {
+        self.get(name).as_f64().filter(|n| n.is_finite()).ok_or_else(|| bad(name, "not a number"))
+    }
+
+    /// A whole number from 0 to 2^53.
+    fn count(&self, name: &str) -> Result<u64, String> {
+        let value = self.number(name)?;
+        if value >= 0.0 && value.fract() == 0.0 && value <= 9_007_199_254_740_992.0 {
+            Ok(value as u64)
+        } else {
+            Err(bad(name, "not a whole number"))
+        }
+    }
+
+    fn state(&self, name: &str) -> Result<ConnectionState, String> {
+        let state = self.string(name)?;
+        ConnectionState::parse(&state).ok_or_else(|| bad(name, "not a connection state"))
+    }
+
+    fn strings(&self, name: &str) -> Result<Vec<String>, String> {
+        let list = self.get(name);
+        if !js_sys::Array::is_array(&list) {
+            return Err(bad(name, "not an array"));
+        }
+        list.unchecked_into::<js_sys::Array>()
+            .iter()
+            .map(|item| item.as_string().ok_or_else(|| bad(name, "not a list of strings")))
+            .collect()
+    }
+}

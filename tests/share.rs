@@ -1,0 +1,99 @@
+//! Sharing one connection among clients of one namespace, in a real
+//! browser: Web Locks, BroadcastChannel, the reference server counting
+//! connections and subscriptions. Clients of one page share exactly as tabs
+//! do (the several-tab cases are in tests/e2e/share.test.mjs). Run by
+//! `scripts/test.sh`.
+
+#![cfg(target_arch = "wasm32")]
+
+mod support;
+
+use support::*;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_test::*;
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+const QUICK: &str = r#"{"reconnect":{"minDelayMs":20,"maxDelayMs":100},"heartbeat":false}"#;
+
+/// Two clients of `tag`: the first leads, the second follows, both see the
+/// shared connection open.
+async fn pair(tag: &str) -> (tabwire::TabWire, Recorder, tabwire::TabWire, Recorder) {
+    let leader = client(options(tag, QUICK));
+    let leader_events = Recorder::attach(&leader);
+    leader_events.wait("the leader's socket", 5_000, |e| e.count("open") == 1).await;
+    let follower = client(options(tag, QUICK));
+    let follower_events = Recorder::attach(&follower);
+    follower_events.wait("the follower to see it open", 5_000, |e| e.last_state() == "open").await;
+    assert_eq!((role(&leader), role(&follower)), ("leader".to_owned(), "follower".to_owned()));
+    (leader, leader_events, follower, follower_events)
+}
+
+#[wasm_bindgen_test]
+async fn clients_of_one_namespace_share_one_socket() {
+    let tag = fresh("share-one").await;
+    let (leader, leader_events, follower, follower_events) = pair(tag).await;
+    assert_eq!(live_connections(tag).await, 1.0);
+    let (_, id) = receipt(&follower, "from the follower");
+    follower_events.wait("the follower's ack", 5_000, |e| e.count("ack") == 1).await;
+    assert_eq!(text(&follower_events.of("ack")[0], "id"), id);
+    assert_eq!(leader_events.count("ack"), 0, "the ack is the follower's");
+    assert_eq!(received(tag).await, ["from the follower"]);
+    assert!(follower.outbox().unwrap().is_empty());
+    // The server echoes; the echo reaches both clients.
+    leader_events.wait("the echo in the leader", 5_000, |e| !e.text_messages().is_empty()).await;
+    follower_events.wait("the echo in the follower", 5_000, |e| e.text_messages() == leader_events.text_messages()).await;
+    assert_eq!(live_connections(tag).await, 1.0);
+    follower.close(None, None).unwrap();
+    leader.close(None, None).unwrap();
+}
+
+#[wasm_bindgen_test]
+async fn a_closing_leader_hands_the_socket_over() {
+    let tag = fresh("share-handover").await;
+    let (leader, _, follower, follower_events) = pair(tag).await;
+    leader.close(None, None).unwrap();
+    follower_events.wait("the follower to lead", 5_000, |e| e.count("open") == 1).await;
+    assert_eq!(role(&follower), "leader");
+    until("one connection again", 5_000, async || live_connections(tag).await == 1.0).await;
+    receipt(&follower, "after the hand-over");
+    follower_events.wait("its ack", 5_000, |e| e.count("ack") == 1).await;
+    assert_eq!(received(tag).await, ["after the hand-over"]);
+    follower.close(None, None).unwrap();
+}
+
+#[wasm_bindgen_test]
+async fn foreign_messages_on_the_channel_are_ignored_with_a_warning() {
+    let tag = fresh("share-foreign").await;
+    let client = client(options(tag, QUICK));
+    let events = Recorder::attach(&client);
+    events.wait("open", 5_000, |e| e.count("open") == 1).await;
+    let channel = web_sys::BroadcastChannel::new(&format!("tabwire:{tag}")).unwrap();
+    let malformed = object(&[("tabwire", 1.into()), ("kind", "relay".into())]);
+    for message in [JsValue::from("hello"), object(&[("tabwire", 2.into())]), malformed] {
+        channel.post_message(&message).unwrap();
+    }
+    events.wait("three warnings", 5_000, |e| e.count("warning") == 3).await;
+    let reasons: Vec<String> = events.of("warning").iter().map(|w| text(w, "message")).collect();
+    assert!(reasons[0].contains("not tabwire's"), "{reasons:?}");
+    assert!(reasons[1].contains("version 2"), "{reasons:?}");
+    assert!(reasons[2].contains("malformed"), "{reasons:?}");
+    receipt(&client, "still fine");
+    events.wait("the ack", 5_000, |e| e.count("ack") == 1).await;
+    channel.close();
+    client.close(None, None).unwrap();
+}
+
+#[wasm_bindgen_test]
+async fn with_share_off_every_client_is_solo() {
+    let tag = fresh("share-off").await;
+    let solo = r#"{"reconnect":{"minDelayMs":20,"maxDelayMs":100},"heartbeat":false,"share":false}"#;
+    let (first, second) = (client(options(tag, solo)), client(options(tag, solo)));
+    let (first_events, second_events) = (Recorder::attach(&first), Recorder::attach(&second));
+    first_events.wait("open", 5_000, |e| e.count("open") == 1).await;
+    second_events.wait("open", 5_000, |e| e.count("open") == 1).await;
+    assert_eq!((role(&first), role(&second)), ("solo".to_owned(), "solo".to_owned()));
+    assert_eq!(live_connections(tag).await, 2.0);
+    first.close(None, None).unwrap();
+    second.close(None, None).unwrap();
+}
