@@ -15,14 +15,15 @@ pub fn routes(www: &Path, pkg: &Path) -> Router {
     Router::new()
         .nest_service("/pkg", ServeDir::new(pkg))
         .fallback_service(ServeDir::new(www))
-        .layer(map_response(no_store))
+        .layer(map_response(revalidate))
 }
 
 /// This is a development server: a reload must always pick up the latest
-/// build, never a cached one.
-async fn no_store(mut response: Response) -> Response {
+/// build, so every response is revalidated (`no-cache`). Not `no-store`,
+/// which would keep its pages out of the back/forward cache.
+async fn revalidate(mut response: Response) -> Response {
     response
         .headers_mut()
-        .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        .insert(CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     response
 }

@@ -329,12 +329,12 @@ async fn static_files_are_served_uncached() {
     let index = http(address, "GET", "/").await;
     assert_eq!(index.status, 200);
     assert_eq!(index.body, "<h1>tabwire</h1>");
-    assert_eq!(index.header("cache-control"), Some("no-store"));
+    assert_eq!(index.header("cache-control"), Some("no-cache"));
 
     let script = http(address, "GET", "/pkg/tabwire.js").await;
     assert_eq!(script.status, 200);
     assert_eq!(script.body, "export {};");
-    assert_eq!(script.header("cache-control"), Some("no-store"));
+    assert_eq!(script.header("cache-control"), Some("no-cache"));
     assert!(script
         .header("content-type")
         .is_some_and(|t| t.contains("javascript")));

@@ -410,9 +410,11 @@ impl Shared {
             Signal::Offline => Input::Offline,
             Signal::Visible => Input::Visible,
             Signal::Hidden => Input::Hidden,
+            // The machine says goodbye before the channel closes, and
+            // hello after it reopened.
             Signal::Suspend => {
-                self.with_sharing(Sharing::suspend);
-                Input::Suspend
+                self.handle(Input::Suspend);
+                return self.with_sharing(Sharing::suspend);
             }
             Signal::Resume => {
                 self.with_sharing(Sharing::resume);

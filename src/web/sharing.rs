@@ -25,7 +25,9 @@ type OnSignal = Rc<dyn Fn(ShareSignal)>;
 /// every lock (so the leader sees this tab go) and closes the channel.
 pub struct Sharing {
     manager: LockManager,
-    channel: Broadcast,
+    /// Closed while the page is in the back/forward cache: a message
+    /// arriving there would evict the page.
+    channel: Option<Broadcast>,
     /// `tabwire:<namespace>`: the leader lock and the channel's name.
     name: String,
     tab: String,
@@ -45,10 +47,7 @@ impl Sharing {
         let manager = lock_manager()?;
         let name = format!("tabwire:{namespace}");
         let on_signal: OnSignal = Rc::new(on_signal);
-        let channel = Broadcast::open(&name, {
-            let on_signal = on_signal.clone();
-            move |heard| on_signal(ShareSignal::Heard(heard))
-        })?;
+        let channel = Some(open_channel(&name, &on_signal)?);
         let storage = web_sys::window().and_then(|window| window.local_storage().ok().flatten());
         let mut sharing = Sharing {
             manager,
@@ -108,21 +107,27 @@ impl Sharing {
         self.watches.remove(tab);
     }
 
-    /// Into the back/forward cache: hold nothing, so the other tabs carry on.
+    /// Into the back/forward cache: hold nothing and hear nothing, so the
+    /// other tabs carry on and the cached page stays cached.
     pub fn suspend(&mut self) {
         self.leader = None;
         self.own = None;
         self.watches.clear();
+        self.channel = None;
     }
 
     pub fn resume(&mut self) {
         if self.own.is_none() {
             self.hold_own_lock();
         }
+        if self.channel.is_none() {
+            self.channel = open_channel(&self.name, &self.on_signal);
+        }
     }
 
+    /// Posts to the other tabs; nothing while suspended.
     pub fn post(&self, message: &JsValue) -> Result<(), JsValue> {
-        self.channel.post(message)
+        self.channel.as_ref().map_or(Ok(()), |channel| channel.post(message))
     }
 
     /// The epoch the last leader kept; 0 if none (or no storage).
@@ -151,4 +156,9 @@ impl Sharing {
     fn epoch_key(&self) -> String {
         format!("{}:epoch", self.name)
     }
+}
+
+fn open_channel(name: &str, on_signal: &OnSignal) -> Option<Broadcast> {
+    let on_signal = on_signal.clone();
+    Broadcast::open(name, move |heard| on_signal(ShareSignal::Heard(heard)))
 }
