@@ -189,6 +189,14 @@ async fn answer_protocol(
             }
             Flow::Continue
         }
+        ProtocolAction::Subscribe(channel) => {
+            registration.subscribe(&channel);
+            Flow::Continue
+        }
+        ProtocolAction::Unsubscribe(channel) => {
+            registration.unsubscribe(&channel);
+            Flow::Continue
+        }
         ProtocolAction::Nothing => Flow::Continue,
     }
 }
@@ -214,6 +222,7 @@ async fn obey(command: Command, socket: &mut WebSocket, stalled: &mut bool) -> F
             Flow::Continue
         }
         Order::Drop => return Flow::Dropped(done),
+        Order::Send(text) => send(socket, Message::Text(text.into())).await,
         Order::Close { code, reason } => {
             let frame = CloseFrame {
                 code,

@@ -14,10 +14,12 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, MethodRouter};
 use axum::{Json, Router};
+use serde_json::value::RawValue;
 use serde_json::{json, Value};
 use tower_http::cors::CorsLayer;
 
 use crate::hub::{Hub, Order, Scope};
+use crate::protocol::{check_channel, publication};
 
 /// How long a control request waits for connections to carry out an order
 /// before answering anyway.
@@ -57,6 +59,7 @@ pub fn routes(hub: Arc<Hub>) -> Router {
         .route("/control/received", both(received))
         .route("/control/reset", both(reset))
         .route("/control/acks", both(acks))
+        .route("/control/publish", both(publish))
         .layer(CorsLayer::permissive())
         .with_state(hub)
 }
@@ -192,6 +195,9 @@ async fn stats(State(hub): State<Arc<Hub>>, query: Result<Query<Params>, QueryRe
         "connectionsTotal": stats.connections_total,
         "duplicates": stats.duplicates,
         "protocolConnections": stats.protocol_connections,
+        "subscriptions": hub.subscriptions(scope(&params)),
+        "subscribeFrames": stats.subscribe_frames,
+        "unsubscribeFrames": stats.unsubscribe_frames,
     })))
 }
 
@@ -223,6 +229,30 @@ async fn acks(State(hub): State<Arc<Hub>>, query: Result<Query<Params>, QueryRej
         "control: acks for tag {tag:?} enabled: {enabled}"
     ));
     Ok(Json(json!({ "acks": enabled })))
+}
+
+/// `publish?channel=&data=<JSON>` (or the JSON as the request body): sends
+/// `{"type":"pub","channel":…,"data":…}` to every connection subscribed to
+/// the channel.
+async fn publish(
+    State(hub): State<Arc<Hub>>,
+    query: Result<Query<Params>, QueryRejection>,
+    body: String,
+) -> Reply {
+    let params = params(query)?;
+    let channel = params
+        .get("channel")
+        .ok_or_else(|| BadRequest("channel: required".to_owned()))?;
+    check_channel(channel).map_err(BadRequest)?;
+    let data = params.get("data").map_or(body.as_str(), String::as_str);
+    let data: Box<RawValue> = serde_json::from_str(data)
+        .map_err(|error| BadRequest(format!("data: not JSON: {error}")))?;
+    let frame = publication(channel, &data);
+    let delivered = hub.publish(channel, &frame);
+    hub.log(format_args!(
+        "control: published to {channel:?}, {delivered} subscriber(s)"
+    ));
+    Ok(Json(json!({ "delivered": delivered })))
 }
 
 /// Parses the required `enabled` parameter.

@@ -4,9 +4,10 @@
 //! registers with its tag and a command channel, and the hub keeps per-tag
 //! counters and the recorded frames so tests can assert what the server saw.
 //! It also keeps, per tag, the ids of the protocol-mode messages already
-//! handled, so a message resent over a later connection is not handled twice.
+//! handled, so a message resent over a later connection is not handled twice,
+//! and per connection the channels it subscribed to.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
@@ -30,6 +31,8 @@ pub enum Order {
     Stall,
     /// Undo [`Order::Stall`].
     Resume,
+    /// Send this text frame (a channel message).
+    Send(String),
 }
 
 /// An [`Order`] plus the channel on which the connection says it carried it
@@ -66,6 +69,9 @@ pub struct Stats {
     pub duplicates: u64,
     /// Live connections in protocol mode.
     pub protocol_connections: usize,
+    /// Valid `subscribe` and `unsubscribe` frames received.
+    pub subscribe_frames: u64,
+    pub unsubscribe_frames: u64,
 }
 
 /// What became of one protocol-mode message.
@@ -100,6 +106,8 @@ struct Live {
     tag: String,
     protocol: bool,
     commands: mpsc::UnboundedSender<Command>,
+    /// The channels whose messages this connection gets.
+    channels: HashSet<String>,
 }
 
 /// Everything kept per tag; `/control/reset` forgets it all.
@@ -114,6 +122,8 @@ struct TagRecord {
     duplicates: u64,
     /// Set by `/control/acks?enabled=false`.
     acks_withheld: bool,
+    subscribe_frames: u64,
+    unsubscribe_frames: u64,
 }
 
 impl Hub {
@@ -160,6 +170,7 @@ impl Hub {
                 tag: tag.clone(),
                 protocol,
                 commands: sender,
+                channels: HashSet::new(),
             },
         );
         drop(state);
@@ -250,6 +261,58 @@ impl Hub {
         receipts
     }
 
+    /// Adds (`subscribe`) or removes `channel` from the channels of the
+    /// connection `id`, and counts the frame that asked for it.
+    fn set_subscription(&self, id: u64, channel: &str, subscribe: bool) {
+        let mut state = self.state();
+        let Some(live) = state.connections.get_mut(&id) else {
+            return;
+        };
+        if subscribe {
+            live.channels.insert(channel.to_owned());
+        } else {
+            live.channels.remove(channel);
+        }
+        let tag = live.tag.clone();
+        let record = state.tags.entry(tag).or_default();
+        if subscribe {
+            record.subscribe_frames += 1;
+        } else {
+            record.unsubscribe_frames += 1;
+        }
+    }
+
+    /// Sends the text frame `frame` to every connection subscribed to
+    /// `channel`; returns how many it was sent to.
+    pub fn publish(&self, channel: &str, frame: &str) -> usize {
+        let state = self.state();
+        let mut delivered = 0;
+        for live in state.connections.values() {
+            if live.channels.contains(channel) {
+                let (done, _) = oneshot::channel();
+                let command = Command {
+                    order: Order::Send(frame.to_owned()),
+                    done,
+                };
+                delivered += usize::from(live.commands.send(command).is_ok());
+            }
+        }
+        delivered
+    }
+
+    /// How many connections in `scope` are subscribed to each channel.
+    pub fn subscriptions(&self, scope: Scope<'_>) -> BTreeMap<String, usize> {
+        let mut counts = BTreeMap::new();
+        for live in self.state().connections.values() {
+            if scope.matches(&live.tag) {
+                for channel in &live.channels {
+                    *counts.entry(channel.clone()).or_default() += 1;
+                }
+            }
+        }
+        counts
+    }
+
     /// Counters for the connections and records in `scope`.
     pub fn stats(&self, scope: Scope<'_>) -> Stats {
         let state = self.state();
@@ -265,6 +328,8 @@ impl Hub {
                 stats.frames_received += record.frames_received;
                 stats.connections_total += record.connections_total;
                 stats.duplicates += record.duplicates;
+                stats.subscribe_frames += record.subscribe_frames;
+                stats.unsubscribe_frames += record.unsubscribe_frames;
             }
         }
         stats
@@ -319,6 +384,16 @@ impl Registration {
 
     pub fn hub(&self) -> &Hub {
         &self.hub
+    }
+
+    /// The connection gets the messages of `channel` from now on.
+    pub fn subscribe(&self, channel: &str) {
+        self.hub.set_subscription(self.id, channel, true);
+    }
+
+    /// The connection no longer gets the messages of `channel`.
+    pub fn unsubscribe(&self, channel: &str) {
+        self.hub.set_subscription(self.id, channel, false);
     }
 }
 

@@ -73,6 +73,10 @@ pub enum ProtocolAction {
     /// An application message: handle it unless its id was handled already,
     /// then acknowledge it.
     Deliver(Delivery),
+    /// Start sending this connection the messages of a channel.
+    Subscribe(String),
+    /// Stop sending it the messages of a channel.
+    Unsubscribe(String),
     /// Nothing to do: WebSocket control frames are left to the library.
     Nothing,
 }
@@ -90,13 +94,16 @@ pub struct Delivery {
 
 /// Decides the answer to `frame` on a connection in protocol mode. Every
 /// data frame must be a text frame holding one JSON object with a string
-/// `type`: `ping` gets a pong, `msg` is delivered, and anything else gets a
+/// `type`: `ping` gets a pong, `msg` is delivered, `subscribe` and
+/// `unsubscribe` change the connection's channels, and anything else gets a
 /// `bad_frame` error naming what is wrong (the connection stays open).
 pub fn decide_protocol(frame: &Message) -> ProtocolAction {
     match frame {
         Message::Text(text) => match parse(text.as_str()) {
             Ok(Inbound::Ping) => ProtocolAction::Reply(Message::Text(PONG.into())),
             Ok(Inbound::Msg(delivery)) => ProtocolAction::Deliver(delivery),
+            Ok(Inbound::Subscribe(channel)) => ProtocolAction::Subscribe(channel),
+            Ok(Inbound::Unsubscribe(channel)) => ProtocolAction::Unsubscribe(channel),
             Err(problem) => ProtocolAction::Reply(bad_frame(&problem)),
         },
         Message::Binary(_) => ProtocolAction::Reply(bad_frame(
@@ -110,6 +117,16 @@ pub fn decide_protocol(frame: &Message) -> ProtocolAction {
 /// The acknowledgement of the message `id`: `{"type":"ack","id":"..."}`.
 pub fn ack(id: &str) -> Message {
     Message::Text(format!(r#"{{"type":"ack","id":{}}}"#, json_string(id)).into())
+}
+
+/// The text of a message of `channel` for its subscribers:
+/// `{"type":"pub","channel":"...","data":...}`.
+pub fn publication(channel: &str, data: &RawValue) -> String {
+    format!(
+        r#"{{"type":"pub","channel":{},"data":{}}}"#,
+        json_string(channel),
+        data.get()
+    )
 }
 
 /// The answer to a malformed frame:
@@ -133,7 +150,12 @@ fn json_string(text: &str) -> String {
 enum Inbound {
     Ping,
     Msg(Delivery),
+    Subscribe(String),
+    Unsubscribe(String),
 }
+
+/// Longest channel name, in bytes of UTF-8.
+pub const MAX_CHANNEL_BYTES: usize = 200;
 
 /// The fields of an inbound frame that matter, each kept as raw JSON so a
 /// present `null` is told apart from an absent field and `data` keeps its
@@ -150,6 +172,8 @@ struct Fields<'a> {
     text: Option<&'a RawValue>,
     #[serde(default, borrow, deserialize_with = "present")]
     binary: Option<&'a RawValue>,
+    #[serde(default, borrow, deserialize_with = "present")]
+    channel: Option<&'a RawValue>,
 }
 
 /// Deserializes a field that is present, whatever its value (even `null`).
@@ -201,11 +225,35 @@ fn parse(text: &str) -> Result<Inbound, String> {
     match kind.as_str() {
         "ping" => Ok(Inbound::Ping),
         "msg" => parse_msg(&fields).map(Inbound::Msg),
+        "subscribe" => channel_name(&fields).map(Inbound::Subscribe),
+        "unsubscribe" => channel_name(&fields).map(Inbound::Unsubscribe),
         other => Err(format!(
-            "type: {} is not a frame a client sends (expected \"ping\" or \"msg\")",
+            "type: {} is not a frame a client sends \
+             (expected \"ping\", \"msg\", \"subscribe\" or \"unsubscribe\")",
             json_string(other)
         )),
     }
+}
+
+/// The `channel` of a subscribe or unsubscribe frame.
+fn channel_name(fields: &Fields<'_>) -> Result<String, String> {
+    let channel = string_field("channel", fields.channel)?;
+    check_channel(&channel)?;
+    Ok(channel)
+}
+
+/// A channel is named by 1 to [`MAX_CHANNEL_BYTES`] bytes.
+pub fn check_channel(channel: &str) -> Result<(), String> {
+    if channel.is_empty() {
+        return Err("channel: empty".to_owned());
+    }
+    if channel.len() > MAX_CHANNEL_BYTES {
+        return Err(format!(
+            "channel: {} bytes; at most {MAX_CHANNEL_BYTES} are allowed",
+            channel.len()
+        ));
+    }
+    Ok(())
 }
 
 /// The payload of a `msg`: exactly one of `data`, `text` and `binary`.

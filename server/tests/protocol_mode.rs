@@ -50,7 +50,10 @@ async fn protocol_messages_are_echoed_then_acked_and_recorded() {
             "framesReceived": 3,
             "connectionsTotal": 1,
             "duplicates": 0,
-            "protocolConnections": 1
+            "protocolConnections": 1,
+            "subscriptions": {},
+            "subscribeFrames": 0,
+            "unsubscribeFrames": 0
         })
     );
 }

@@ -39,7 +39,10 @@ async fn text_and_binary_are_echoed_and_recorded() {
             "framesReceived": 2,
             "connectionsTotal": 1,
             "duplicates": 0,
-            "protocolConnections": 0
+            "protocolConnections": 0,
+            "subscriptions": {},
+            "subscribeFrames": 0,
+            "unsubscribeFrames": 0
         })
     );
     assert_eq!(
@@ -58,7 +61,10 @@ async fn text_and_binary_are_echoed_and_recorded() {
             "framesReceived": 0,
             "connectionsTotal": 0,
             "duplicates": 0,
-            "protocolConnections": 0
+            "protocolConnections": 0,
+            "subscriptions": {},
+            "subscribeFrames": 0,
+            "unsubscribeFrames": 0
         })
     );
     assert_eq!(
@@ -253,7 +259,10 @@ async fn tags_isolate_actions_and_records() {
             "framesReceived": 2,
             "connectionsTotal": 2,
             "duplicates": 0,
-            "protocolConnections": 0
+            "protocolConnections": 0,
+            "subscriptions": {},
+            "subscribeFrames": 0,
+            "unsubscribeFrames": 0
         })
     );
 
@@ -279,7 +288,10 @@ async fn tags_isolate_actions_and_records() {
             "framesReceived": 1,
             "connectionsTotal": 1,
             "duplicates": 0,
-            "protocolConnections": 0
+            "protocolConnections": 0,
+            "subscriptions": {},
+            "subscribeFrames": 0,
+            "unsubscribeFrames": 0
         })
     );
     send(&mut b, Message::text("still here")).await;

@@ -20,6 +20,7 @@ fn stats_and_received_follow_tags() {
             connections_total: 1,
             duplicates: 0,
             protocol_connections: 0,
+            ..Stats::default()
         }
     );
     assert_eq!(hub.received(Scope::Tag("a")), ["one", "three"]);
@@ -45,6 +46,7 @@ fn reset_forgets_only_the_scope() {
             connections_total: 0,
             duplicates: 0,
             protocol_connections: 0,
+            ..Stats::default()
         }
     );
     assert_eq!(hub.received(Scope::All), ["two"]);
@@ -171,4 +173,40 @@ fn ids_are_remembered_without_the_control_api() {
     assert!(hub.deliver("a", "1", "one".into()).handled);
     assert!(!hub.deliver("a", "1", "one".into()).handled);
     assert!(hub.received(Scope::All).is_empty());
+}
+
+#[test]
+fn channels_follow_connections_and_scopes() {
+    let hub = hub();
+    let (a, mut a_rx) = hub.register("t".into(), true);
+    let (b, mut b_rx) = hub.register("t".into(), true);
+    let (c, mut c_rx) = hub.register("other".into(), true);
+    a.subscribe("x");
+    a.subscribe("x");
+    b.subscribe("x");
+    c.subscribe("y");
+    let counts = |scope| hub.subscriptions(scope).into_iter().collect::<Vec<_>>();
+    assert_eq!(
+        counts(Scope::All),
+        [("x".to_owned(), 2), ("y".to_owned(), 1)]
+    );
+    assert_eq!(counts(Scope::Tag("t")), [("x".to_owned(), 2)]);
+    assert_eq!(hub.stats(Scope::Tag("t")).subscribe_frames, 3);
+
+    assert_eq!(hub.publish("x", "frame"), 2);
+    for receiver in [&mut a_rx, &mut b_rx] {
+        let command = receiver.try_recv().expect("a publication");
+        assert_eq!(command.order, Order::Send("frame".to_owned()));
+    }
+    assert!(c_rx.try_recv().is_err(), "not subscribed to x");
+
+    b.unsubscribe("x");
+    b.unsubscribe("never");
+    assert_eq!(hub.stats(Scope::Tag("t")).unsubscribe_frames, 2);
+    assert_eq!(counts(Scope::Tag("t")), [("x".to_owned(), 1)]);
+    drop(a);
+    assert_eq!(counts(Scope::Tag("t")), []);
+    assert_eq!(hub.publish("x", "frame"), 0);
+    drop(c);
+    assert_eq!(counts(Scope::All), []);
 }

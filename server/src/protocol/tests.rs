@@ -295,11 +295,10 @@ fn msg_needs_exactly_one_payload() {
 #[test]
 fn text_and_binary_must_be_strings() {
     assert!(refusal_of(r#"{"type":"msg","id":"1","text":5}"#).starts_with("text: not a string"));
+    assert!(refusal_of(r#"{"type":"msg","id":"1","text":null}"#).starts_with("text: not a string"));
     assert!(
-        refusal_of(r#"{"type":"msg","id":"1","text":null}"#).starts_with("text: not a string")
+        refusal_of(r#"{"type":"msg","id":"1","binary":[1]}"#).starts_with("binary: not a string")
     );
-    assert!(refusal_of(r#"{"type":"msg","id":"1","binary":[1]}"#)
-        .starts_with("binary: not a string"));
 }
 
 #[test]
@@ -357,5 +356,54 @@ fn acks_and_errors_are_compact_with_type_first() {
     assert_eq!(
         bad_frame("id: \"x\""),
         Message::Text(r#"{"type":"error","code":"bad_frame","message":"id: \"x\""}"#.into())
+    );
+}
+
+#[test]
+fn subscribe_and_unsubscribe_name_a_channel() {
+    let frame = |text: &str| decide_protocol(&Message::Text(text.to_owned().into()));
+    assert_eq!(
+        frame(r#"{"type":"subscribe","channel":"nav:FUND-1"}"#),
+        ProtocolAction::Subscribe("nav:FUND-1".to_owned())
+    );
+    assert_eq!(
+        frame(r#"{"channel":"x","type":"unsubscribe"}"#),
+        ProtocolAction::Unsubscribe("x".to_owned())
+    );
+    let long = "c".repeat(MAX_CHANNEL_BYTES + 1);
+    for (text, problem) in [
+        (r#"{"type":"subscribe"}"#.to_owned(), "channel: missing"),
+        (
+            r#"{"type":"subscribe","channel":7}"#.to_owned(),
+            "channel: not a string but a number",
+        ),
+        (
+            r#"{"type":"unsubscribe","channel":""}"#.to_owned(),
+            "channel: empty",
+        ),
+        (
+            format!(r#"{{"type":"subscribe","channel":"{long}"}}"#),
+            "channel: 201 bytes; at most 200 are allowed",
+        ),
+    ] {
+        assert_eq!(
+            frame(&text),
+            ProtocolAction::Reply(bad_frame(problem)),
+            "{text}"
+        );
+    }
+    let longest = "c".repeat(MAX_CHANNEL_BYTES);
+    assert_eq!(
+        frame(&format!(r#"{{"type":"subscribe","channel":"{longest}"}}"#)),
+        ProtocolAction::Subscribe(longest)
+    );
+}
+
+#[test]
+fn a_publication_carries_the_channel_and_the_data_as_given() {
+    let data: Box<RawValue> = serde_json::from_str(r#"{"nav": 101.5}"#).unwrap();
+    assert_eq!(
+        publication("nav:\"1\"", &data),
+        r#"{"type":"pub","channel":"nav:\"1\"","data":{"nav": 101.5}}"#
     );
 }
