@@ -8,6 +8,7 @@
 
 mod support;
 
+use js_sys::Reflect;
 use support::*;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_test::*;
@@ -27,6 +28,15 @@ async fn pair(tag: &str) -> (tabwire::TabWire, Recorder, tabwire::TabWire, Recor
     follower_events.wait("the follower to see it open", 5_000, |e| e.last_state() == "open").await;
     assert_eq!((role(&leader), role(&follower)), ("leader".to_owned(), "follower".to_owned()));
     (leader, leader_events, follower, follower_events)
+}
+
+fn channel_listener(seen: &std::rc::Rc<std::cell::RefCell<Vec<String>>>) -> JsValue {
+    let seen = seen.clone();
+    Closure::<dyn FnMut(JsValue)>::new(move |message: JsValue| {
+        let data = Reflect::get(&message, &"data".into()).unwrap_or_default();
+        seen.borrow_mut().push(js_sys::JSON::stringify(&data).map(String::from).unwrap_or_default());
+    })
+    .into_js_value()
 }
 
 #[wasm_bindgen_test]
@@ -60,6 +70,30 @@ async fn a_closing_leader_hands_the_socket_over() {
     follower_events.wait("its ack", 5_000, |e| e.count("ack") == 1).await;
     assert_eq!(received(tag).await, ["after the hand-over"]);
     follower.close(None, None).unwrap();
+}
+
+#[wasm_bindgen_test]
+async fn channels_are_subscribed_once_for_all_clients() {
+    let tag = fresh("share-channels").await;
+    let (leader, _, follower, _) = pair(tag).await;
+    let subscriptions = async || {
+        let stats = control("stats", &format!("tag={tag}")).await;
+        number(&Reflect::get(&stats, &"subscriptions".into()).unwrap_or_default(), "x")
+    };
+    let (in_leader, in_follower) = (Default::default(), Default::default());
+    let off_leader = leader.subscribe("x".into(), channel_listener(&in_leader)).unwrap();
+    let off_follower = follower.subscribe("x".into(), channel_listener(&in_follower)).unwrap();
+    until("the subscription", 5_000, async || subscriptions().await == 1.0).await;
+    control("publish", r#"channel=x&data={"nav":101.5}"#).await;
+    until("both listeners", 5_000, async || in_leader.borrow().len() == 1 && in_follower.borrow().len() == 1).await;
+    assert_eq!(*in_follower.borrow(), [r#"{"nav":101.5}"#]);
+    off_leader.call0(&JsValue::UNDEFINED).unwrap();
+    sleep(200).await;
+    assert_eq!(subscriptions().await, 1.0, "the follower still listens");
+    off_follower.call0(&JsValue::UNDEFINED).unwrap();
+    until("the unsubscribe", 5_000, async || subscriptions().await.is_nan()).await;
+    follower.close(None, None).unwrap();
+    leader.close(None, None).unwrap();
 }
 
 #[wasm_bindgen_test]

@@ -131,10 +131,6 @@ impl<P: Payload> Outbox<P> {
         id.starts_with(&self.id_prefix)
     }
 
-    pub fn contains(&self, id: &str) -> bool {
-        self.position(id).is_some()
-    }
-
     /// Keeps only this page load's messages (a leader stepping down hands
     /// the others back to their owners and the next leader).
     pub fn retain_own(&mut self) {

@@ -11,7 +11,7 @@
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 
-import { control, launchBrowser, resultsPath, sleep, startServer, withTimeout } from "./helpers.mjs";
+import { closeBrowser, control, launchBrowser, resultsPath, sleep, startServer } from "./helpers.mjs";
 
 const TAG = "e2e";
 /** Upper bound of any single wait in the page. */
@@ -127,7 +127,7 @@ before(async () => {
 
 after(async () => {
   try {
-    if (browser) await withTimeout(browser.close(), 10_000, "Chromium to close").catch(() => {});
+    await closeBrowser(browser);
   } finally {
     if (server) await server.stop();
   }

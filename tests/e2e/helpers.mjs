@@ -107,13 +107,22 @@ export async function control(origin, route, params = {}, timeoutMs = 10_000) {
   return body;
 }
 
-/** Launches Debian's Chromium headless. */
-export function launchBrowser() {
+/**
+ * Launches Debian's Chromium headless. With `backForwardCache`, pages may go
+ * into the back/forward cache (Playwright turns it off by default).
+ */
+export function launchBrowser({ backForwardCache = false } = {}) {
+  const ignoreDefaultArgs = backForwardCache ? ["--disable-back-forward-cache"] : [];
   return withTimeout(
-    chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, timeout: 30_000 }),
+    chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, ignoreDefaultArgs, timeout: 30_000 }),
     35_000,
     "Chromium to start",
   );
+}
+
+/** Closes a browser, bounded; never throws (it may be gone already). */
+export async function closeBrowser(browser) {
+  if (browser) await withTimeout(browser.close(), 10_000, "Chromium to close").catch(() => {});
 }
 
 export function resultsPath(name) {

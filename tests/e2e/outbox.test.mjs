@@ -17,7 +17,7 @@ import net from "node:net";
 import path from "node:path";
 import { after, before, test } from "node:test";
 
-import { control, launchBrowser, ROOT, sleep, startServer, withTimeout } from "./helpers.mjs";
+import { closeBrowser, control, launchBrowser, ROOT, sleep, startServer, withTimeout } from "./helpers.mjs";
 
 const PAGES_DIR = path.join(ROOT, "tests", "e2e", "pages");
 /** Upper bound of any single wait. */
@@ -165,7 +165,7 @@ before(async () => {
 
 after(async () => {
   try {
-    if (browser) await withTimeout(browser.close(), 10_000, "Chromium to close").catch(() => {});
+    await closeBrowser(browser);
   } finally {
     await Promise.all([...servers].map((server) => server.stop()));
   }

@@ -277,7 +277,13 @@ impl<P: Payload + Clone> Machine<P> {
             let acknowledged = self.acknowledged;
             return self.broadcast_done(id, acknowledged);
         }
-        if self.outbox.contains(&id) || self.outbox.is_own(&id) {
+        if self.outbox.is_own(&id) {
+            return;
+        }
+        if let Some(entry) = self.outbox.get_mut(&id) {
+            // Found in storage by a rescan, and its tab is alive: that tab
+            // reports on it.
+            entry.relayed = true;
             return;
         }
         let stored = self.config.queue.durable;
