@@ -1,7 +1,9 @@
 //! A virtual browser around the machine: it keeps the armed timers, the
 //! current socket and everything emitted or sent, and moves a virtual clock.
 
+use std::cell::RefCell;
 use std::collections::BTreeMap;
+use std::rc::Rc;
 
 use crate::core::{
     Config, ConnectionState, Effect, Event, Failure, Input, Machine, Peer, Refusal, Restored, SendOutcome, Timer,
@@ -28,6 +30,9 @@ pub fn sequence(values: Vec<f64>) -> Box<dyn FnMut() -> f64> {
     })
 }
 
+/// Stored messages: id to (payload, created, attempts), in id order.
+pub type Stored = BTreeMap<String, (String, f64, u32)>;
+
 pub struct Harness {
     pub machine: Machine<String>,
     pub now: f64,
@@ -41,7 +46,10 @@ pub struct Harness {
     /// The ids of messages sent in protocol mode, in order.
     pub sent_ids: Vec<String>,
     /// The storage: id to (payload, created, attempts), in id order.
-    pub stored: BTreeMap<String, (String, f64, u32)>,
+    pub stored: Stored,
+    /// The origin's storage when several harnesses play tabs of one origin;
+    /// it replaces `stored` then.
+    pub shared: Option<Rc<RefCell<Stored>>>,
     /// Whether the server of the next socket speaks the tabwire protocol.
     pub server_acknowledges: bool,
     /// Sockets the machine closed: (code, reason).
@@ -79,6 +87,7 @@ impl Harness {
             sent: Vec::new(),
             sent_ids: Vec::new(),
             stored: BTreeMap::new(),
+            shared: None,
             server_acknowledges: false,
             closed: Vec::new(),
             url_requests: Vec::new(),
@@ -131,10 +140,10 @@ impl Harness {
                     self.sent_ids.extend(id);
                 }
                 Effect::Persist { id, payload, created_ms, attempts } => {
-                    self.stored.insert(id, (payload, created_ms, attempts));
+                    self.storage(|stored| stored.insert(id, (payload, created_ms, attempts)));
                 }
                 Effect::Unpersist { id } => {
-                    self.stored.remove(&id);
+                    self.storage(|stored| stored.remove(&id));
                 }
                 Effect::SendPing => self.sent.push("<ping>".to_owned()),
                 Effect::CloseSocket { code, reason } => {
@@ -161,9 +170,20 @@ impl Harness {
         }
     }
 
+    fn storage<T>(&mut self, action: impl FnOnce(&mut Stored) -> T) -> T {
+        match &self.shared {
+            Some(shared) => action(&mut shared.borrow_mut()),
+            None => action(&mut self.stored),
+        }
+    }
+
     /// The stored outbox as a rescan reads it back, in id order.
     pub fn restorable(&self) -> Vec<Restored<String>> {
-        self.stored
+        let stored = match &self.shared {
+            Some(shared) => shared.borrow().clone(),
+            None => self.stored.clone(),
+        };
+        stored
             .iter()
             .map(|(id, (payload, created_ms, attempts))| Restored {
                 id: id.clone(),

@@ -9,4 +9,6 @@ mod heartbeat;
 mod outbox;
 mod queue;
 mod record;
+mod share;
 mod signals;
+mod subscriptions;
