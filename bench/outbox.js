@@ -20,6 +20,8 @@ const PREFIX = `tabwire:${KEY}:ob:`;
 /** Keys of the localStorage floor: the same length as tabwire's keys. */
 const FLOOR_PREFIX = "tabwire:floor:ob:";
 const QUEUE = { key: KEY, storage: "local", maxMessages: Math.max(20_000, 2 * N), maxBytes: 10_000_000 };
+/** One tab on its own: the storage path of a solo client (a shared one restores the same way when it takes the lead). */
+const SHARE = false;
 const WAIT_MS = 60_000;
 const SESSION_KEY = "tabwire-bench:enqueue";
 
@@ -105,7 +107,7 @@ async function enqueuePhase() {
   log(`localStorage: setItem ${(setItemMs * 1000 / N).toFixed(2)} µs, removeItem ${(removeItemMs * 1000 / N).toFixed(2)} µs`);
 
   await init();
-  const tw = new TabWire({ url: `${WS}?tag=${KEY}`, queue: QUEUE, heartbeat: false, autoConnect: false });
+  const tw = new TabWire({ url: `${WS}?tag=${KEY}`, queue: QUEUE, share: SHARE, heartbeat: false, autoConnect: false });
   let notQueued = 0;
   start = performance.now();
   for (let index = 0; index < N; index += 1) {
@@ -147,6 +149,7 @@ async function restorePhase() {
   const tw = new TabWire({
     url: `${WS}?tag=${KEY}`,
     queue: QUEUE,
+    share: SHARE,
     heartbeat: false,
     autoConnect: false,
     reconnect: { minDelayMs: 100, maxDelayMs: 500 },

@@ -15,6 +15,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use axum::routing::get;
+use axum::serve::ListenerExt;
 use axum::Router;
 use tokio::net::TcpListener;
 
@@ -35,8 +36,15 @@ pub struct ServerConfig {
 }
 
 /// Serves `config` on `listener` until the future is dropped or the listener
-/// fails.
+/// fails. Nagle's algorithm is off: a message's echo and its ack are two
+/// small frames, and the second must not wait for the client's delayed TCP
+/// acknowledgement of the first.
 pub async fn serve(config: ServerConfig, listener: TcpListener) -> io::Result<()> {
+    let listener = listener.tap_io(|stream| {
+        // Only fails on a socket that is already broken, which the
+        // connection then finds out by itself.
+        let _ = stream.set_nodelay(true);
+    });
     axum::serve(listener, app(&config)).await
 }
 
