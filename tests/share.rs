@@ -30,15 +30,6 @@ async fn pair(tag: &str) -> (tabwire::TabWire, Recorder, tabwire::TabWire, Recor
     (leader, leader_events, follower, follower_events)
 }
 
-fn channel_listener(seen: &std::rc::Rc<std::cell::RefCell<Vec<String>>>) -> JsValue {
-    let seen = seen.clone();
-    Closure::<dyn FnMut(JsValue)>::new(move |message: JsValue| {
-        let data = Reflect::get(&message, &"data".into()).unwrap_or_default();
-        seen.borrow_mut().push(js_sys::JSON::stringify(&data).map(String::from).unwrap_or_default());
-    })
-    .into_js_value()
-}
-
 #[wasm_bindgen_test]
 async fn clients_of_one_namespace_share_one_socket() {
     let tag = fresh("share-one").await;
@@ -80,9 +71,9 @@ async fn channels_are_subscribed_once_for_all_clients() {
         let stats = control("stats", &format!("tag={tag}")).await;
         number(&Reflect::get(&stats, &"subscriptions".into()).unwrap_or_default(), "x")
     };
-    let (in_leader, in_follower) = (Default::default(), Default::default());
-    let off_leader = leader.subscribe("x".into(), channel_listener(&in_leader)).unwrap();
-    let off_follower = follower.subscribe("x".into(), channel_listener(&in_follower)).unwrap();
+    let ((in_leader, leader_listener), (in_follower, follower_listener)) = (collector(), collector());
+    let off_leader = leader.subscribe("x".into(), leader_listener, JsValue::UNDEFINED).unwrap();
+    let off_follower = follower.subscribe("x".into(), follower_listener, JsValue::UNDEFINED).unwrap();
     until("the subscription", 5_000, async || subscriptions().await == 1.0).await;
     control("publish", r#"channel=x&data={"nav":101.5}"#).await;
     until("both listeners", 5_000, async || in_leader.borrow().len() == 1 && in_follower.borrow().len() == 1).await;

@@ -18,7 +18,7 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::time::timeout;
 
 use crate::hub::{Command, Hub, Order, Registration};
-use crate::protocol::{ack, decide, decide_protocol, Action, ProtocolAction, SUBPROTOCOL};
+use crate::protocol::{self, ack, decide, decide_protocol, Action, ProtocolAction, SUBPROTOCOL};
 
 /// How long a control-initiated close waits for the client's close frame
 /// before dropping the stream anyway.
@@ -189,16 +189,35 @@ async fn answer_protocol(
             }
             Flow::Continue
         }
-        ProtocolAction::Subscribe(channel) => {
-            registration.subscribe(&channel);
-            Flow::Continue
+        ProtocolAction::Subscribe { channel, since } => {
+            let subscribed = registration.subscribe(&channel, since);
+            let mut frames = vec![protocol::subscribed(&channel, subscribed.offset)];
+            if let (Some(replay), Some(since)) = (subscribed.replay, since) {
+                if let Some(from) = replay.gap_from {
+                    frames.push(protocol::gap(&channel, since, from));
+                }
+                frames.extend(replay.messages.into_iter().map(|(offset, data)| {
+                    Message::Text(protocol::publication(&channel, offset, &data).into())
+                }));
+            }
+            send_all(socket, frames).await
         }
         ProtocolAction::Unsubscribe(channel) => {
             registration.unsubscribe(&channel);
-            Flow::Continue
+            send(socket, protocol::unsubscribed(&channel)).await
         }
         ProtocolAction::Nothing => Flow::Continue,
     }
+}
+
+/// Sends frames in order; a failed send ends the connection.
+async fn send_all(socket: &mut WebSocket, frames: Vec<Message>) -> Flow {
+    for frame in frames {
+        if let Flow::End = send(socket, frame).await {
+            return Flow::End;
+        }
+    }
+    Flow::Continue
 }
 
 /// Sends one frame; a failed send ends the connection.

@@ -19,7 +19,7 @@ use serde_json::{json, Value};
 use tower_http::cors::CorsLayer;
 
 use crate::hub::{Hub, Order, Scope};
-use crate::protocol::{check_channel, publication};
+use crate::protocol::check_channel;
 
 /// How long a control request waits for connections to carry out an order
 /// before answering anyway.
@@ -231,9 +231,10 @@ async fn acks(State(hub): State<Arc<Hub>>, query: Result<Query<Params>, QueryRej
     Ok(Json(json!({ "acks": enabled })))
 }
 
-/// `publish?channel=&data=<JSON>` (or the JSON as the request body): sends
-/// `{"type":"pub","channel":…,"data":…}` to every connection subscribed to
-/// the channel.
+/// `publish?channel=&data=<JSON>` (or the JSON as the request body): keeps
+/// the message in the channel's history and sends
+/// `{"type":"pub","channel":…,"offset":…,"data":…}` to every connection
+/// subscribed to the channel.
 async fn publish(
     State(hub): State<Arc<Hub>>,
     query: Result<Query<Params>, QueryRejection>,
@@ -247,12 +248,11 @@ async fn publish(
     let data = params.get("data").map_or(body.as_str(), String::as_str);
     let data: Box<RawValue> = serde_json::from_str(data)
         .map_err(|error| BadRequest(format!("data: not JSON: {error}")))?;
-    let frame = publication(channel, &data);
-    let delivered = hub.publish(channel, &frame);
+    let (delivered, offset) = hub.publish(channel, data.get());
     hub.log(format_args!(
-        "control: published to {channel:?}, {delivered} subscriber(s)"
+        "control: published {offset} to {channel:?}, {delivered} subscriber(s)"
     ));
-    Ok(Json(json!({ "delivered": delivered })))
+    Ok(Json(json!({ "delivered": delivered, "offset": offset })))
 }
 
 /// Parses the required `enabled` parameter.

@@ -15,6 +15,8 @@ use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::dedupe::Dedupe;
+use crate::history::{History, Replay};
+use crate::protocol::publication;
 
 /// Most recorded frames kept per tag; older ones are forgotten first, so a
 /// long soak test cannot grow the server without bound.
@@ -74,6 +76,14 @@ pub struct Stats {
     pub unsubscribe_frames: u64,
 }
 
+/// What a connection that subscribed gets: the channel's newest offset,
+/// and, when it asked for what it missed, the replay.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Subscribed {
+    pub offset: u64,
+    pub replay: Option<Replay>,
+}
+
 /// What became of one protocol-mode message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Delivered {
@@ -97,6 +107,8 @@ pub struct Hub {
 #[derive(Debug, Default)]
 struct State {
     connections: HashMap<u64, Live>,
+    /// The recent messages of every channel published to.
+    channels: HashMap<String, History>,
     tags: HashMap<String, TagRecord>,
     refuse_until: Option<Instant>,
 }
@@ -261,43 +273,64 @@ impl Hub {
         receipts
     }
 
-    /// Adds (`subscribe`) or removes `channel` from the channels of the
-    /// connection `id`, and counts the frame that asked for it.
-    fn set_subscription(&self, id: u64, channel: &str, subscribe: bool) {
-        let mut state = self.state();
-        let Some(live) = state.connections.get_mut(&id) else {
-            return;
+    /// Adds `channel` to the channels of the connection `id` and counts the
+    /// frame. Under the same lock as publishing, so that what is replayed
+    /// and what is sent live afterwards neither overlap nor leave a hole.
+    fn subscribe(&self, id: u64, channel: &str, since: Option<u64>) -> Subscribed {
+        let mut guard = self.state();
+        let state = &mut *guard;
+        let history = state.channels.entry(channel.to_owned()).or_default();
+        let subscribed = Subscribed {
+            offset: history.last(),
+            replay: since.map(|since| history.since(since, Instant::now())),
         };
-        if subscribe {
+        if let Some(live) = state.connections.get_mut(&id) {
             live.channels.insert(channel.to_owned());
-        } else {
-            live.channels.remove(channel);
+            state
+                .tags
+                .entry(live.tag.clone())
+                .or_default()
+                .subscribe_frames += 1;
         }
-        let tag = live.tag.clone();
-        let record = state.tags.entry(tag).or_default();
-        if subscribe {
-            record.subscribe_frames += 1;
-        } else {
-            record.unsubscribe_frames += 1;
+        subscribed
+    }
+
+    /// Removes `channel` from the channels of the connection `id` and
+    /// counts the frame.
+    fn unsubscribe(&self, id: u64, channel: &str) {
+        let mut guard = self.state();
+        let state = &mut *guard;
+        if let Some(live) = state.connections.get_mut(&id) {
+            live.channels.remove(channel);
+            state
+                .tags
+                .entry(live.tag.clone())
+                .or_default()
+                .unsubscribe_frames += 1;
         }
     }
 
-    /// Sends the text frame `frame` to every connection subscribed to
-    /// `channel`; returns how many it was sent to.
-    pub fn publish(&self, channel: &str, frame: &str) -> usize {
-        let state = self.state();
+    /// Keeps `data` (JSON text) in the history of `channel` under its next
+    /// offset and sends it to every connection subscribed to the channel;
+    /// returns how many it was sent to, and the offset.
+    pub fn publish(&self, channel: &str, data: &str) -> (usize, u64) {
+        let mut guard = self.state();
+        let state = &mut *guard;
+        let history = state.channels.entry(channel.to_owned()).or_default();
+        let offset = history.push(data.to_owned(), Instant::now());
+        let frame = publication(channel, offset, data);
         let mut delivered = 0;
         for live in state.connections.values() {
             if live.channels.contains(channel) {
                 let (done, _) = oneshot::channel();
                 let command = Command {
-                    order: Order::Send(frame.to_owned()),
+                    order: Order::Send(frame.clone()),
                     done,
                 };
                 delivered += usize::from(live.commands.send(command).is_ok());
             }
         }
-        delivered
+        (delivered, offset)
     }
 
     /// How many connections in `scope` are subscribed to each channel.
@@ -386,14 +419,15 @@ impl Registration {
         &self.hub
     }
 
-    /// The connection gets the messages of `channel` from now on.
-    pub fn subscribe(&self, channel: &str) {
-        self.hub.set_subscription(self.id, channel, true);
+    /// The connection gets the messages of `channel` from now on, after
+    /// those it missed since the offset `since`, if given.
+    pub fn subscribe(&self, channel: &str, since: Option<u64>) -> Subscribed {
+        self.hub.subscribe(self.id, channel, since)
     }
 
     /// The connection no longer gets the messages of `channel`.
     pub fn unsubscribe(&self, channel: &str) {
-        self.hub.set_subscription(self.id, channel, false);
+        self.hub.unsubscribe(self.id, channel);
     }
 }
 

@@ -6,6 +6,7 @@
 mod connection;
 mod control;
 mod dedupe;
+mod history;
 mod hub;
 mod protocol;
 mod statics;

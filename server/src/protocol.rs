@@ -73,8 +73,9 @@ pub enum ProtocolAction {
     /// An application message: handle it unless its id was handled already,
     /// then acknowledge it.
     Deliver(Delivery),
-    /// Start sending this connection the messages of a channel.
-    Subscribe(String),
+    /// Start sending this connection the messages of a channel, after those
+    /// it missed since the offset `since`, if given.
+    Subscribe { channel: String, since: Option<u64> },
     /// Stop sending it the messages of a channel.
     Unsubscribe(String),
     /// Nothing to do: WebSocket control frames are left to the library.
@@ -102,7 +103,9 @@ pub fn decide_protocol(frame: &Message) -> ProtocolAction {
         Message::Text(text) => match parse(text.as_str()) {
             Ok(Inbound::Ping) => ProtocolAction::Reply(Message::Text(PONG.into())),
             Ok(Inbound::Msg(delivery)) => ProtocolAction::Deliver(delivery),
-            Ok(Inbound::Subscribe(channel)) => ProtocolAction::Subscribe(channel),
+            Ok(Inbound::Subscribe { channel, since }) => {
+                ProtocolAction::Subscribe { channel, since }
+            }
             Ok(Inbound::Unsubscribe(channel)) => ProtocolAction::Unsubscribe(channel),
             Err(problem) => ProtocolAction::Reply(bad_frame(&problem)),
         },
@@ -120,12 +123,46 @@ pub fn ack(id: &str) -> Message {
 }
 
 /// The text of a message of `channel` for its subscribers:
-/// `{"type":"pub","channel":"...","data":...}`.
-pub fn publication(channel: &str, data: &RawValue) -> String {
+/// `{"type":"pub","channel":"...","offset":N,"data":...}`; `data` is JSON text.
+pub fn publication(channel: &str, offset: u64, data: &str) -> String {
     format!(
-        r#"{{"type":"pub","channel":{},"data":{}}}"#,
-        json_string(channel),
-        data.get()
+        r#"{{"type":"pub","channel":{},"offset":{offset},"data":{data}}}"#,
+        json_string(channel)
+    )
+}
+
+/// The answer to `subscribe`: `{"type":"subscribed","channel":"...","offset":N}`,
+/// `offset` being the channel's newest message (0 before the first).
+pub fn subscribed(channel: &str, offset: u64) -> Message {
+    Message::Text(
+        format!(
+            r#"{{"type":"subscribed","channel":{},"offset":{offset}}}"#,
+            json_string(channel)
+        )
+        .into(),
+    )
+}
+
+/// The answer to `unsubscribe`: `{"type":"unsubscribed","channel":"..."}`.
+pub fn unsubscribed(channel: &str) -> Message {
+    Message::Text(
+        format!(
+            r#"{{"type":"unsubscribed","channel":{}}}"#,
+            json_string(channel)
+        )
+        .into(),
+    )
+}
+
+/// Messages after `since` are lost; the replay starts at `from`:
+/// `{"type":"gap","channel":"...","since":S,"from":F}`.
+pub fn gap(channel: &str, since: u64, from: u64) -> Message {
+    Message::Text(
+        format!(
+            r#"{{"type":"gap","channel":{},"since":{since},"from":{from}}}"#,
+            json_string(channel)
+        )
+        .into(),
     )
 }
 
@@ -150,7 +187,7 @@ fn json_string(text: &str) -> String {
 enum Inbound {
     Ping,
     Msg(Delivery),
-    Subscribe(String),
+    Subscribe { channel: String, since: Option<u64> },
     Unsubscribe(String),
 }
 
@@ -174,6 +211,8 @@ struct Fields<'a> {
     binary: Option<&'a RawValue>,
     #[serde(default, borrow, deserialize_with = "present")]
     channel: Option<&'a RawValue>,
+    #[serde(default, borrow, deserialize_with = "present")]
+    since: Option<&'a RawValue>,
 }
 
 /// Deserializes a field that is present, whatever its value (even `null`).
@@ -225,7 +264,10 @@ fn parse(text: &str) -> Result<Inbound, String> {
     match kind.as_str() {
         "ping" => Ok(Inbound::Ping),
         "msg" => parse_msg(&fields).map(Inbound::Msg),
-        "subscribe" => channel_name(&fields).map(Inbound::Subscribe),
+        "subscribe" => Ok(Inbound::Subscribe {
+            channel: channel_name(&fields)?,
+            since: offset_field("since", fields.since)?,
+        }),
         "unsubscribe" => channel_name(&fields).map(Inbound::Unsubscribe),
         other => Err(format!(
             "type: {} is not a frame a client sends \
@@ -240,6 +282,17 @@ fn channel_name(fields: &Fields<'_>) -> Result<String, String> {
     let channel = string_field("channel", fields.channel)?;
     check_channel(&channel)?;
     Ok(channel)
+}
+
+/// An optional offset: a whole number from 0 to 2^53 (what JavaScript
+/// numbers hold exactly).
+fn offset_field(name: &str, raw: Option<&RawValue>) -> Result<Option<u64>, String> {
+    let Some(raw) = raw else { return Ok(None) };
+    serde_json::from_str::<u64>(raw.get())
+        .ok()
+        .filter(|offset| *offset <= 1 << 53)
+        .map(Some)
+        .ok_or_else(|| format!("{name}: not a whole number from 0 to 2^53"))
 }
 
 /// A channel is named by 1 to [`MAX_CHANNEL_BYTES`] bytes.

@@ -5,20 +5,30 @@ mod common;
 
 use common::*;
 
-/// Sends `frame`, then a ping, and waits for the pong: the server handled
-/// `frame` by then (a connection's frames are handled in order).
-async fn send_handled(client: &mut Client, frame: &str) {
+/// Subscribes (resuming after `since`, if given) and checks the answer
+/// names the channel's newest offset.
+async fn subscribe(client: &mut Client, channel: &str, since: Option<u64>, offset: u64) {
+    let since = since
+        .map(|since| format!(r#","since":{since}"#))
+        .unwrap_or_default();
+    let frame = format!(r#"{{"type":"subscribe","channel":"{channel}"{since}}}"#);
     send(client, Message::text(frame)).await;
-    send(client, Message::text(PING)).await;
-    assert_eq!(next(client).await, Message::text(PONG));
+    let expected = format!(r#"{{"type":"subscribed","channel":"{channel}","offset":{offset}}}"#);
+    assert_eq!(next(client).await, Message::text(expected));
 }
 
-async fn subscribe(client: &mut Client, channel: &str) {
-    send_handled(
-        client,
-        &format!(r#"{{"type":"subscribe","channel":"{channel}"}}"#),
+async fn publish(address: SocketAddr, channel: &str, data: &str) -> Value {
+    control(
+        address,
+        &format!("/control/publish?channel={channel}&data={data}"),
     )
-    .await;
+    .await
+}
+
+fn pub_frame(channel: &str, offset: u64, data: &str) -> Message {
+    Message::text(format!(
+        r#"{{"type":"pub","channel":"{channel}","offset":{offset},"data":{data}}}"#
+    ))
 }
 
 async fn subscriptions(address: SocketAddr) -> Value {
@@ -31,18 +41,14 @@ async fn publications_reach_the_subscribers_of_their_channel_only() {
     let mut first = connect_protocol(address, "ch").await;
     let mut second = connect_protocol(address, "ch").await;
     let mut other = connect_protocol(address, "ch").await;
-    subscribe(&mut first, "x").await;
-    subscribe(&mut second, "x").await;
-    subscribe(&mut other, "y").await;
+    subscribe(&mut first, "x", None, 0).await;
+    subscribe(&mut second, "x", None, 0).await;
+    subscribe(&mut other, "y", None, 0).await;
     assert_eq!(subscriptions(address).await, json!({ "x": 2, "y": 1 }));
 
-    let answer = control(
-        address,
-        "/control/publish?channel=x&data=%7B%22nav%22%3A101.5%7D",
-    )
-    .await;
-    assert_eq!(answer, json!({ "delivered": 2 }));
-    let expected = Message::text(r#"{"type":"pub","channel":"x","data":{"nav":101.5}}"#);
+    let answer = publish(address, "x", "%7B%22nav%22%3A101.5%7D").await;
+    assert_eq!(answer, json!({ "delivered": 2, "offset": 1 }));
+    let expected = pub_frame("x", 1, r#"{"nav":101.5}"#);
     assert_eq!(next(&mut first).await, expected);
     assert_eq!(next(&mut second).await, expected);
     nothing_within_300_ms(&mut other, "a subscriber of y").await;
@@ -54,7 +60,15 @@ async fn publications_reach_the_subscribers_of_their_channel_only() {
         }
     })
     .await;
-    send_handled(&mut second, r#"{"type":"unsubscribe","channel":"x"}"#).await;
+    send(
+        &mut second,
+        Message::text(r#"{"type":"unsubscribe","channel":"x"}"#),
+    )
+    .await;
+    assert_eq!(
+        next(&mut second).await,
+        Message::text(r#"{"type":"unsubscribed","channel":"x"}"#)
+    );
     assert_eq!(subscriptions(address).await, json!({ "y": 1 }));
     let stats = control(address, "/control/stats?tag=ch").await;
     assert_eq!(
@@ -65,8 +79,9 @@ async fn publications_reach_the_subscribers_of_their_channel_only() {
         (json!(3), json!(1))
     );
     assert_eq!(
-        control(address, "/control/publish?channel=x&data=1").await,
-        json!({ "delivered": 0 })
+        publish(address, "x", "1").await,
+        json!({ "delivered": 0, "offset": 2 }),
+        "kept in the history, sent to nobody"
     );
 }
 
@@ -80,7 +95,7 @@ async fn a_bad_channel_is_refused_and_the_connection_stays() {
     )
     .await;
     assert_eq!(next_error(&mut client).await, "channel: empty");
-    subscribe(&mut client, "ok").await;
+    subscribe(&mut client, "ok", None, 0).await;
     assert_eq!(subscriptions(address).await, json!({ "ok": 1 }));
 }
 
@@ -101,4 +116,37 @@ async fn publish_checks_its_parameters() {
         "an empty body is no JSON: {}",
         reply.body
     );
+}
+
+#[tokio::test]
+async fn a_subscriber_coming_back_gets_what_it_missed_then_the_live_messages() {
+    let address = start_with_control().await;
+    for index in 1..=5 {
+        publish(address, "x", &index.to_string()).await;
+    }
+    let mut client = connect_protocol(address, "ch").await;
+    subscribe(&mut client, "x", Some(2), 5).await;
+    for offset in 3..=5 {
+        assert_eq!(
+            next(&mut client).await,
+            pub_frame("x", offset, &offset.to_string())
+        );
+    }
+    publish(address, "x", "6").await;
+    assert_eq!(next(&mut client).await, pub_frame("x", 6, "6"));
+    nothing_within_300_ms(&mut client, "a replay without repeats").await;
+}
+
+#[tokio::test]
+async fn an_offset_the_history_cannot_give_is_reported_as_a_gap() {
+    let address = start_with_control().await;
+    publish(address, "x", "1").await;
+    let mut client = connect_protocol(address, "ch").await;
+    // An offset beyond the newest: the history this client knew is gone.
+    subscribe(&mut client, "x", Some(90), 1).await;
+    assert_eq!(
+        next(&mut client).await,
+        Message::text(r#"{"type":"gap","channel":"x","since":90,"from":1}"#)
+    );
+    assert_eq!(next(&mut client).await, pub_frame("x", 1, "1"));
 }

@@ -88,6 +88,21 @@ pub struct Stats {
 /// Longest channel name, as the reference server accepts it.
 const MAX_CHANNEL_BYTES: usize = 200;
 
+/// The `since` of `subscribe`'s options: absent, or a whole number from 0 to 2^53.
+fn since_option(options: &JsValue) -> Result<Option<u64>, JsError> {
+    if options.is_undefined() || options.is_null() {
+        return Ok(None);
+    }
+    let since = js_sys::Reflect::get(options, &JsValue::from_str("since")).unwrap_or(JsValue::UNDEFINED);
+    if since.is_undefined() {
+        return Ok(None);
+    }
+    match since.as_f64() {
+        Some(n) if n.fract() == 0.0 && (0.0..=9_007_199_254_740_992.0).contains(&n) => Ok(Some(n as u64)),
+        _ => Err(js_error("tabwire: subscribe() option since must be a whole number from 0 to 2^53")),
+    }
+}
+
 fn js_error(error: impl ToString) -> JsError {
     JsError::new(&error.to_string())
 }
@@ -131,7 +146,7 @@ impl TabWire {
 
     /// Typed in the `TabWire` interface of the event map.
     #[wasm_bindgen(skip_typescript)]
-    pub fn subscribe(&self, channel: JsValue, listener: JsValue) -> Result<Function, JsError> {
+    pub fn subscribe(&self, channel: JsValue, listener: JsValue, options: JsValue) -> Result<Function, JsError> {
         let channel = channel
             .as_string()
             .filter(|channel| !channel.is_empty() && channel.len() <= MAX_CHANNEL_BYTES)
@@ -139,9 +154,10 @@ impl TabWire {
         let listener = listener
             .dyn_into::<Function>()
             .map_err(|_| js_error("tabwire: subscribe() needs a function as its listener"))?;
+        let since = since_option(&options)?;
         let (id, first) = self.listeners.borrow_mut().add_channel(channel.clone(), listener);
         if first {
-            self.driver.subscribe(channel);
+            self.driver.subscribe(channel, since);
         }
         let (listeners, driver) = (Rc::downgrade(&self.listeners), self.driver.downgrade());
         let unsubscribe = Closure::<dyn FnMut()>::new(move || {

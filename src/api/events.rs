@@ -23,18 +23,27 @@ export interface TabWireEventMap {
   expired: ExpiredEvent;
   warning: WarningEvent;
   role: RoleEvent;
+  subscribed: SubscribedEvent;
+  unsubscribed: UnsubscribedEvent;
+  gap: GapEvent;
 }
 export type TabWireEventName = keyof TabWireEventMap;
 export interface TabWire {
   /** Calls `listener` for every `type` event; returns a function that removes it. */
   on<K extends TabWireEventName>(type: K, listener: (event: TabWireEventMap[K]) => void): () => void;
-  /** Calls `listener` for every message of `channel`; returns a function that unsubscribes. The server is told once per channel, whatever the number of listeners and tabs. */
-  subscribe<T = unknown>(channel: string, listener: (message: ChannelMessage<T>) => void): () => void;
+  /** Calls `listener` for every message of `channel`; returns a function that unsubscribes. The server is told once per channel, whatever the number of listeners and tabs. After a reconnect the client resumes after the last offset it saw, and never delivers an offset twice. `since`: resume after this offset (one the application kept). */
+  subscribe<T = unknown>(channel: string, listener: (message: ChannelMessage<T>) => void, options?: SubscribeOptions): () => void;
 }
 /** A message of a subscribed channel. */
 export interface ChannelMessage<T = unknown> {
   channel: string;
   data: T;
+  /** Its position in the channel, when the server numbers messages. */
+  offset?: number;
+}
+export interface SubscribeOptions {
+  /** Deliver the messages after this offset first (the server replays what it still has). */
+  since?: number;
 }
 "#;
 
@@ -51,10 +60,14 @@ pub enum EventKind {
     Expired,
     Warning,
     Role,
+    Subscribed,
+    Unsubscribed,
+    Gap,
 }
 
 impl EventKind {
-    pub const NAMES: &'static str = "open, message, close, state, reconnecting, error, ack, expired, warning, role";
+    pub const NAMES: &'static str =
+        "open, message, close, state, reconnecting, error, ack, expired, warning, role, subscribed, unsubscribed, gap";
 
     pub fn parse(name: &str) -> Option<EventKind> {
         Some(match name {
@@ -68,6 +81,9 @@ impl EventKind {
             "expired" => EventKind::Expired,
             "warning" => EventKind::Warning,
             "role" => EventKind::Role,
+            "subscribed" => EventKind::Subscribed,
+            "unsubscribed" => EventKind::Unsubscribed,
+            "gap" => EventKind::Gap,
             _ => return None,
         })
     }
@@ -87,6 +103,9 @@ impl EventKind {
             Event::Expired { .. } => EventKind::Expired,
             Event::Warning { .. } => EventKind::Warning,
             Event::Role(_) => EventKind::Role,
+            Event::Subscribed { .. } => EventKind::Subscribed,
+            Event::Unsubscribed { .. } => EventKind::Unsubscribed,
+            Event::Gap { .. } => EventKind::Gap,
         })
     }
 }
@@ -111,6 +130,28 @@ impl From<Role> for RoleName {
             Role::Follower => RoleName::Follower,
         }
     }
+}
+
+/// Payload of `subscribed`: the server took a subscription (after every (re)connect).
+#[derive(Serialize, Tsify)]
+pub struct SubscribedEvent {
+    channel: String,
+    /// The channel's newest message when the server took it.
+    offset: f64,
+}
+
+/// Payload of `unsubscribed`: the server ended a subscription.
+#[derive(Serialize, Tsify)]
+pub struct UnsubscribedEvent {
+    channel: String,
+}
+
+/// Payload of `gap`: messages of `channel` after `since` were lost before this client could get them (the server no longer has them); what follows starts at `from`. Refetch what they carried.
+#[derive(Serialize, Tsify)]
+pub struct GapEvent {
+    channel: String,
+    since: f64,
+    from: f64,
 }
 
 /// Payload of `role`: this tab took or lost the lead.
@@ -288,7 +329,12 @@ pub fn to_js(event: Event<Frame>) -> Result<JsValue, serde_wasm_bindgen::Error> 
     let serializer = serde_wasm_bindgen::Serializer::new();
     match event {
         Event::Message(frame) => Ok(InboundMessage { data: frame.into_data() }.into_js()),
-        Event::Publication { channel, payload } => Ok(channel_message(&channel, payload.data())),
+        Event::Publication { channel, offset, payload } => Ok(channel_message(&channel, offset, payload.data())),
+        Event::Subscribed { channel, offset } => SubscribedEvent { channel, offset: offset as f64 }.serialize(&serializer),
+        Event::Unsubscribed { channel } => UnsubscribedEvent { channel }.serialize(&serializer),
+        Event::Gap { channel, since, from } => {
+            GapEvent { channel, since: since as f64, from: from as f64 }.serialize(&serializer)
+        }
         Event::Role(role) => RoleEvent { role: role.into() }.serialize(&serializer),
         Event::Open { attempt } => OpenEvent { attempt }.serialize(&serializer),
         Event::Close(info) => CloseDetails::from(info).serialize(&serializer),
@@ -305,8 +351,8 @@ pub fn to_js(event: Event<Frame>) -> Result<JsValue, serde_wasm_bindgen::Error> 
     }
 }
 
-/// `{ channel, data }` from a `pub` frame: its `data` field, decoded.
-fn channel_message(channel: &str, frame: &JsValue) -> JsValue {
+/// `{ channel, data, offset? }` from a `pub` frame: its `data` field, decoded.
+fn channel_message(channel: &str, offset: Option<u64>, frame: &JsValue) -> JsValue {
     let frame = crate::web::protocol::parse(frame).unwrap_or(JsValue::UNDEFINED);
     let payload = js_sys::Object::new();
     js_sys::Reflect::set(&payload, &JsValue::from_str("channel"), &JsValue::from_str(channel)).ok();
@@ -314,6 +360,9 @@ fn channel_message(channel: &str, frame: &JsValue) -> JsValue {
         let data = js_sys::Reflect::get(&frame, key).unwrap_or(JsValue::UNDEFINED);
         js_sys::Reflect::set(&payload, key, &data).ok()
     });
+    if let Some(offset) = offset {
+        js_sys::Reflect::set(&payload, &JsValue::from_str("offset"), &JsValue::from(offset as f64)).ok();
+    }
     payload.into()
 }
 

@@ -53,8 +53,9 @@ pub enum Effect<P> {
     Persist { id: String, payload: P, created_ms: f64, attempts: u32 },
     /// Delete the stored copy of an outbox entry.
     Unpersist { id: String },
-    /// Tell the server to start or stop sending a channel (tabwire protocol).
-    SendSubscription { channel: String, subscribe: bool },
+    /// Tell the server to start or stop sending a channel (tabwire
+    /// protocol); `since`: resume after this offset.
+    SendSubscription { channel: String, subscribe: bool, since: Option<u64> },
     SetTimer { timer: Timer, at_ms: f64 },
     CancelTimer(Timer),
     Emit(Event<P>),

@@ -12,7 +12,14 @@ pub enum Event<P> {
     Open { attempt: u32 },
     Message(P),
     /// A message of a subscribed channel.
-    Publication { channel: String, payload: P },
+    Publication { channel: String, offset: Option<u64>, payload: P },
+    /// The server took the subscription to `channel`; `offset`: its newest message.
+    Subscribed { channel: String, offset: u64 },
+    /// The server ended the subscription to `channel`.
+    Unsubscribed { channel: String },
+    /// Messages of `channel` after `since` were lost (the server no longer
+    /// has them): the application should refetch what they carried.
+    Gap { channel: String, since: u64, from: u64 },
     /// Every socket that was created ends with exactly one `Close`, whether
     /// the server, the network, the user or a timeout ended it.
     Close(CloseInfo),
@@ -39,6 +46,9 @@ impl<P> Event<P> {
                 | Event::Open { .. }
                 | Event::Message(_)
                 | Event::Publication { .. }
+                | Event::Subscribed { .. }
+                | Event::Unsubscribed { .. }
+                | Event::Gap { .. }
                 | Event::Close(_)
                 | Event::Reconnecting { .. }
         )

@@ -25,8 +25,16 @@ pub enum Input<P> {
     Opened { generation: u64, acknowledged: bool },
     /// An application frame arrived.
     Frame { generation: u64, payload: P },
-    /// A message of a subscribed channel arrived (tabwire protocol).
-    Publication { generation: u64, channel: String, payload: P },
+    /// A message of a subscribed channel arrived (tabwire protocol), with
+    /// its offset in the channel if the server numbers them.
+    Publication { generation: u64, channel: String, offset: Option<u64>, payload: P },
+    /// The server took a subscription; `offset` is the channel's newest.
+    Subscribed { generation: u64, channel: String, offset: u64 },
+    /// The server ended a subscription.
+    Unsubscribed { generation: u64, channel: String },
+    /// The messages of `channel` after `since` are lost; what the server
+    /// still had starts at `from`.
+    Gap { generation: u64, channel: String, since: u64, from: u64 },
     /// The answer to a heartbeat ping arrived.
     Pong { generation: u64 },
     /// The server acknowledged the message `id`.
@@ -49,8 +57,9 @@ pub enum Input<P> {
     Close { code: u16, reason: String },
     /// The user asked for a fresh connection now.
     Reconnect,
-    /// This tab's listeners want `channel` (the first listener of it).
-    Subscribe { channel: String },
+    /// This tab's listeners want `channel` (the first listener of it),
+    /// from after the offset `since` if the application knows one.
+    Subscribe { channel: String, since: Option<u64> },
     /// The last listener of `channel` in this tab is gone.
     Unsubscribe { channel: String },
     /// The leader lock is this tab's; `stored_epoch` is the epoch the last

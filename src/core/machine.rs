@@ -12,6 +12,7 @@ use super::config::{url_problem, Config, UrlSource};
 use super::effect::{Effect, Timer};
 use super::event::{CloseInfo, Event, Failure, StateChange};
 use super::input::Input;
+use super::offsets::Offsets;
 use super::outbox::{Entry, Limits, Outbox};
 use super::share::{Peer, RecentIds, Role};
 use super::state::ConnectionState;
@@ -87,6 +88,8 @@ pub struct Machine<P> {
     subscriptions: Subscriptions,
     /// While leading: relayed messages finished lately.
     finished: RecentIds,
+    /// The last offset seen of each channel.
+    offsets: Offsets,
 }
 
 impl<P: Payload + Clone> Machine<P> {
@@ -125,6 +128,7 @@ impl<P: Payload + Clone> Machine<P> {
             channels: Vec::new(),
             subscriptions: Subscriptions::default(),
             finished: RecentIds::default(),
+            offsets: Offsets::default(),
         }
     }
 
@@ -192,10 +196,24 @@ impl<P: Payload + Clone> Machine<P> {
                     self.emit(Event::Message(payload));
                 }
             }
-            Input::Publication { generation, channel, payload } => {
+            Input::Publication { generation, channel, offset, payload } => {
                 if self.saw_life(generation) {
-                    self.count_in(&payload);
-                    self.emit(Event::Publication { channel, payload });
+                    self.on_publication(channel, offset, payload);
+                }
+            }
+            Input::Subscribed { generation, channel, offset } => {
+                if self.saw_life(generation) {
+                    self.on_subscribed(channel, offset);
+                }
+            }
+            Input::Unsubscribed { generation, channel } => {
+                if self.saw_life(generation) {
+                    self.emit(Event::Unsubscribed { channel });
+                }
+            }
+            Input::Gap { generation, channel, since, from } => {
+                if self.saw_life(generation) {
+                    self.emit(Event::Gap { channel, since, from });
                 }
             }
             Input::Pong { generation } => {
@@ -240,7 +258,10 @@ impl<P: Payload + Clone> Machine<P> {
             Input::Resume => self.resume(now),
             Input::Close { code, reason } => self.on_user_close(code, reason),
             Input::Reconnect => self.on_user_reconnect(now),
-            Input::Subscribe { channel } => {
+            Input::Subscribe { channel, since } => {
+                if let Some(since) = since {
+                    self.offsets.note_if_unknown(&channel, since);
+                }
                 if !self.channels.contains(&channel) {
                     self.channels.push(channel);
                     self.channels_changed();

@@ -57,8 +57,9 @@ pub enum Peer<P> {
     /// sent when a tab takes the lead and in answer to every `Hello`.
     Announce { epoch: u64, tab: String, state: ConnectionState },
     /// A tab joined, asks whether the leader is alive, or changed its
-    /// channels: `channels` is all of them.
-    Hello { tab: String, channels: Vec<String> },
+    /// channels: `channels` is all of them; `offsets`, the last offset it
+    /// saw of each channel it knows, for a new leader to resume from.
+    Hello { tab: String, channels: Vec<String>, offsets: Vec<(String, u64)> },
     /// A tab left (closed its client, or went into the back/forward cache).
     Bye { tab: String },
     /// A follower's message for the leader to send; it is already stored

@@ -151,9 +151,10 @@ impl Driver {
         WeakDriver { shared: Rc::downgrade(&self.shared) }
     }
 
-    /// This tab's listeners want `channel` (from the first listener on).
-    pub fn subscribe(&self, channel: String) {
-        self.shared.handle(Input::Subscribe { channel });
+    /// This tab's listeners want `channel` (from the first listener on),
+    /// after the offset `since` if the application knows one.
+    pub fn subscribe(&self, channel: String, since: Option<u64>) {
+        self.shared.handle(Input::Subscribe { channel, since });
     }
 
     /// The last listener of `channel` in this tab is gone.
@@ -273,8 +274,8 @@ impl Shared {
                 }
                 Effect::CancelTimer(timer) => runtime.timers.cancel(timer),
                 Effect::Emit(event) => self.callouts.borrow_mut().push_back(Callout::Deliver(event)),
-                Effect::SendSubscription { channel, subscribe } => {
-                    Self::transmit(runtime, &protocol::subscription(&channel, subscribe));
+                Effect::SendSubscription { channel, subscribe, since } => {
+                    Self::transmit(runtime, &protocol::subscription(&channel, subscribe, since));
                 }
                 Effect::RequestLock { steal } => {
                     if let Some(sharing) = &mut runtime.sharing {
@@ -393,7 +394,12 @@ impl Shared {
                 Inbound::Pong => Input::Pong { generation },
                 Inbound::Ack(id) => Input::Ack { generation, id },
                 Inbound::Error { code, message } => Input::ServerError { generation, code, message },
-                Inbound::Publication { channel } => Input::Publication { generation, channel, payload: Frame::inbound(data) },
+                Inbound::Publication { channel, offset } => {
+                    Input::Publication { generation, channel, offset, payload: Frame::inbound(data) }
+                }
+                Inbound::Subscribed { channel, offset } => Input::Subscribed { generation, channel, offset },
+                Inbound::Unsubscribed { channel } => Input::Unsubscribed { generation, channel },
+                Inbound::Gap { channel, since, from } => Input::Gap { generation, channel, since, from },
                 Inbound::Message => Input::Frame { generation, payload: Frame::inbound(data) },
             };
         }

@@ -25,9 +25,13 @@ pub fn encode(peer: Peer<Frame>) -> JsValue {
         Peer::Announce { epoch, tab, state } => {
             message.kind("announce").set("epoch", epoch as f64).set("tab", tab).set("state", state.as_str());
         }
-        Peer::Hello { tab, channels } => {
+        Peer::Hello { tab, channels, offsets } => {
             let list: js_sys::Array = channels.iter().map(|channel| JsValue::from_str(channel)).collect();
-            message.kind("hello").set("tab", tab).set("channels", list);
+            let offsets: js_sys::Array = offsets
+                .into_iter()
+                .map(|(channel, offset)| js_sys::Array::of2(&channel.into(), &(offset as f64).into()))
+                .collect();
+            message.kind("hello").set("tab", tab).set("channels", list).set("offsets", offsets);
         }
         Peer::Bye { tab } => {
             message.kind("bye").set("tab", tab);
@@ -69,8 +73,20 @@ fn encode_event(message: &Fields, event: Event<Frame>) {
         Event::Message(frame) => {
             message.set("event", "message").set("data", frame.into_data());
         }
-        Event::Publication { channel, payload } => {
+        Event::Publication { channel, offset, payload } => {
             message.set("event", "publication").set("channel", channel).set("data", payload.into_data());
+            if let Some(offset) = offset {
+                message.set("offset", offset as f64);
+            }
+        }
+        Event::Subscribed { channel, offset } => {
+            message.set("event", "subscribed").set("channel", channel).set("offset", offset as f64);
+        }
+        Event::Unsubscribed { channel } => {
+            message.set("event", "unsubscribed").set("channel", channel);
+        }
+        Event::Gap { channel, since, from } => {
+            message.set("event", "gap").set("channel", channel).set("since", since as f64).set("from", from as f64);
         }
         Event::Close(close) => {
             message.set("event", "close").set("close", close_fields(close));
@@ -115,7 +131,11 @@ pub fn decode(value: &JsValue) -> Result<Peer<Frame>, String> {
             tab: message.string("tab")?,
             state: message.state("state")?,
         },
-        "hello" => Peer::Hello { tab: message.string("tab")?, channels: message.strings("channels")? },
+        "hello" => Peer::Hello {
+            tab: message.string("tab")?,
+            channels: message.strings("channels")?,
+            offsets: message.offsets("offsets")?,
+        },
         "bye" => Peer::Bye { tab: message.string("tab")? },
         "relay" => {
             let code = message.string("as")?;
@@ -148,7 +168,18 @@ fn decode_event(message: &Fields) -> Result<Event<Frame>, String> {
         }
         "open" => Event::Open { attempt: message.count("attempt")? as u32 },
         "message" => Event::Message(inbound(message.get("data"))?),
-        "publication" => Event::Publication { channel: message.string("channel")?, payload: inbound(message.get("data"))? },
+        "publication" => Event::Publication {
+            channel: message.string("channel")?,
+            offset: if message.get("offset").is_undefined() { None } else { Some(message.count("offset")?) },
+            payload: inbound(message.get("data"))?,
+        },
+        "subscribed" => Event::Subscribed { channel: message.string("channel")?, offset: message.count("offset")? },
+        "unsubscribed" => Event::Unsubscribed { channel: message.string("channel")? },
+        "gap" => Event::Gap {
+            channel: message.string("channel")?,
+            since: message.count("since")?,
+            from: message.count("from")?,
+        },
         "close" => Event::Close(decode_close(&message.get("close"))?),
         "reconnecting" => Event::Reconnecting {
             attempt: message.count("attempt")? as u32,
@@ -229,6 +260,21 @@ impl Fields {
     fn state(&self, name: &str) -> Result<ConnectionState, String> {
         let state = self.string(name)?;
         ConnectionState::parse(&state).ok_or_else(|| bad(name, "not a connection state"))
+    }
+
+    /// `[[channel, offset], ...]`.
+    fn offsets(&self, name: &str) -> Result<Vec<(String, u64)>, String> {
+        let list = self.get(name);
+        if !js_sys::Array::is_array(&list) {
+            return Err(bad(name, "not an array"));
+        }
+        list.unchecked_into::<js_sys::Array>()
+            .iter()
+            .map(|pair| {
+                let pair = Fields::of(&pair).ok_or_else(|| bad(name, "not a list of pairs"))?;
+                Ok((pair.string("0")?, pair.count("1")?))
+            })
+            .collect()
     }
 
     fn strings(&self, name: &str) -> Result<Vec<String>, String> {

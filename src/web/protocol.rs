@@ -28,6 +28,9 @@ thread_local! {
     static CODE: JsValue = JsValue::from_str("code");
     static MESSAGE: JsValue = JsValue::from_str("message");
     static CHANNEL: JsValue = JsValue::from_str("channel");
+    static OFFSET: JsValue = JsValue::from_str("offset");
+    static SINCE: JsValue = JsValue::from_str("since");
+    static FROM: JsValue = JsValue::from_str("from");
 }
 
 /// What an incoming frame of a protocol connection is.
@@ -35,8 +38,11 @@ pub enum Inbound {
     Pong,
     Ack(String),
     Error { code: String, message: String },
-    /// A message of the channel `channel`.
-    Publication { channel: String },
+    /// A message of the channel `channel`, numbered `offset`.
+    Publication { channel: String, offset: Option<u64> },
+    Subscribed { channel: String, offset: u64 },
+    Unsubscribed { channel: String },
+    Gap { channel: String, since: u64, from: u64 },
     /// Anything else belongs to the application.
     Message,
 }
@@ -49,9 +55,10 @@ pub fn classify(data: &JsValue) -> Inbound {
         return Inbound::Message;
     }
     let Ok(object) = parse(data) else { return Inbound::Message };
-    let field = |key: &'static std::thread::LocalKey<JsValue>| {
-        key.with(|key| Reflect::get(&object, key)).ok().and_then(|v| v.as_string())
-    };
+    let value = |key: &'static std::thread::LocalKey<JsValue>| key.with(|key| Reflect::get(&object, key)).ok();
+    let field = |key| value(key).and_then(|v| v.as_string());
+    // An offset: a whole number a JS number holds exactly.
+    let offset = |key| value(key).and_then(|v| v.as_f64()).filter(|n| n.fract() == 0.0 && (0.0..=9e15).contains(n)).map(|n| n as u64);
     match field(&TYPE).as_deref() {
         Some("pong") => Inbound::Pong,
         Some("ack") => match field(&ID) {
@@ -63,18 +70,32 @@ pub fn classify(data: &JsValue) -> Inbound {
             message: field(&MESSAGE).unwrap_or_default(),
         },
         Some("pub") => match field(&CHANNEL) {
-            Some(channel) => Inbound::Publication { channel },
+            Some(channel) => Inbound::Publication { channel, offset: offset(&OFFSET) },
             None => Inbound::Message,
+        },
+        Some("subscribed") => match (field(&CHANNEL), offset(&OFFSET)) {
+            (Some(channel), Some(offset)) => Inbound::Subscribed { channel, offset },
+            _ => Inbound::Message,
+        },
+        Some("unsubscribed") => match field(&CHANNEL) {
+            Some(channel) => Inbound::Unsubscribed { channel },
+            None => Inbound::Message,
+        },
+        Some("gap") => match (field(&CHANNEL), offset(&SINCE), offset(&FROM)) {
+            (Some(channel), Some(since), Some(from)) => Inbound::Gap { channel, since, from },
+            _ => Inbound::Message,
         },
         _ => Inbound::Message,
     }
 }
 
-/// `{"type":"subscribe"|"unsubscribe","channel":…}`.
-pub fn subscription(channel: &str, subscribe: bool) -> JsValue {
+/// `{"type":"subscribe"|"unsubscribe","channel":…}`, with `"since":N` to
+/// resume after the offset N.
+pub fn subscription(channel: &str, subscribe: bool, since: Option<u64>) -> JsValue {
     let kind = if subscribe { "subscribe" } else { "unsubscribe" };
     let channel = js_sys::JSON::stringify(&JsValue::from_str(channel)).map(String::from).unwrap_or_default();
-    JsValue::from_str(&format!(r#"{{"type":"{kind}","channel":{channel}}}"#))
+    let since = since.map(|since| format!(r#","since":{since}"#)).unwrap_or_default();
+    JsValue::from_str(&format!(r#"{{"type":"{kind}","channel":{channel}{since}}}"#))
 }
 
 /// `{"type":"msg","id":…,"text"|"data"|"binary":…}` around a message. The

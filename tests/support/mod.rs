@@ -123,6 +123,17 @@ pub async fn until(what: &str, timeout_ms: u32, mut condition: impl AsyncFnMut()
     }
 }
 
+/// A listener that keeps each message's `data` as JSON text.
+pub fn collector() -> (Rc<RefCell<Vec<String>>>, JsValue) {
+    let seen = Rc::new(RefCell::new(Vec::new()));
+    let keep = seen.clone();
+    let listener = Closure::<dyn FnMut(JsValue)>::new(move |message: JsValue| {
+        let data = Reflect::get(&message, &"data".into()).unwrap_or_default();
+        keep.borrow_mut().push(js_sys::JSON::stringify(&data).map(String::from).unwrap_or_default());
+    });
+    (seen, listener.into_js_value())
+}
+
 /// The message of the `Error` a constructor call threw.
 pub fn construction_error(options: JsValue) -> String {
     let options_text = JSON::stringify(&options).ok().and_then(|text| text.as_string());
@@ -132,8 +143,21 @@ pub fn construction_error(options: JsValue) -> String {
     }
 }
 
-pub const EVENTS: [&str; 10] =
-    ["open", "message", "close", "state", "reconnecting", "error", "ack", "expired", "warning", "role"];
+pub const EVENTS: [&str; 13] = [
+    "open",
+    "message",
+    "close",
+    "state",
+    "reconnecting",
+    "error",
+    "ack",
+    "expired",
+    "warning",
+    "role",
+    "subscribed",
+    "unsubscribed",
+    "gap",
+];
 
 /// Every event a client emitted, in order, as (name, payload).
 #[derive(Clone, Default)]

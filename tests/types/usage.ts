@@ -80,9 +80,13 @@ export async function dashboard(): Promise<void> {
     nav: number;
   }
   const unsubscribe = ws.subscribe<NavUpdate>("nav:FUND-1", (message: ChannelMessage<NavUpdate>) =>
-    console.log(message.channel, message.data.nav.toFixed(2)),
+    console.log(message.channel, message.data.nav.toFixed(2), message.offset ?? 0),
   );
   unsubscribe();
+  ws.subscribe("approvals:desk-3", () => {}, { since: 41 });
+  ws.on("subscribed", ({ channel, offset }) => console.log(channel, offset + 1));
+  ws.on("gap", ({ channel, since, from }) => console.log(channel, from - since));
+  ws.on("unsubscribed", ({ channel }) => console.log(channel.length));
   ws.reconnect();
   ws.close(1000, "bye");
   ws.free();
@@ -136,6 +140,10 @@ export async function dashboard(): Promise<void> {
   // A channel payload used as another type.
   // @ts-expect-error `nav` is a number, not a string
   ws.subscribe<NavUpdate>("nav:FUND-1", (message) => message.data.nav.toUpperCase());
+
+  // An offset is a number.
+  // @ts-expect-error since is a number, not a string
+  ws.subscribe("x", () => {}, { since: "41" });
 
   // The event map is usable in generic code.
   type Payload<K extends keyof TabWireEventMap> = TabWireEventMap[K];

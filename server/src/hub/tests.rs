@@ -181,10 +181,10 @@ fn channels_follow_connections_and_scopes() {
     let (a, mut a_rx) = hub.register("t".into(), true);
     let (b, mut b_rx) = hub.register("t".into(), true);
     let (c, mut c_rx) = hub.register("other".into(), true);
-    a.subscribe("x");
-    a.subscribe("x");
-    b.subscribe("x");
-    c.subscribe("y");
+    a.subscribe("x", None);
+    a.subscribe("x", None);
+    b.subscribe("x", None);
+    c.subscribe("y", None);
     let counts = |scope| hub.subscriptions(scope).into_iter().collect::<Vec<_>>();
     assert_eq!(
         counts(Scope::All),
@@ -193,10 +193,13 @@ fn channels_follow_connections_and_scopes() {
     assert_eq!(counts(Scope::Tag("t")), [("x".to_owned(), 2)]);
     assert_eq!(hub.stats(Scope::Tag("t")).subscribe_frames, 3);
 
-    assert_eq!(hub.publish("x", "frame"), 2);
+    assert_eq!(hub.publish("x", "7"), (2, 1));
     for receiver in [&mut a_rx, &mut b_rx] {
         let command = receiver.try_recv().expect("a publication");
-        assert_eq!(command.order, Order::Send("frame".to_owned()));
+        assert_eq!(
+            command.order,
+            Order::Send(r#"{"type":"pub","channel":"x","offset":1,"data":7}"#.to_owned())
+        );
     }
     assert!(c_rx.try_recv().is_err(), "not subscribed to x");
 
@@ -206,7 +209,33 @@ fn channels_follow_connections_and_scopes() {
     assert_eq!(counts(Scope::Tag("t")), [("x".to_owned(), 1)]);
     drop(a);
     assert_eq!(counts(Scope::Tag("t")), []);
-    assert_eq!(hub.publish("x", "frame"), 0);
+    assert_eq!(hub.publish("x", "8"), (0, 2), "kept for later subscribers");
     drop(c);
     assert_eq!(counts(Scope::All), []);
+}
+
+#[test]
+fn a_subscriber_gets_the_newest_offset_and_what_it_missed() {
+    let hub = hub();
+    for data in ["1", "2", "3"] {
+        hub.publish("x", data);
+    }
+    let (a, _a_rx) = hub.register("t".into(), true);
+    assert_eq!(
+        a.subscribe("x", None),
+        Subscribed {
+            offset: 3,
+            replay: None
+        }
+    );
+    let missed = a.subscribe("x", Some(1));
+    assert_eq!(missed.offset, 3);
+    let replay = missed.replay.expect("asked for it");
+    assert_eq!(replay.messages, [(2, "2".to_owned()), (3, "3".to_owned())]);
+    assert_eq!(replay.gap_from, None);
+    assert_eq!(
+        a.subscribe("new", Some(0)).offset,
+        0,
+        "a channel never published to"
+    );
 }

@@ -364,7 +364,17 @@ fn subscribe_and_unsubscribe_name_a_channel() {
     let frame = |text: &str| decide_protocol(&Message::Text(text.to_owned().into()));
     assert_eq!(
         frame(r#"{"type":"subscribe","channel":"nav:FUND-1"}"#),
-        ProtocolAction::Subscribe("nav:FUND-1".to_owned())
+        ProtocolAction::Subscribe {
+            channel: "nav:FUND-1".to_owned(),
+            since: None
+        }
+    );
+    assert_eq!(
+        frame(r#"{"type":"subscribe","channel":"x","since":41}"#),
+        ProtocolAction::Subscribe {
+            channel: "x".to_owned(),
+            since: Some(41)
+        }
     );
     assert_eq!(
         frame(r#"{"channel":"x","type":"unsubscribe"}"#),
@@ -395,15 +405,29 @@ fn subscribe_and_unsubscribe_name_a_channel() {
     let longest = "c".repeat(MAX_CHANNEL_BYTES);
     assert_eq!(
         frame(&format!(r#"{{"type":"subscribe","channel":"{longest}"}}"#)),
-        ProtocolAction::Subscribe(longest)
+        ProtocolAction::Subscribe {
+            channel: longest,
+            since: None
+        }
     );
 }
 
 #[test]
-fn a_publication_carries_the_channel_and_the_data_as_given() {
-    let data: Box<RawValue> = serde_json::from_str(r#"{"nav": 101.5}"#).unwrap();
+fn channel_frames_carry_the_channel_and_offsets() {
     assert_eq!(
-        publication("nav:\"1\"", &data),
-        r#"{"type":"pub","channel":"nav:\"1\"","data":{"nav": 101.5}}"#
+        publication("nav:\"1\"", 7, r#"{"nav": 101.5}"#),
+        r#"{"type":"pub","channel":"nav:\"1\"","offset":7,"data":{"nav": 101.5}}"#
+    );
+    assert_eq!(
+        subscribed("x", 0),
+        Message::Text(r#"{"type":"subscribed","channel":"x","offset":0}"#.into())
+    );
+    assert_eq!(
+        unsubscribed("x"),
+        Message::Text(r#"{"type":"unsubscribed","channel":"x"}"#.into())
+    );
+    assert_eq!(
+        gap("x", 3, 9),
+        Message::Text(r#"{"type":"gap","channel":"x","since":3,"from":9}"#.into())
     );
 }

@@ -160,8 +160,11 @@ impl<P: Payload + Clone> Machine<P> {
                 self.heard_leader(now, epoch);
                 self.on_done(id, acknowledged);
             }
-            Peer::Hello { tab, channels } => {
+            Peer::Hello { tab, channels, offsets } => {
                 if self.role == Role::Leader {
+                    for (channel, offset) in offsets {
+                        self.offsets.note(&channel, offset);
+                    }
                     self.on_hello(tab, channels);
                 }
             }
@@ -226,15 +229,37 @@ impl<P: Payload + Clone> Machine<P> {
     }
 
     fn on_leader_event(&mut self, event: Event<P>) {
-        match &event {
+        match event {
             Event::State(change) => {
                 self.state = change.state;
                 self.last_reported = Some((change.state, change.attempt));
+                self.emit(Event::State(change));
             }
-            Event::Message(payload) | Event::Publication { payload, .. } => self.count_in(payload),
-            _ => {}
+            Event::Message(payload) => {
+                self.count_in(&payload);
+                self.emit(Event::Message(payload));
+            }
+            Event::Publication { channel, offset, payload } => self.on_publication(channel, offset, payload),
+            Event::Subscribed { channel, offset } => self.on_subscribed(channel, offset),
+            event => self.emit(event),
         }
-        self.emit(event);
+    }
+
+    /// A channel message, from the socket or the leader: delivered unless
+    /// its offset shows it was already (a replay overlapping what came live).
+    pub(super) fn on_publication(&mut self, channel: String, offset: Option<u64>, payload: P) {
+        if offset.is_some_and(|offset| !self.offsets.advance(&channel, offset)) {
+            return;
+        }
+        self.count_in(&payload);
+        self.emit(Event::Publication { channel, offset, payload });
+    }
+
+    /// A fresh subscription starts at the channel's newest offset; one that
+    /// resumes keeps its own, the replay following.
+    pub(super) fn on_subscribed(&mut self, channel: String, offset: u64) {
+        self.offsets.note_if_unknown(&channel, offset);
+        self.emit(Event::Subscribed { channel, offset });
     }
 
     /// The leader finished a relayed message; it leaves the outbox of the
@@ -319,10 +344,12 @@ impl<P: Payload + Clone> Machine<P> {
             return;
         }
         for channel in change.subscribe {
-            self.effects.push_back(Effect::SendSubscription { channel, subscribe: true });
+            self.send_subscribe(channel);
         }
         for channel in change.unsubscribe {
-            self.effects.push_back(Effect::SendSubscription { channel, subscribe: false });
+            // Listening again later starts afresh, not where this left off.
+            self.offsets.forget(&channel);
+            self.effects.push_back(Effect::SendSubscription { channel, subscribe: false, since: None });
         }
     }
 
@@ -333,8 +360,14 @@ impl<P: Payload + Clone> Machine<P> {
         }
         let channels: Vec<String> = self.subscriptions.channels().cloned().collect();
         for channel in channels {
-            self.effects.push_back(Effect::SendSubscription { channel, subscribe: true });
+            self.send_subscribe(channel);
         }
+    }
+
+    /// Subscribes, resuming after the last offset seen of the channel.
+    fn send_subscribe(&mut self, channel: String) {
+        let since = self.offsets.get(&channel);
+        self.effects.push_back(Effect::SendSubscription { channel, subscribe: true, since });
     }
 
     /// Channels exist only in the tabwire protocol, on an open socket.
@@ -343,8 +376,8 @@ impl<P: Payload + Clone> Machine<P> {
     }
 
     fn hello(&mut self) {
-        let channels = self.channels.clone();
-        self.broadcast(Peer::Hello { tab: self.tab.clone(), channels });
+        let (channels, offsets) = (self.channels.clone(), self.offsets.all());
+        self.broadcast(Peer::Hello { tab: self.tab.clone(), channels, offsets });
     }
 
     fn announce(&mut self) {

@@ -150,8 +150,10 @@ impl Harness {
                     self.socket = None;
                     self.closed.push((code, reason));
                 }
-                Effect::SendSubscription { channel, subscribe } => {
-                    self.sent.push(format!("<{} {channel}>", if subscribe { "subscribe" } else { "unsubscribe" }));
+                Effect::SendSubscription { channel, subscribe, since } => {
+                    let kind = if subscribe { "subscribe" } else { "unsubscribe" };
+                    let since = since.map(|since| format!(" since {since}")).unwrap_or_default();
+                    self.sent.push(format!("<{kind} {channel}{since}>"));
                 }
                 Effect::SetTimer { timer, at_ms } => self.timers[timer.index()] = Some(at_ms),
                 Effect::CancelTimer(timer) => self.timers[timer.index()] = None,

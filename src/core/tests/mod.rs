@@ -1,6 +1,7 @@
 //! Native tests of the core on a virtual clock.
 
 mod backoff;
+mod channels;
 mod close_codes;
 mod config;
 mod connection;

@@ -316,7 +316,7 @@ fn a_channel_is_subscribed_once_for_all_tabs_and_dropped_with_its_last_tab() {
     let mut tabs = pair();
     tabs.open();
     for index in [1, 2] {
-        tabs.act(index, |tab| tab.input(Input::Subscribe { channel: "x".to_owned() }));
+        tabs.act(index, |tab| tab.input(Input::Subscribe { channel: "x".to_owned(), since: None }));
     }
     let subscriptions = |tabs: &mut Tabs| tabs.tab(0).sent.iter().filter(|s| s.starts_with('<')).cloned().collect::<Vec<_>>();
     assert_eq!(subscriptions(&mut tabs), ["<subscribe x>"]);
@@ -334,8 +334,8 @@ fn a_channel_is_subscribed_once_for_all_tabs_and_dropped_with_its_last_tab() {
 #[test]
 fn the_leaders_own_channels_count_too_and_a_new_leader_subscribes_to_the_union() {
     let mut tabs = pair();
-    tabs.act(0, |leader| leader.input(Input::Subscribe { channel: "a".to_owned() }));
-    tabs.act(1, |tab| tab.input(Input::Subscribe { channel: "b".to_owned() }));
+    tabs.act(0, |leader| leader.input(Input::Subscribe { channel: "a".to_owned(), since: None }));
+    tabs.act(1, |tab| tab.input(Input::Subscribe { channel: "b".to_owned(), since: None }));
     assert_eq!(tabs.tab(0).sent, ["<subscribe a>", "<subscribe b>"]);
     tabs.act(0, |leader| leader.input(Input::Unsubscribe { channel: "a".to_owned() }));
     assert_eq!(tabs.tab(0).sent.last().map(String::as_str), Some("<unsubscribe a>"));
@@ -349,7 +349,7 @@ fn channels_are_not_subscribed_in_raw_mode() {
     let mut tabs = Tabs::new();
     tabs.open();
     tabs.tab(0).server_acknowledges = false;
-    tabs.act(0, |tab| tab.input(Input::Subscribe { channel: "x".to_owned() }));
+    tabs.act(0, |tab| tab.input(Input::Subscribe { channel: "x".to_owned(), since: None }));
     tabs.lead(0);
     assert!(tabs.tab(0).sent.is_empty());
 }
@@ -428,4 +428,19 @@ fn the_leader_announces_its_state_to_a_tab_that_joins() {
         close: None
     })));
     assert!(follower.opened.is_empty());
+}
+
+#[test]
+fn a_new_leader_resumes_each_channel_after_the_last_offset_any_tab_saw() {
+    let mut tabs = pair();
+    tabs.act(1, |tab| tab.input(Input::Subscribe { channel: "x".to_owned(), since: None }));
+    tabs.act(0, |leader| {
+        let generation = leader.generation();
+        let payload = "seven".to_owned();
+        leader.input(Input::Publication { generation, channel: "x".to_owned(), offset: Some(7), payload });
+    });
+    assert!(matches!(&tabs.tab(1).events.last(), Some(Event::Publication { offset: Some(7), .. })));
+    tabs.end(0);
+    tabs.lead(1);
+    assert_eq!(tabs.tab(1).sent, ["<subscribe x since 7>"]);
 }
