@@ -1,10 +1,14 @@
-//! Channels in a real browser against the reference server: a client that
-//! was disconnected resumes after the last offset it saw, and its listener
-//! gets every message once, in order. Run by `scripts/test.sh`.
+//! Channels and routing in a real browser against the reference server: a
+//! client that was disconnected resumes after the last offset it saw, and
+//! its listener gets every message once, in order; JSON frames go to the
+//! listeners of their type. Run by `scripts/test.sh`.
 
 #![cfg(target_arch = "wasm32")]
 
 mod support;
+
+use std::cell::RefCell;
+use std::rc::Rc;
 
 use support::*;
 use wasm_bindgen::prelude::*;
@@ -21,7 +25,7 @@ async fn publish(channel: &str, data: usize) {
 #[wasm_bindgen_test]
 async fn what_is_published_while_disconnected_arrives_once_in_order_after_the_reconnect() {
     let tag = fresh("resume").await;
-    let channel = "prices-resume";
+    let channel = &format!("prices-resume-{}", js_sys::Date::now());
     let client = client(options(tag, QUICK));
     let events = Recorder::attach(&client);
     let (seen, listener) = collector();
@@ -51,7 +55,8 @@ async fn what_is_published_while_disconnected_arrives_once_in_order_after_the_re
 #[wasm_bindgen_test]
 async fn an_application_offset_resumes_the_first_subscription() {
     let tag = fresh("since").await;
-    let channel = "prices-since";
+    // Channels outlive a test run on a reused server: a fresh one each run.
+    let channel = &format!("prices-since-{}", js_sys::Date::now());
     for index in 0..4 {
         publish(channel, index).await;
     }
@@ -77,4 +82,47 @@ fn bad_subscribe_options_throw() {
     };
     let message = String::from(JsValue::from(error).unchecked_into::<js_sys::Error>().message());
     assert!(message.contains("since"), "{message}");
+}
+
+/// Sends each frame and waits until each echo went to `message` or `typed`.
+async fn echo_all(client: &tabwire::TabWire, events: &Recorder, typed: &Rc<RefCell<Vec<String>>>, frames: &[&str]) {
+    let arrived = || events.count("message") + typed.borrow().len();
+    let total = arrived() + frames.len();
+    for frame in frames {
+        client.send((*frame).into()).unwrap();
+    }
+    until("every echo", 5_000, async || arrived() == total).await;
+}
+
+#[wasm_bindgen_test]
+async fn json_frames_go_to_the_listeners_of_their_type_and_the_rest_to_message() {
+    let tag = fresh("routing").await;
+    let client = client(options(tag, QUICK));
+    let events = Recorder::attach(&client);
+    events.wait("open", 5_000, |e| e.count("open") == 1).await;
+    let (navs, nav_listener) = collector_of(|message| text(message, "fund"));
+    let _off = client.on_type("nav".into(), nav_listener).unwrap();
+    let frames = [r#"{"type":"nav","fund":"F1"}"#, r#"{"type":"risk"}"#, "plain", r#"{"type":"nav""#, r#"{"kind":"nav"}"#, r#"{"type":"nav","fund":"F2"}"#];
+    echo_all(&client, &events, &navs, &frames).await;
+    assert_eq!(*navs.borrow(), ["F1", "F2"]);
+    assert_eq!(events.text_messages(), [frames[1], frames[2], frames[3], frames[4]], "the rest, untouched and in order");
+    client.close(None, None).unwrap();
+}
+
+#[wasm_bindgen_test]
+async fn the_type_field_is_an_option() {
+    let tag = fresh("typefield").await;
+    let json = r#"{"reconnect":{"minDelayMs":20,"maxDelayMs":100},"heartbeat":false,"typeField":"kind"}"#;
+    let client = client(options(tag, json));
+    let events = Recorder::attach(&client);
+    events.wait("open", 5_000, |e| e.count("open") == 1).await;
+    let (navs, nav_listener) = collector_of(|message| text(message, "kind"));
+    let off = client.on_type("nav".into(), nav_listener).unwrap();
+    echo_all(&client, &events, &navs, &[r#"{"kind":"nav"}"#, r#"{"type":"nav"}"#]).await;
+    assert_eq!(*navs.borrow(), ["nav"]);
+    assert_eq!(events.text_messages(), [r#"{"type":"nav"}"#]);
+    off.call0(&JsValue::UNDEFINED).unwrap();
+    echo_all(&client, &events, &navs, &[r#"{"kind":"nav"}"#]).await;
+    assert_eq!(events.count("message"), 2, "without listeners, a typed frame goes to message");
+    client.close(None, None).unwrap();
 }

@@ -119,7 +119,8 @@ impl TabWire {
         let store = resolved.config.queue.durable.then(|| OutboxStore::open(&resolved.namespace)).flatten();
         resolved.config.queue.durable = store.is_some();
         let listeners = Rc::new(RefCell::new(Listeners::default()));
-        let sink = Box::new(ListenerSink { listeners: listeners.clone() });
+        let type_field = JsValue::from_str(&resolved.type_field);
+        let sink = Box::new(ListenerSink { listeners: listeners.clone(), type_field });
         let driver = Driver::start(resolved.config, resolved.wire, store, &resolved.namespace, sink);
         Ok(TabWire { driver, listeners, when_full: resolved.when_full })
     }
@@ -135,13 +136,18 @@ impl TabWire {
             .dyn_into::<Function>()
             .map_err(|_| js_error("tabwire: on() needs a function as its listener"))?;
         let id = self.listeners.borrow_mut().add(kind, listener);
-        let listeners = Rc::downgrade(&self.listeners);
-        let remove = Closure::<dyn FnMut()>::new(move || {
-            if let Some(listeners) = listeners.upgrade() {
-                listeners.borrow_mut().remove(id);
-            }
-        });
-        Ok(remove.into_js_value().unchecked_into())
+        Ok(self.remover(id))
+    }
+
+    /// Typed in the `TabWire` interface of the event map.
+    #[wasm_bindgen(skip_typescript, js_name = onType)]
+    pub fn on_type(&self, kind: JsValue, listener: JsValue) -> Result<Function, JsError> {
+        let kind = kind.as_string().ok_or_else(|| js_error("tabwire: onType() needs a type name (a string)"))?;
+        let listener = listener
+            .dyn_into::<Function>()
+            .map_err(|_| js_error("tabwire: onType() needs a function as its listener"))?;
+        let id = self.listeners.borrow_mut().add_type(kind, listener);
+        Ok(self.remover(id))
     }
 
     /// Typed in the `TabWire` interface of the event map.
@@ -246,5 +252,18 @@ impl TabWire {
             retry_at: retry_at_ms.map(clock::to_epoch_ms),
         };
         Ts::from_rust(&stats).map_err(js_error)
+    }
+}
+
+impl TabWire {
+    /// The function `on` and `onType` return: it removes the listener `id`.
+    fn remover(&self, id: u32) -> Function {
+        let listeners = Rc::downgrade(&self.listeners);
+        let remove = Closure::<dyn FnMut()>::new(move || {
+            if let Some(listeners) = listeners.upgrade() {
+                listeners.borrow_mut().remove(id);
+            }
+        });
+        remove.into_js_value().unchecked_into()
     }
 }

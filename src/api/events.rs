@@ -32,6 +32,8 @@ export interface TabWire {
   /** Calls `listener` for every `type` event; returns a function that removes it. */
   on<K extends TabWireEventName>(type: K, listener: (event: TabWireEventMap[K]) => void): () => void;
   /** Calls `listener` for every message of `channel`; returns a function that unsubscribes. The server is told once per channel, whatever the number of listeners and tabs. After a reconnect the client resumes after the last offset it saw, and never delivers an offset twice. `since`: resume after this offset (one the application kept). */
+  /** Calls `listener` with every JSON object frame whose type field (option `typeField`, default "type") is `type`, parsed once. A frame that goes to `onType` listeners does not go to `message` listeners; frames that are not JSON objects, have no type, or a type without listeners do. Returns a function that removes the listener. */
+  onType<T = unknown>(type: string, listener: (message: T) => void): () => void;
   subscribe<T = unknown>(channel: string, listener: (message: ChannelMessage<T>) => void, options?: SubscribeOptions): () => void;
 }
 /** A message of a subscribed channel. */

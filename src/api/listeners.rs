@@ -17,6 +17,8 @@ pub struct Listeners {
     entries: Vec<(u32, EventKind, Function)>,
     /// Listeners of channel messages: (id, channel, listener).
     channels: Vec<(u32, String, Function)>,
+    /// Listeners of JSON frames by their type: (id, type, listener).
+    types: Vec<(u32, String, Function)>,
 }
 
 impl Listeners {
@@ -26,8 +28,21 @@ impl Listeners {
         self.next_id
     }
 
+    /// Removes an event or type listener (ids are unique across both).
     pub fn remove(&mut self, id: u32) {
         self.entries.retain(|(entry, _, _)| *entry != id);
+        self.types.retain(|(entry, _, _)| *entry != id);
+    }
+
+    /// Adds a listener of the frames whose type field is `kind`.
+    pub fn add_type(&mut self, kind: String, listener: Function) -> u32 {
+        self.next_id += 1;
+        self.types.push((self.next_id, kind, listener));
+        self.next_id
+    }
+
+    fn of_type(&self, kind: &str) -> Vec<Function> {
+        self.types.iter().filter(|(_, known, _)| known == kind).map(|(_, _, listener)| listener.clone()).collect()
     }
 
     /// Adds a listener of `channel`; returns its id and whether it is the
@@ -67,10 +82,44 @@ impl Listeners {
 /// reported on the console and the others still run.
 pub struct ListenerSink {
     pub listeners: Rc<RefCell<Listeners>>,
+    /// The field `onType` routes by, as a JS string made once.
+    pub type_field: JsValue,
+}
+
+impl ListenerSink {
+    /// A JSON frame whose type has `onType` listeners goes to them, parsed
+    /// (once: the protocol's classification may have parsed it already).
+    /// Returns whether it did.
+    fn route_by_type(&self, frame: &Frame) -> bool {
+        if self.listeners.borrow().types.is_empty() {
+            return false;
+        }
+        let Some(object) = frame.json_object() else { return false };
+        let kind = js_sys::Reflect::get(&object, &self.type_field).ok().and_then(|kind| kind.as_string());
+        let listeners = kind.map(|kind| self.listeners.borrow().of_type(&kind)).unwrap_or_default();
+        if listeners.is_empty() {
+            return false;
+        }
+        call_all(listeners, &object);
+        true
+    }
+}
+
+fn call_all(listeners: Vec<Function>, payload: &JsValue) {
+    for listener in listeners {
+        if let Err(error) = listener.call1(&JsValue::UNDEFINED, payload) {
+            report("tabwire: a listener threw", &error);
+        }
+    }
 }
 
 impl EventSink for ListenerSink {
     fn deliver(&self, event: Event<Frame>) {
+        if let Event::Message(frame) = &event {
+            if self.route_by_type(frame) {
+                return;
+            }
+        }
         let listeners = match (&event, EventKind::of(&event)) {
             (Event::Publication { channel, .. }, _) => self.listeners.borrow().of_channel(channel),
             (_, Some(kind)) => self.listeners.borrow().of(kind),
@@ -83,10 +132,6 @@ impl EventSink for ListenerSink {
             Ok(payload) => payload,
             Err(error) => return report("tabwire: could not build an event", &JsValue::from(error)),
         };
-        for listener in listeners {
-            if let Err(error) = listener.call1(&JsValue::UNDEFINED, &payload) {
-                report("tabwire: a listener threw", &error);
-            }
-        }
+        call_all(listeners, &payload);
     }
 }

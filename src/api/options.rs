@@ -63,6 +63,9 @@ pub struct TabWireOptions {
     /// Share one connection among this origin's tabs of the same namespace (`queue.key`, else the URL without its query): one tab leads and holds the socket, the others follow. Default true; tabs without Web Locks or BroadcastChannel run solo.
     #[tsify(optional)]
     share: Option<bool>,
+    /// The field of a JSON frame whose value `onType` routes by. Default "type".
+    #[tsify(optional)]
+    type_field: Option<String>,
 }
 
 #[derive(Deserialize, Tsify)]
@@ -269,7 +272,11 @@ impl TabWireOptions {
         config.validate()?;
         let protocols = protocols.into_iter().map(JsValue::from).collect::<Array>();
         let wire = WireConfig { protocols, ping, pong, url_provider };
-        Ok(Resolved { config, wire, namespace, when_full })
+        let type_field = self.type_field.unwrap_or_else(|| "type".to_owned());
+        if type_field.is_empty() {
+            return Err(ConfigError::EmptyTypeField.into());
+        }
+        Ok(Resolved { config, wire, namespace, when_full, type_field })
     }
 }
 
@@ -280,6 +287,8 @@ pub struct Resolved {
     /// Names the stored outbox and the group of tabs sharing a connection.
     pub namespace: String,
     pub when_full: WhenFull,
+    /// The field `onType` routes by.
+    pub type_field: String,
 }
 
 fn resolve_queue(options: &QueueOptions) -> Result<QueueConfig, ConfigError> {

@@ -152,6 +152,7 @@ pub enum ConfigError {
     InvalidProtocol { protocol: String },
     DuplicateProtocol { protocol: String },
     EmptyPing,
+    EmptyTypeField,
 }
 
 impl fmt::Display for ConfigError {
@@ -186,6 +187,7 @@ impl fmt::Display for ConfigError {
                 write!(f, "protocols lists \"{protocol}\" twice")
             }
             ConfigError::EmptyPing => write!(f, "heartbeat.ping must not be empty"),
+            ConfigError::EmptyTypeField => write!(f, "typeField must not be empty"),
         }
     }
 }

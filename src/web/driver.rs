@@ -400,7 +400,14 @@ impl Shared {
                 Inbound::Subscribed { channel, offset } => Input::Subscribed { generation, channel, offset },
                 Inbound::Unsubscribed { channel } => Input::Unsubscribed { generation, channel },
                 Inbound::Gap { channel, since, from } => Input::Gap { generation, channel, since, from },
-                Inbound::Message => Input::Frame { generation, payload: Frame::inbound(data) },
+                Inbound::Message(parsed) => {
+                    let frame = Frame::inbound(data);
+                    let payload = match parsed {
+                        Some(parsed) => frame.with_parsed(parsed),
+                        None => frame,
+                    };
+                    Input::Frame { generation, payload }
+                }
             };
         }
         if self.wire.pong.as_ref().is_some_and(|pong| pong.matches(&data)) {

@@ -14,24 +14,27 @@ pub struct Frame {
     data: JsValue,
     kind: PayloadKind,
     size: usize,
+    /// The frame as JSON, when something parsed it already (the protocol's
+    /// classification), so that routing by type does not parse it again.
+    parsed: Option<JsValue>,
 }
 
 impl Frame {
     /// Text the application handed over as a string.
     pub fn text(data: JsString) -> Frame {
         let size = data.length() as usize;
-        Frame { data: data.into(), kind: PayloadKind::Text, size }
+        Frame { data: data.into(), kind: PayloadKind::Text, size, parsed: None }
     }
 
     /// Text that holds JSON (the application handed over a value).
     pub fn json(data: JsString) -> Frame {
         let size = data.length() as usize;
-        Frame { data: data.into(), kind: PayloadKind::Json, size }
+        Frame { data: data.into(), kind: PayloadKind::Json, size, parsed: None }
     }
 
     pub fn binary(data: ArrayBuffer) -> Frame {
         let size = data.byte_length() as usize;
-        Frame { data: data.into(), kind: PayloadKind::Binary, size }
+        Frame { data: data.into(), kind: PayloadKind::Binary, size, parsed: None }
     }
 
     /// What a socket delivered: a string, or an ArrayBuffer (binaryType is
@@ -51,6 +54,25 @@ impl Frame {
             PayloadKind::Json => data.dyn_into::<JsString>().ok().map(Frame::json),
             PayloadKind::Binary => data.dyn_into::<ArrayBuffer>().ok().map(Frame::binary),
         }
+    }
+
+    /// Keeps the JSON value of this frame's text, parsed elsewhere.
+    pub fn with_parsed(mut self, parsed: JsValue) -> Frame {
+        self.parsed = Some(parsed);
+        self
+    }
+
+    /// The frame's text as a JSON object: kept from an earlier parse, or
+    /// parsed now; `None` for binary data and text that is not an object.
+    pub fn json_object(&self) -> Option<JsValue> {
+        if let Some(parsed) = &self.parsed {
+            return Some(parsed.clone());
+        }
+        let text = self.data.dyn_ref::<JsString>()?;
+        if text.char_code_at(0) != f64::from(b'{') {
+            return None;
+        }
+        super::protocol::parse(&self.data).ok().filter(JsValue::is_object)
     }
 
     pub fn data(&self) -> &JsValue {

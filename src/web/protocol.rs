@@ -43,18 +43,19 @@ pub enum Inbound {
     Subscribed { channel: String, offset: u64 },
     Unsubscribed { channel: String },
     Gap { channel: String, since: u64, from: u64 },
-    /// Anything else belongs to the application.
-    Message,
+    /// Anything else belongs to the application; the JSON object, if the
+    /// frame was one.
+    Message(Option<JsValue>),
 }
 
 /// Only objects whose `type` is a protocol type are taken; a frame that is
 /// not JSON, or not one of those, goes to the application untouched.
 pub fn classify(data: &JsValue) -> Inbound {
-    let Some(text) = data.dyn_ref::<JsString>() else { return Inbound::Message };
+    let Some(text) = data.dyn_ref::<JsString>() else { return Inbound::Message(None) };
     if text.char_code_at(0) != f64::from(b'{') {
-        return Inbound::Message;
+        return Inbound::Message(None);
     }
-    let Ok(object) = parse(data) else { return Inbound::Message };
+    let Ok(object) = parse(data) else { return Inbound::Message(None) };
     let value = |key: &'static std::thread::LocalKey<JsValue>| key.with(|key| Reflect::get(&object, key)).ok();
     let field = |key| value(key).and_then(|v| v.as_string());
     // An offset: a whole number a JS number holds exactly.
@@ -63,7 +64,7 @@ pub fn classify(data: &JsValue) -> Inbound {
         Some("pong") => Inbound::Pong,
         Some("ack") => match field(&ID) {
             Some(id) => Inbound::Ack(id),
-            None => Inbound::Message,
+            None => Inbound::Message(Some(object.clone())),
         },
         Some("error") => Inbound::Error {
             code: field(&CODE).unwrap_or_default(),
@@ -71,21 +72,21 @@ pub fn classify(data: &JsValue) -> Inbound {
         },
         Some("pub") => match field(&CHANNEL) {
             Some(channel) => Inbound::Publication { channel, offset: offset(&OFFSET) },
-            None => Inbound::Message,
+            None => Inbound::Message(Some(object.clone())),
         },
         Some("subscribed") => match (field(&CHANNEL), offset(&OFFSET)) {
             (Some(channel), Some(offset)) => Inbound::Subscribed { channel, offset },
-            _ => Inbound::Message,
+            _ => Inbound::Message(Some(object.clone())),
         },
         Some("unsubscribed") => match field(&CHANNEL) {
             Some(channel) => Inbound::Unsubscribed { channel },
-            None => Inbound::Message,
+            None => Inbound::Message(Some(object.clone())),
         },
         Some("gap") => match (field(&CHANNEL), offset(&SINCE), offset(&FROM)) {
             (Some(channel), Some(since), Some(from)) => Inbound::Gap { channel, since, from },
-            _ => Inbound::Message,
+            _ => Inbound::Message(Some(object.clone())),
         },
-        _ => Inbound::Message,
+        _ => Inbound::Message(Some(object)),
     }
 }
 

@@ -123,15 +123,20 @@ pub async fn until(what: &str, timeout_ms: u32, mut condition: impl AsyncFnMut()
     }
 }
 
-/// A listener that keeps each message's `data` as JSON text.
-pub fn collector() -> (Rc<RefCell<Vec<String>>>, JsValue) {
+/// A listener that keeps what `describe` makes of each payload.
+pub fn collector_of(describe: impl Fn(&JsValue) -> String + 'static) -> (Rc<RefCell<Vec<String>>>, JsValue) {
     let seen = Rc::new(RefCell::new(Vec::new()));
     let keep = seen.clone();
-    let listener = Closure::<dyn FnMut(JsValue)>::new(move |message: JsValue| {
-        let data = Reflect::get(&message, &"data".into()).unwrap_or_default();
-        keep.borrow_mut().push(js_sys::JSON::stringify(&data).map(String::from).unwrap_or_default());
-    });
+    let listener = Closure::<dyn FnMut(JsValue)>::new(move |payload: JsValue| keep.borrow_mut().push(describe(&payload)));
     (seen, listener.into_js_value())
+}
+
+/// A channel listener that keeps each message's `data` as JSON text.
+pub fn collector() -> (Rc<RefCell<Vec<String>>>, JsValue) {
+    collector_of(|message| {
+        let data = Reflect::get(message, &"data".into()).unwrap_or_default();
+        JSON::stringify(&data).map(String::from).unwrap_or_default()
+    })
 }
 
 /// The message of the `Error` a constructor call threw.

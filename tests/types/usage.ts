@@ -31,6 +31,7 @@ export async function dashboard(): Promise<void> {
     protocol: "auto",
     autoConnect: true,
     share: true,
+    typeField: "type",
   };
   const ws = new TabWire(options);
 
@@ -84,6 +85,12 @@ export async function dashboard(): Promise<void> {
   );
   unsubscribe();
   ws.subscribe("approvals:desk-3", () => {}, { since: 41 });
+  interface RiskAlert {
+    type: "risk";
+    level: number;
+  }
+  const offRisk = ws.onType<RiskAlert>("risk", (alert) => console.log(alert.level.toFixed(0)));
+  offRisk();
   ws.on("subscribed", ({ channel, offset }) => console.log(channel, offset + 1));
   ws.on("gap", ({ channel, since, from }) => console.log(channel, from - since));
   ws.on("unsubscribed", ({ channel }) => console.log(channel.length));
@@ -140,6 +147,10 @@ export async function dashboard(): Promise<void> {
   // A channel payload used as another type.
   // @ts-expect-error `nav` is a number, not a string
   ws.subscribe<NavUpdate>("nav:FUND-1", (message) => message.data.nav.toUpperCase());
+
+  // A routed payload used as another type.
+  // @ts-expect-error `level` is a number
+  ws.onType<RiskAlert>("risk", (alert) => alert.level.toUpperCase());
 
   // An offset is a number.
   // @ts-expect-error since is a number, not a string
