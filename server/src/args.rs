@@ -4,7 +4,7 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::path::PathBuf;
 use std::time::Duration;
 
-use tabwire_server::ServerConfig;
+use tabwire_server::{Limits, ServerConfig};
 
 pub const USAGE: &str = "\
 Usage: tabwire-server [OPTIONS]
@@ -21,6 +21,14 @@ Options:
   --pkg DIR              directory served at /pkg/ (default pkg)
   --test-control         mount the /control/ API (loopback hosts only)
   --exit-after-secs N    exit by itself after N seconds (N >= 1)
+  --rate N               frames a second a connection may send (default 5000);
+                         over it a frame gets a rate_limited error
+  --burst N              frames it may send at once above the rate (default
+                         20000); as many refusals in a row close it (1008)
+  --max-frame-bytes N    largest frame a client may send (default 1048576);
+                         a larger one closes the connection (1009)
+  --allow-origin ORIGIN  only pages of this origin may connect (repeatable;
+                         default: any origin)
   --verbose              log connections and control actions to stderr
   -h, --help             print this help
 
@@ -55,6 +63,10 @@ where
     let mut www = None;
     let mut pkg = None;
     let mut exit_after = None;
+    let mut rate = None;
+    let mut burst = None;
+    let mut max_frame_bytes = None;
+    let mut allowed_origins = Vec::new();
     let mut test_control = false;
     let mut verbose = false;
 
@@ -82,7 +94,8 @@ where
                 }
                 *flag = true;
             }
-            "--host" | "--port" | "--www" | "--pkg" | "--exit-after-secs" => {
+            "--host" | "--port" | "--www" | "--pkg" | "--exit-after-secs" | "--rate"
+            | "--burst" | "--max-frame-bytes" | "--allow-origin" => {
                 let value = match inline {
                     Some(value) => value,
                     None => args.next().ok_or_else(|| format!("{name} needs a value"))?,
@@ -92,6 +105,14 @@ where
                     "--port" => set(&mut port, &name, parse_port(&value)?)?,
                     "--www" => set(&mut www, &name, parse_dir(&name, value)?)?,
                     "--pkg" => set(&mut pkg, &name, parse_dir(&name, value)?)?,
+                    "--rate" => set(&mut rate, &name, parse_count(&name, &value)? as f64)?,
+                    "--burst" => set(&mut burst, &name, parse_count(&name, &value)?)?,
+                    "--max-frame-bytes" => set(
+                        &mut max_frame_bytes,
+                        &name,
+                        parse_count(&name, &value)? as usize,
+                    )?,
+                    "--allow-origin" => allowed_origins.push(parse_origin(value)?),
                     _ => set(&mut exit_after, &name, parse_secs(&value)?)?,
                 }
             }
@@ -100,6 +121,7 @@ where
     }
 
     let host = host.unwrap_or(IpAddr::V4(Ipv4Addr::LOCALHOST));
+    let defaults = Limits::default();
     if test_control && !host.is_loopback() {
         return Err(format!(
             "--test-control lets any client break connections: it needs a loopback --host, not {host}"
@@ -114,8 +136,37 @@ where
             pkg: pkg.unwrap_or_else(|| PathBuf::from("pkg")),
             test_control,
             verbose,
+            limits: Limits {
+                per_second: rate.unwrap_or(defaults.per_second),
+                burst: burst.unwrap_or(defaults.burst),
+                max_frame_bytes: max_frame_bytes.unwrap_or(defaults.max_frame_bytes),
+            },
+            allowed_origins,
         },
     }))
+}
+
+/// A whole number from 1 to 2^32 - 1.
+fn parse_count(name: &str, value: &str) -> Result<u32, String> {
+    match value.parse::<u32>() {
+        Ok(count) if count > 0 => Ok(count),
+        _ => Err(format!(
+            "{name}: not a whole number from 1 to 4294967295: {value:?}"
+        )),
+    }
+}
+
+/// An origin as browsers send it: `scheme://host[:port]`, no path.
+fn parse_origin(value: String) -> Result<String, String> {
+    let rest = value
+        .strip_prefix("http://")
+        .or_else(|| value.strip_prefix("https://"));
+    match rest {
+        Some(host) if !host.is_empty() && !host.contains('/') => Ok(value),
+        _ => Err(format!(
+            "--allow-origin: not an origin like https://app.example: {value:?}"
+        )),
+    }
 }
 
 /// Stores an option's value, refusing a second one: a repeated option is more
@@ -191,6 +242,8 @@ mod tests {
                     pkg: PathBuf::from("pkg"),
                     test_control: false,
                     verbose: false,
+                    limits: Limits::default(),
+                    allowed_origins: Vec::new(),
                 },
             })
         );
@@ -209,6 +262,14 @@ mod tests {
             "--exit-after-secs",
             "30",
             "--verbose",
+            "--rate",
+            "10",
+            "--burst=20",
+            "--max-frame-bytes",
+            "300",
+            "--allow-origin",
+            "https://a.example",
+            "--allow-origin=http://127.0.0.1:8080",
         ]);
         assert_eq!(
             parsed,
@@ -221,6 +282,15 @@ mod tests {
                     pkg: PathBuf::from("out/pkg"),
                     test_control: true,
                     verbose: true,
+                    limits: Limits {
+                        per_second: 10.0,
+                        burst: 20,
+                        max_frame_bytes: 300
+                    },
+                    allowed_origins: vec![
+                        "https://a.example".to_owned(),
+                        "http://127.0.0.1:8080".to_owned()
+                    ],
                 },
             })
         );
@@ -257,6 +327,11 @@ mod tests {
         assert!(error(&["--exit-after-secs", "0"]).starts_with("--exit-after-secs"));
         assert!(error(&["--exit-after-secs", "1.5"]).starts_with("--exit-after-secs"));
         assert!(error(&["--www="]).starts_with("--www"));
+        assert!(error(&["--rate", "0"]).starts_with("--rate"));
+        assert!(error(&["--burst", "-3"]).starts_with("--burst"));
+        assert!(error(&["--max-frame-bytes", "1e6"]).starts_with("--max-frame-bytes"));
+        assert!(error(&["--allow-origin", "https://a.example/path"]).starts_with("--allow-origin"));
+        assert!(error(&["--allow-origin", "a.example"]).starts_with("--allow-origin"));
     }
 
     #[test]

@@ -7,18 +7,22 @@
 //! connection is in raw mode (echo).
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{Query, State};
-use axum::http::StatusCode;
+use axum::http::header::ORIGIN;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::timeout;
 
 use crate::hub::{Command, Hub, Order, Registration};
-use crate::protocol::{self, ack, decide, decide_protocol, Action, ProtocolAction, SUBPROTOCOL};
+use crate::limits::{Bucket, Verdict};
+use crate::protocol::{
+    self, ack, decide, decide_protocol, rate_limited, Action, ProtocolAction, SUBPROTOCOL,
+};
 
 /// How long a control-initiated close waits for the client's close frame
 /// before dropping the stream anyway.
@@ -59,8 +63,14 @@ pub struct Params {
 pub async fn upgrade(
     State(hub): State<Arc<Hub>>,
     Query(params): Query<Params>,
+    headers: HeaderMap,
     upgrade: WebSocketUpgrade,
 ) -> Response {
+    let origin = headers.get(ORIGIN).and_then(|origin| origin.to_str().ok());
+    if !hub.allows_origin(origin) {
+        hub.log(format_args!("refused upgrade from origin {origin:?}"));
+        return (StatusCode::FORBIDDEN, "this origin may not connect\n").into_response();
+    }
     if hub.refusing() {
         hub.log(format_args!("refused upgrade (tag {:?})", params.tag));
         return (
@@ -93,6 +103,7 @@ async fn run(
         registration.tag()
     ));
     let mut stalled = false;
+    let mut bucket = Bucket::new(&hub.limits, Instant::now());
     let dropped = loop {
         let flow = if stalled {
             // Stalled: the socket is not read, so nothing is answered and the
@@ -108,7 +119,11 @@ async fn run(
                 biased;
                 Some(command) = commands.recv() => obey(command, &mut socket, &mut stalled).await,
                 inbound = socket.recv() => match inbound {
-                    Some(Ok(frame)) => answer(frame, mode, &mut socket, &registration).await,
+                    Some(Ok(frame)) => match admit(&frame, &mut bucket, hub) {
+                        Admission::Answer => answer(frame, mode, &mut socket, &registration).await,
+                        Admission::Refuse => send(&mut socket, rate_limited()).await,
+                        Admission::Close(code, reason) => close(&mut socket, code, reason).await,
+                    },
                     // End of stream or a network/protocol error: nothing more
                     // to serve.
                     _ => Flow::End,
@@ -130,6 +145,47 @@ async fn run(
         "connection ended (tag {:?})",
         registration.tag()
     ));
+}
+
+/// What becomes of a frame before it is answered.
+enum Admission {
+    Answer,
+    /// Over the rate: an error frame instead of an answer.
+    Refuse,
+    /// Too large, or a flood: close with this code and reason.
+    Close(u16, &'static str),
+}
+
+/// Applies the connection's limits to a data frame (control frames pass).
+fn admit(frame: &Message, bucket: &mut Bucket, hub: &Hub) -> Admission {
+    let size = match frame {
+        Message::Text(text) => text.len(),
+        Message::Binary(bytes) => bytes.len(),
+        Message::Ping(_) | Message::Pong(_) | Message::Close(_) => return Admission::Answer,
+    };
+    if size > hub.limits.max_frame_bytes {
+        return Admission::Close(MESSAGE_TOO_BIG, "frame too large");
+    }
+    match bucket.take(&hub.limits, Instant::now()) {
+        Verdict::Pass => Admission::Answer,
+        Verdict::Refuse => Admission::Refuse,
+        Verdict::Abuse => Admission::Close(POLICY_VIOLATION, "rate limit exceeded"),
+    }
+}
+
+/// Close code for a frame over the size limit (RFC 6455).
+const MESSAGE_TOO_BIG: u16 = 1009;
+/// Close code for a client that keeps sending over the rate limit.
+const POLICY_VIOLATION: u16 = 1008;
+
+/// Sends a close frame and ends the connection.
+async fn close(socket: &mut WebSocket, code: u16, reason: &'static str) -> Flow {
+    let frame = CloseFrame {
+        code,
+        reason: reason.into(),
+    };
+    let _ = timeout(SEND_CLOSE_LIMIT, socket.send(Message::Close(Some(frame)))).await;
+    Flow::End
 }
 
 /// Answers one frame read from the socket.

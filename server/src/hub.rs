@@ -16,6 +16,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::dedupe::Dedupe;
 use crate::history::{History, Replay};
+use crate::limits::Limits;
 use crate::protocol::publication;
 
 /// Most recorded frames kept per tag; older ones are forgotten first, so a
@@ -99,6 +100,10 @@ pub struct Delivered {
 pub struct Hub {
     record_traffic: bool,
     verbose: bool,
+    /// What each connection may send.
+    pub limits: Limits,
+    /// Origins allowed to connect; empty: any.
+    allowed_origins: Vec<String>,
     next_id: AtomicU64,
     next_seq: AtomicU64,
     state: Mutex<State>,
@@ -145,10 +150,27 @@ impl Hub {
         Hub {
             record_traffic,
             verbose,
+            limits: Limits::default(),
+            allowed_origins: Vec::new(),
             next_id: AtomicU64::new(1),
             next_seq: AtomicU64::new(0),
             state: Mutex::new(State::default()),
         }
+    }
+
+    /// Applies other limits and an origin allow-list than the defaults.
+    pub fn guarded(mut self, limits: Limits, allowed_origins: Vec<String>) -> Self {
+        self.limits = limits;
+        self.allowed_origins = allowed_origins;
+        self
+    }
+
+    /// Whether a WebSocket may be opened from `origin` (the request's
+    /// `Origin` header; browsers always send it).
+    pub fn allows_origin(&self, origin: Option<&str>) -> bool {
+        self.allowed_origins.is_empty()
+            || origin
+                .is_some_and(|origin| self.allowed_origins.iter().any(|allowed| allowed == origin))
     }
 
     /// Writes a diagnostic line to stderr when started with `--verbose`.

@@ -8,6 +8,7 @@ mod control;
 mod dedupe;
 mod history;
 mod hub;
+mod limits;
 mod protocol;
 mod statics;
 
@@ -21,9 +22,10 @@ use axum::Router;
 use tokio::net::TcpListener;
 
 use crate::hub::Hub;
+pub use crate::limits::Limits;
 
 /// What the server serves; where it listens is the caller's listener.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ServerConfig {
     /// Directory served for every path other than `/pkg/` and `/ws`.
     pub www: PathBuf,
@@ -34,6 +36,11 @@ pub struct ServerConfig {
     pub test_control: bool,
     /// Log connections and control actions to stderr.
     pub verbose: bool,
+    /// Per-connection rate and frame size.
+    pub limits: Limits,
+    /// Origins allowed to open a WebSocket (the `Origin` header); empty:
+    /// any origin.
+    pub allowed_origins: Vec<String>,
 }
 
 /// Serves `config` on `listener` until the future is dropped or the listener
@@ -51,7 +58,10 @@ pub async fn serve(config: ServerConfig, listener: TcpListener) -> io::Result<()
 
 /// The whole router: `/ws`, then the control routes if enabled, then files.
 fn app(config: &ServerConfig) -> Router {
-    let hub = Arc::new(Hub::new(config.test_control, config.verbose));
+    let hub = Arc::new(
+        Hub::new(config.test_control, config.verbose)
+            .guarded(config.limits, config.allowed_origins.clone()),
+    );
     let mut app = Router::new().route("/ws", get(connection::upgrade).with_state(Arc::clone(&hub)));
     if config.test_control {
         app = app.merge(control::routes(hub));

@@ -166,6 +166,14 @@ pub fn gap(channel: &str, since: u64, from: u64) -> Message {
     )
 }
 
+/// The answer to a frame over the connection's rate limit; the frame was
+/// not handled: `{"type":"error","code":"rate_limited","message":"..."}`.
+pub fn rate_limited() -> Message {
+    Message::Text(
+        r#"{"type":"error","code":"rate_limited","message":"too many frames a second; this one was not handled"}"#.into(),
+    )
+}
+
 /// The answer to a malformed frame:
 /// `{"type":"error","code":"bad_frame","message":"..."}`.
 pub fn bad_frame(message: &str) -> Message {

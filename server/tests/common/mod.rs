@@ -12,7 +12,7 @@ pub use std::time::Duration;
 
 pub use futures_util::{SinkExt, StreamExt};
 pub use serde_json::{json, Value};
-pub use tabwire_server::{serve, ServerConfig};
+pub use tabwire_server::{serve, Limits, ServerConfig};
 pub use tokio::io::{AsyncReadExt, AsyncWriteExt};
 pub use tokio::net::{TcpListener, TcpStream};
 pub use tokio::time::timeout;
@@ -55,6 +55,8 @@ pub fn config(test_control: bool, www: PathBuf, pkg: PathBuf) -> ServerConfig {
         pkg,
         test_control,
         verbose: false,
+        limits: Limits::default(),
+        allowed_origins: Vec::new(),
     }
 }
 
@@ -119,13 +121,22 @@ pub async fn next(client: &mut Client) -> Message {
 /// The head of the response to a WebSocket upgrade request offering
 /// `protocols`, read up to the blank line; the connection is then dropped.
 pub async fn upgrade_head(address: SocketAddr, path: &str, protocols: &str) -> String {
+    upgrade_head_with(
+        address,
+        path,
+        &format!("Sec-WebSocket-Protocol: {protocols}\r\n"),
+    )
+    .await
+}
+
+/// The same with `headers` (each line ending in CRLF) added to the request.
+pub async fn upgrade_head_with(address: SocketAddr, path: &str, headers: &str) -> String {
     within("upgrade response", async {
         let mut stream = TcpStream::connect(address).await.expect("connect");
         let request = format!(
             "GET {path} HTTP/1.1\r\nHost: {address}\r\nConnection: Upgrade\r\n\
              Upgrade: websocket\r\nSec-WebSocket-Version: 13\r\n\
-             Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
-             Sec-WebSocket-Protocol: {protocols}\r\n\r\n"
+             Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n{headers}\r\n"
         );
         stream.write_all(request.as_bytes()).await.expect("write");
         let mut head = Vec::new();
