@@ -29,6 +29,8 @@ Options:
                          a larger one closes the connection (1009)
   --allow-origin ORIGIN  only pages of this origin may connect (repeatable;
                          default: any origin)
+  --jwt-secret SECRET    protocol-mode clients must authenticate with a JWT
+                         (HS256) signed with SECRET; see docs/PROTOCOL.md
   --verbose              log connections and control actions to stderr
   -h, --help             print this help
 
@@ -67,6 +69,7 @@ where
     let mut burst = None;
     let mut max_frame_bytes = None;
     let mut allowed_origins = Vec::new();
+    let mut jwt_secret = None;
     let mut test_control = false;
     let mut verbose = false;
 
@@ -95,7 +98,7 @@ where
                 *flag = true;
             }
             "--host" | "--port" | "--www" | "--pkg" | "--exit-after-secs" | "--rate"
-            | "--burst" | "--max-frame-bytes" | "--allow-origin" => {
+            | "--burst" | "--max-frame-bytes" | "--allow-origin" | "--jwt-secret" => {
                 let value = match inline {
                     Some(value) => value,
                     None => args.next().ok_or_else(|| format!("{name} needs a value"))?,
@@ -113,6 +116,7 @@ where
                         parse_count(&name, &value)? as usize,
                     )?,
                     "--allow-origin" => allowed_origins.push(parse_origin(value)?),
+                    "--jwt-secret" => set(&mut jwt_secret, &name, parse_secret(value)?)?,
                     _ => set(&mut exit_after, &name, parse_secs(&value)?)?,
                 }
             }
@@ -142,8 +146,17 @@ where
                 max_frame_bytes: max_frame_bytes.unwrap_or(defaults.max_frame_bytes),
             },
             allowed_origins,
+            jwt_secret,
         },
     }))
+}
+
+/// A secret of at least 16 bytes: a short one is easily guessed.
+fn parse_secret(value: String) -> Result<String, String> {
+    if value.len() < 16 {
+        return Err("--jwt-secret: at least 16 bytes".to_owned());
+    }
+    Ok(value)
 }
 
 /// A whole number from 1 to 2^32 - 1.
@@ -244,6 +257,7 @@ mod tests {
                     verbose: false,
                     limits: Limits::default(),
                     allowed_origins: Vec::new(),
+                    jwt_secret: None,
                 },
             })
         );
@@ -270,6 +284,8 @@ mod tests {
             "--allow-origin",
             "https://a.example",
             "--allow-origin=http://127.0.0.1:8080",
+            "--jwt-secret",
+            "0123456789abcdef",
         ]);
         assert_eq!(
             parsed,
@@ -291,6 +307,7 @@ mod tests {
                         "https://a.example".to_owned(),
                         "http://127.0.0.1:8080".to_owned()
                     ],
+                    jwt_secret: Some("0123456789abcdef".to_owned()),
                 },
             })
         );
@@ -332,6 +349,7 @@ mod tests {
         assert!(error(&["--max-frame-bytes", "1e6"]).starts_with("--max-frame-bytes"));
         assert!(error(&["--allow-origin", "https://a.example/path"]).starts_with("--allow-origin"));
         assert!(error(&["--allow-origin", "a.example"]).starts_with("--allow-origin"));
+        assert!(error(&["--jwt-secret", "short"]).starts_with("--jwt-secret"));
     }
 
     #[test]

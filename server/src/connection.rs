@@ -16,8 +16,9 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use tokio::sync::{mpsc, oneshot};
-use tokio::time::timeout;
+use tokio::time::{sleep_until, timeout};
 
+use crate::auth::{Auth, Gate, AUTH_FAILED};
 use crate::hub::{Command, Hub, Order, Registration};
 use crate::limits::{Bucket, Verdict};
 use crate::protocol::{
@@ -55,6 +56,8 @@ pub struct Params {
     /// Labels the connection for the control API; empty when absent.
     #[serde(default)]
     tag: String,
+    /// The client's JWT, when it is not sent in an `auth` frame.
+    token: Option<String>,
 }
 
 /// `GET /ws`: upgrades to a WebSocket, selecting the `tabwire.v1` subprotocol
@@ -85,8 +88,9 @@ pub async fn upgrade(
     } else {
         Mode::Raw
     };
+    let auth = Auth::at_upgrade(&hub, mode == Mode::Protocol, params.token.as_deref());
     let (registration, commands) = hub.register(params.tag, mode == Mode::Protocol);
-    upgrade.on_upgrade(move |socket| run(socket, mode, registration, commands))
+    upgrade.on_upgrade(move |socket| run(socket, mode, auth, registration, commands))
 }
 
 /// Serves `socket` until the client leaves, the network fails, or the control
@@ -94,6 +98,7 @@ pub async fn upgrade(
 async fn run(
     mut socket: WebSocket,
     mode: Mode,
+    mut auth: Auth,
     registration: Registration,
     mut commands: mpsc::UnboundedReceiver<Command>,
 ) {
@@ -104,7 +109,12 @@ async fn run(
     ));
     let mut stalled = false;
     let mut bucket = Bucket::new(&hub.limits, Instant::now());
+    if let Auth::Refused(reason) = &auth {
+        close(&mut socket, AUTH_FAILED, reason.clone()).await;
+        return;
+    }
     let dropped = loop {
+        let expiry = auth.deadline();
         let flow = if stalled {
             // Stalled: the socket is not read, so nothing is answered and the
             // frames wait in the TCP buffers until resumed.
@@ -118,11 +128,14 @@ async fn run(
                 // apply to that frame.
                 biased;
                 Some(command) = commands.recv() => obey(command, &mut socket, &mut stalled).await,
+                () = sleep_until(expiry.unwrap_or_else(Instant::now).into()), if expiry.is_some() => {
+                    close(&mut socket, AUTH_FAILED, "token expired".to_owned()).await
+                }
                 inbound = socket.recv() => match inbound {
                     Some(Ok(frame)) => match admit(&frame, &mut bucket, hub) {
-                        Admission::Answer => answer(frame, mode, &mut socket, &registration).await,
+                        Admission::Answer => answer(frame, mode, &mut auth, &mut socket, &registration).await,
                         Admission::Refuse => send(&mut socket, rate_limited()).await,
-                        Admission::Close(code, reason) => close(&mut socket, code, reason).await,
+                        Admission::Close(code, reason) => close(&mut socket, code, reason.to_owned()).await,
                     },
                     // End of stream or a network/protocol error: nothing more
                     // to serve.
@@ -179,7 +192,7 @@ const MESSAGE_TOO_BIG: u16 = 1009;
 const POLICY_VIOLATION: u16 = 1008;
 
 /// Sends a close frame and ends the connection.
-async fn close(socket: &mut WebSocket, code: u16, reason: &'static str) -> Flow {
+async fn close(socket: &mut WebSocket, code: u16, reason: String) -> Flow {
     let frame = CloseFrame {
         code,
         reason: reason.into(),
@@ -192,12 +205,21 @@ async fn close(socket: &mut WebSocket, code: u16, reason: &'static str) -> Flow 
 async fn answer(
     frame: Message,
     mode: Mode,
+    auth: &mut Auth,
     socket: &mut WebSocket,
     registration: &Registration,
 ) -> Flow {
     match mode {
         Mode::Raw => answer_raw(&frame, socket, registration).await,
-        Mode::Protocol => answer_protocol(&frame, socket, registration).await,
+        Mode::Protocol => {
+            let action = decide_protocol(&frame);
+            match auth.check(registration.hub(), &action) {
+                Gate::Pass => answer_protocol(action, socket, registration).await,
+                Gate::Taken => Flow::Continue,
+                Gate::Forbidden(channel) => send(socket, protocol::forbidden(&channel)).await,
+                Gate::Close(reason) => close(socket, AUTH_FAILED, reason).await,
+            }
+        }
     }
 }
 
@@ -216,11 +238,11 @@ async fn answer_raw(frame: &Message, socket: &mut WebSocket, registration: &Regi
 }
 
 async fn answer_protocol(
-    frame: &Message,
+    action: ProtocolAction,
     socket: &mut WebSocket,
     registration: &Registration,
 ) -> Flow {
-    match decide_protocol(frame) {
+    match action {
         ProtocolAction::Reply(reply) => send(socket, reply).await,
         ProtocolAction::Deliver(delivery) => {
             // Deduplicated and recorded first, so the echo and the ack both
@@ -262,7 +284,8 @@ async fn answer_protocol(
             registration.unsubscribe(&channel);
             send(socket, protocol::unsubscribed(&channel)).await
         }
-        ProtocolAction::Nothing => Flow::Continue,
+        // Taken by the authentication gate.
+        ProtocolAction::Auth(_) | ProtocolAction::Nothing => Flow::Continue,
     }
 }
 

@@ -60,6 +60,7 @@ pub fn routes(hub: Arc<Hub>) -> Router {
         .route("/control/reset", both(reset))
         .route("/control/acks", both(acks))
         .route("/control/publish", both(publish))
+        .route("/control/token", both(token))
         .layer(CorsLayer::permissive())
         .with_state(hub)
 }
@@ -253,6 +254,35 @@ async fn publish(
         "control: published {offset} to {channel:?}, {delivered} subscriber(s)"
     ));
     Ok(Json(json!({ "delivered": delivered, "offset": offset })))
+}
+
+/// `token?channels=a,b*&ttl=SECS&sub=NAME`: a JWT signed with the server's
+/// `--jwt-secret`, for tests (a real deployment's auth service issues them).
+/// `ttl` defaults to 3600 seconds; `ttl=-5` makes one that expired 5 s ago.
+async fn token(State(hub): State<Arc<Hub>>, query: Result<Query<Params>, QueryRejection>) -> Reply {
+    let params = params(query)?;
+    let secret = hub
+        .jwt_secret()
+        .ok_or_else(|| BadRequest("the server has no --jwt-secret".to_owned()))?;
+    let ttl: i64 = match params.get("ttl") {
+        None => 3600,
+        Some(raw) => raw
+            .parse()
+            .map_err(|_| BadRequest(format!("ttl: not a whole number of seconds: {raw:?}")))?,
+    };
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |elapsed| elapsed.as_secs());
+    let channels: Vec<&str> = params
+        .get("channels")
+        .map(|list| list.split(',').filter(|c| !c.is_empty()).collect())
+        .unwrap_or_default();
+    let claims = json!({
+        "sub": params.get("sub").map_or("test", String::as_str),
+        "exp": now.saturating_add_signed(ttl),
+        "channels": channels,
+    });
+    Ok(Json(json!({ "token": crate::jwt::sign(&claims, secret) })))
 }
 
 /// Parses the required `enabled` parameter.

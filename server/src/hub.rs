@@ -104,6 +104,8 @@ pub struct Hub {
     pub limits: Limits,
     /// Origins allowed to connect; empty: any.
     allowed_origins: Vec<String>,
+    /// The secret client tokens are signed with; `None`: no authentication.
+    jwt_secret: Option<Vec<u8>>,
     next_id: AtomicU64,
     next_seq: AtomicU64,
     state: Mutex<State>,
@@ -152,6 +154,7 @@ impl Hub {
             verbose,
             limits: Limits::default(),
             allowed_origins: Vec::new(),
+            jwt_secret: None,
             next_id: AtomicU64::new(1),
             next_seq: AtomicU64::new(0),
             state: Mutex::new(State::default()),
@@ -163,6 +166,17 @@ impl Hub {
         self.limits = limits;
         self.allowed_origins = allowed_origins;
         self
+    }
+
+    /// Requires protocol-mode clients to authenticate with tokens signed
+    /// with `secret`.
+    pub fn with_secret(mut self, secret: Option<String>) -> Self {
+        self.jwt_secret = secret.map(String::into_bytes);
+        self
+    }
+
+    pub fn jwt_secret(&self) -> Option<&[u8]> {
+        self.jwt_secret.as_deref()
     }
 
     /// Whether a WebSocket may be opened from `origin` (the request's

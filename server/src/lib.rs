@@ -3,11 +3,13 @@
 //! `tabwire.v1` subprotocol; the static demo and test pages; and (for tests
 //! only) a control API that breaks, stalls and inspects connections on demand.
 
+mod auth;
 mod connection;
 mod control;
 mod dedupe;
 mod history;
 mod hub;
+mod jwt;
 mod limits;
 mod protocol;
 mod statics;
@@ -41,6 +43,9 @@ pub struct ServerConfig {
     /// Origins allowed to open a WebSocket (the `Origin` header); empty:
     /// any origin.
     pub allowed_origins: Vec<String>,
+    /// With a secret, protocol-mode clients must authenticate with a JWT
+    /// signed with it (HS256).
+    pub jwt_secret: Option<String>,
 }
 
 /// Serves `config` on `listener` until the future is dropped or the listener
@@ -60,7 +65,8 @@ pub async fn serve(config: ServerConfig, listener: TcpListener) -> io::Result<()
 fn app(config: &ServerConfig) -> Router {
     let hub = Arc::new(
         Hub::new(config.test_control, config.verbose)
-            .guarded(config.limits, config.allowed_origins.clone()),
+            .guarded(config.limits, config.allowed_origins.clone())
+            .with_secret(config.jwt_secret.clone()),
     );
     let mut app = Router::new().route("/ws", get(connection::upgrade).with_state(Arc::clone(&hub)));
     if config.test_control {

@@ -78,6 +78,8 @@ pub enum ProtocolAction {
     Subscribe { channel: String, since: Option<u64> },
     /// Stop sending it the messages of a channel.
     Unsubscribe(String),
+    /// The client's credentials (a JWT).
+    Auth(String),
     /// Nothing to do: WebSocket control frames are left to the library.
     Nothing,
 }
@@ -107,6 +109,7 @@ pub fn decide_protocol(frame: &Message) -> ProtocolAction {
                 ProtocolAction::Subscribe { channel, since }
             }
             Ok(Inbound::Unsubscribe(channel)) => ProtocolAction::Unsubscribe(channel),
+            Ok(Inbound::Auth(token)) => ProtocolAction::Auth(token),
             Err(problem) => ProtocolAction::Reply(bad_frame(&problem)),
         },
         Message::Binary(_) => ProtocolAction::Reply(bad_frame(
@@ -174,6 +177,18 @@ pub fn rate_limited() -> Message {
     )
 }
 
+/// The answer to a subscription the client's token does not allow:
+/// `{"type":"error","code":"forbidden","channel":"...","message":"..."}`.
+pub fn forbidden(channel: &str) -> Message {
+    Message::Text(
+        format!(
+            r#"{{"type":"error","code":"forbidden","channel":{},"message":"the token does not allow this channel"}}"#,
+            json_string(channel)
+        )
+        .into(),
+    )
+}
+
 /// The answer to a malformed frame:
 /// `{"type":"error","code":"bad_frame","message":"..."}`.
 pub fn bad_frame(message: &str) -> Message {
@@ -197,6 +212,7 @@ enum Inbound {
     Msg(Delivery),
     Subscribe { channel: String, since: Option<u64> },
     Unsubscribe(String),
+    Auth(String),
 }
 
 /// Longest channel name, in bytes of UTF-8.
@@ -221,6 +237,8 @@ struct Fields<'a> {
     channel: Option<&'a RawValue>,
     #[serde(default, borrow, deserialize_with = "present")]
     since: Option<&'a RawValue>,
+    #[serde(default, borrow, deserialize_with = "present")]
+    token: Option<&'a RawValue>,
 }
 
 /// Deserializes a field that is present, whatever its value (even `null`).
@@ -277,9 +295,10 @@ fn parse(text: &str) -> Result<Inbound, String> {
             since: offset_field("since", fields.since)?,
         }),
         "unsubscribe" => channel_name(&fields).map(Inbound::Unsubscribe),
+        "auth" => string_field("token", fields.token).map(Inbound::Auth),
         other => Err(format!(
             "type: {} is not a frame a client sends \
-             (expected \"ping\", \"msg\", \"subscribe\" or \"unsubscribe\")",
+             (expected \"ping\", \"msg\", \"subscribe\", \"unsubscribe\" or \"auth\")",
             json_string(other)
         )),
     }

@@ -57,6 +57,7 @@ pub fn config(test_control: bool, www: PathBuf, pkg: PathBuf) -> ServerConfig {
         verbose: false,
         limits: Limits::default(),
         allowed_origins: Vec::new(),
+        jwt_secret: None,
     }
 }
 
@@ -83,7 +84,17 @@ pub async fn connect_offering(
     tag: &str,
     protocols: &'static str,
 ) -> (Client, Option<String>) {
-    let mut request = format!("ws://{address}/ws?tag={tag}")
+    connect_offering_at(address, &format!("/ws?tag={tag}"), protocols).await
+}
+
+/// Connects to `path` (with its query) offering `protocols`; returns the
+/// client and the subprotocol the server selected.
+pub async fn connect_offering_at(
+    address: SocketAddr,
+    path: &str,
+    protocols: &'static str,
+) -> (Client, Option<String>) {
+    let mut request = format!("ws://{address}{path}")
         .into_client_request()
         .expect("request");
     request.headers_mut().insert(

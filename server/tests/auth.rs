@@ -1,0 +1,124 @@
+//! End-to-end tests of authentication with JWTs (`--jwt-secret`).
+
+mod common;
+
+use common::*;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+
+const SECRET: &str = "a secret of 16 bytes or more";
+
+async fn start_with_secret() -> SocketAddr {
+    let mut config = config(true, missing_dir(), missing_dir());
+    config.jwt_secret = Some(SECRET.to_owned());
+    start(config).await
+}
+
+/// A token from the test control API.
+async fn token(address: SocketAddr, query: &str) -> String {
+    let answer = control(address, &format!("/control/token?{query}")).await;
+    answer["token"].as_str().expect("a token").to_owned()
+}
+
+async fn expect_auth_close(client: &mut Client, reason_starts: &str) {
+    match next(client).await {
+        Message::Close(Some(frame)) => {
+            assert_eq!(frame.code, CloseCode::from(4401));
+            assert!(
+                frame.reason.as_str().starts_with(reason_starts),
+                "{:?}",
+                frame.reason
+            );
+        }
+        other => panic!("expected a close frame, got {other:?}"),
+    }
+}
+
+fn auth(token: &str) -> Message {
+    Message::text(format!(r#"{{"type":"auth","token":"{token}"}}"#))
+}
+
+#[tokio::test]
+async fn nothing_but_pings_before_the_auth_frame() {
+    let address = start_with_secret().await;
+    let mut client = connect_protocol(address, "auth").await;
+    send(&mut client, Message::text(PING)).await;
+    assert_eq!(next(&mut client).await, Message::text(PONG));
+    send(
+        &mut client,
+        Message::text(r#"{"type":"msg","id":"m1","data":1}"#),
+    )
+    .await;
+    expect_auth_close(&mut client, "authentication required").await;
+}
+
+#[tokio::test]
+async fn a_valid_token_allows_messages_and_its_channels_only() {
+    let address = start_with_secret().await;
+    let token = token(address, "channels=nav:*").await;
+    let mut client = connect_protocol(address, "auth").await;
+    send(&mut client, auth(&token)).await;
+    send(
+        &mut client,
+        Message::text(r#"{"type":"msg","id":"m1","data":1}"#),
+    )
+    .await;
+    assert_eq!(next(&mut client).await, Message::text("1"));
+    assert_eq!(next(&mut client).await, ack("m1"));
+    send(
+        &mut client,
+        Message::text(r#"{"type":"subscribe","channel":"nav:F1"}"#),
+    )
+    .await;
+    assert_eq!(
+        next(&mut client).await,
+        Message::text(r#"{"type":"subscribed","channel":"nav:F1","offset":0}"#)
+    );
+    send(
+        &mut client,
+        Message::text(r#"{"type":"subscribe","channel":"risk:1"}"#),
+    )
+    .await;
+    let refusal = next(&mut client).await;
+    let refusal = refusal.to_text().unwrap();
+    assert!(
+        refusal.contains(r#""code":"forbidden""#) && refusal.contains(r#""channel":"risk:1""#),
+        "{refusal}"
+    );
+    send(&mut client, Message::text(PING)).await;
+    assert_eq!(
+        next(&mut client).await,
+        Message::text(PONG),
+        "the connection stays"
+    );
+}
+
+#[tokio::test]
+async fn a_token_in_the_query_works_and_a_bad_one_closes_at_once() {
+    let address = start_with_secret().await;
+    let token = token(address, "").await;
+    let (mut client, _) =
+        connect_offering_at(address, &format!("/ws?tag=q&token={token}"), SUBPROTOCOL).await;
+    send(
+        &mut client,
+        Message::text(r#"{"type":"msg","id":"m1","data":1}"#),
+    )
+    .await;
+    assert_eq!(next(&mut client).await, Message::text("1"));
+    let (mut client, _) =
+        connect_offering_at(address, "/ws?tag=q&token=not.a.token", SUBPROTOCOL).await;
+    expect_auth_close(&mut client, "malformed token").await;
+}
+
+#[tokio::test]
+async fn an_expired_token_is_refused_and_a_live_one_closes_when_it_expires() {
+    let address = start_with_secret().await;
+    let expired = token(address, "ttl=-5").await;
+    let mut client = connect_protocol(address, "auth").await;
+    send(&mut client, auth(&expired)).await;
+    expect_auth_close(&mut client, "token expired at").await;
+
+    let short = token(address, "ttl=1").await;
+    let mut client = connect_protocol(address, "auth").await;
+    send(&mut client, auth(&short)).await;
+    expect_auth_close(&mut client, "token expired").await;
+}
