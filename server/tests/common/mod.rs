@@ -3,7 +3,7 @@
 //! control API, and time limits on every step.
 
 // Each test file uses its own subset of these helpers.
-#![allow(dead_code)]
+#![allow(dead_code, unused_imports)]
 
 pub use std::future::Future;
 pub use std::net::SocketAddr;
