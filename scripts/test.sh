@@ -12,9 +12,9 @@ root=$PWD
 bash scripts/setup.sh
 
 logs=$(mktemp -d)
-server_pid=
+server_pids=()
 cleanup() {
-  [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null || true
+  [ ${#server_pids[@]} -gt 0 ] && kill "${server_pids[@]}" 2>/dev/null || true
   rm -rf "$logs"
 }
 trap cleanup EXIT
@@ -53,19 +53,29 @@ echo "== build"
 bash scripts/build.sh
 cargo build --quiet -p tabwire-server
 
-# One reference server for the browser tests, stopping by itself at worst.
-"$root/target/debug/tabwire-server" --port 0 --test-control --exit-after-secs 900 >"$logs/server.out" &
-server_pid=$!
-for _ in $(seq 100); do grep -q listening "$logs/server.out" && break; sleep 0.1; done
-address=$(sed -n 's|.*http://\(127\.0\.0\.1:[0-9]*\).*|\1|p' "$logs/server.out")
-[ -n "$address" ] || { echo "the reference server did not start"; exit 1; }
+# Reference servers for the browser tests, stopping by themselves at worst:
+# one open to all, one that asks for tokens.
+start_server() {
+  local name=$1; shift
+  "$root/target/debug/tabwire-server" --port 0 --test-control --exit-after-secs 900 "$@" >"$logs/server-$name.out" &
+  server_pids+=("$!")
+}
+address_of() {
+  for _ in $(seq 100); do grep -q listening "$logs/server-$1.out" && break; sleep 0.1; done
+  sed -n 's|.*http://\(127\.0\.0\.1:[0-9]*\).*|\1|p' "$logs/server-$1.out"
+}
+start_server open
+start_server auth --jwt-secret "tabwire test secret, not for production"
+address=$(address_of open)
+auth_address=$(address_of auth)
+[ -n "$address" ] && [ -n "$auth_address" ] || { echo "a reference server did not start"; exit 1; }
 
 browser_tests() {
-  TABWIRE_TEST_SERVER=$address WASM_BINDGEN_TEST_TIMEOUT=240 \
+  TABWIRE_TEST_SERVER=$address TABWIRE_TEST_AUTH_SERVER=$auth_address WASM_BINDGEN_TEST_TIMEOUT=240 \
     wasm-pack test --headless --chrome --chromedriver /usr/bin/chromedriver --mode no-install
 }
 layer browser browser_tests
-kill "$server_pid"; server_pid=
+kill "${server_pids[@]}"; server_pids=()
 
 types_tests() {
   npx tsc -p tests/types && echo "# pass 1"

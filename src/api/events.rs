@@ -26,6 +26,7 @@ export interface TabWireEventMap {
   subscribed: SubscribedEvent;
   unsubscribed: UnsubscribedEvent;
   gap: GapEvent;
+  subscribe_error: SubscribeErrorEvent;
 }
 export type TabWireEventName = keyof TabWireEventMap;
 export interface TabWire {
@@ -65,11 +66,12 @@ pub enum EventKind {
     Subscribed,
     Unsubscribed,
     Gap,
+    SubscribeError,
 }
 
 impl EventKind {
     pub const NAMES: &'static str =
-        "open, message, close, state, reconnecting, error, ack, expired, warning, role, subscribed, unsubscribed, gap";
+        "open, message, close, state, reconnecting, error, ack, expired, warning, role, subscribed, unsubscribed, gap, subscribe_error";
 
     pub fn parse(name: &str) -> Option<EventKind> {
         Some(match name {
@@ -86,6 +88,7 @@ impl EventKind {
             "subscribed" => EventKind::Subscribed,
             "unsubscribed" => EventKind::Unsubscribed,
             "gap" => EventKind::Gap,
+            "subscribe_error" => EventKind::SubscribeError,
             _ => return None,
         })
     }
@@ -108,6 +111,7 @@ impl EventKind {
             Event::Subscribed { .. } => EventKind::Subscribed,
             Event::Unsubscribed { .. } => EventKind::Unsubscribed,
             Event::Gap { .. } => EventKind::Gap,
+            Event::SubscribeError { .. } => EventKind::SubscribeError,
         })
     }
 }
@@ -146,6 +150,14 @@ pub struct SubscribedEvent {
 #[derive(Serialize, Tsify)]
 pub struct UnsubscribedEvent {
     channel: String,
+}
+
+/// Payload of `subscribe_error`: the server refused a subscription (`forbidden`: the token does not allow the channel); the connection stays up.
+#[derive(Serialize, Tsify)]
+pub struct SubscribeErrorEvent {
+    channel: String,
+    code: String,
+    message: String,
 }
 
 /// Payload of `gap`: messages of `channel` after `since` were lost before this client could get them (the server no longer has them); what follows starts at `from`. Refetch what they carried.
@@ -334,6 +346,9 @@ pub fn to_js(event: Event<Frame>) -> Result<JsValue, serde_wasm_bindgen::Error> 
         Event::Publication { channel, offset, payload } => Ok(channel_message(&channel, offset, payload.data())),
         Event::Subscribed { channel, offset } => SubscribedEvent { channel, offset: offset as f64 }.serialize(&serializer),
         Event::Unsubscribed { channel } => UnsubscribedEvent { channel }.serialize(&serializer),
+        Event::SubscribeError { channel, code, message } => {
+            SubscribeErrorEvent { channel, code, message }.serialize(&serializer)
+        }
         Event::Gap { channel, since, from } => {
             GapEvent { channel, since: since as f64, from: from as f64 }.serialize(&serializer)
         }

@@ -10,11 +10,12 @@ use wasm_bindgen::{JsCast, JsValue};
 
 use crate::core::close_codes::{CloseCodePolicy, CodeRange};
 use crate::core::config::{
-    check_code_range, check_count, check_duration, check_factor, check_positive_duration, check_protocols,
+    check_code_range, check_count, check_duration, check_factor, check_positive_duration, check_protocols, url_problem,
 };
 use crate::core::{Config, ConfigError, HeartbeatConfig, Jitter, QueueConfig, ReconnectConfig, ShareConfig, UrlSource};
 use crate::web::protocol::SUBPROTOCOL;
-use crate::web::{PongMatcher, WireConfig};
+use crate::web::wire::with_token;
+use crate::web::{PongMatcher, TokenPlace, TokenSource, WireConfig};
 
 use super::option_keys::{fields_of, unknown_key};
 
@@ -26,6 +27,8 @@ const DEFAULT_PONG: &str = r#"{"type":"pong"}"#;
 const URL_PROVIDER: &'static str = r#"
 /** Called before every connection attempt; may refresh a token. `authFailed` is true after the server closed with an auth failure code (default 4401). */
 export type UrlProvider = (context: { attempt: number; authFailed: boolean }) => string | Promise<string>;
+/** Called before every connection attempt for a fresh token; `authFailed` is true after the server closed with an auth failure code (default 4401). */
+export type TokenProvider = (context: { attempt: number; authFailed: boolean }) => string | Promise<string>;
 /** Recognises the answer to a heartbeat ping. */
 export type PongMatcher = (data: string | ArrayBuffer) => boolean;
 "#;
@@ -63,6 +66,13 @@ pub struct TabWireOptions {
     /// Share one connection among this origin's tabs of the same namespace (`queue.key`, else the URL without its query): one tab leads and holds the socket, the others follow. Default true; tabs without Web Locks or BroadcastChannel run solo.
     #[tsify(optional)]
     share: Option<bool>,
+    /// Credentials for servers that ask for them: a string, or a function called before every connection attempt (`authFailed` is true after a close with an auth failure code). Kept in memory only, never stored.
+    #[tsify(optional, type = "string | TokenProvider")]
+    #[serde(default, with = "serde_wasm_bindgen::preserve")]
+    token: JsValue,
+    /// Where the token goes: "frame" (default), an `auth` frame first on every socket (tabwire protocol; it stays out of URLs and logs), or "query", the `token` parameter of the URL.
+    #[tsify(optional)]
+    token_in: Option<TokenIn>,
     /// The field of a JSON frame whose value `onType` routes by. Default "type".
     #[tsify(optional)]
     type_field: Option<String>,
@@ -147,6 +157,13 @@ enum CodeSpec {
 
 #[derive(Deserialize, Tsify)]
 #[serde(rename_all = "lowercase")]
+pub enum TokenIn {
+    Frame,
+    Query,
+}
+
+#[derive(Deserialize, Tsify)]
+#[serde(rename_all = "lowercase")]
 pub enum ProtocolMode {
     Auto,
     Raw,
@@ -201,6 +218,8 @@ pub enum OptionsError {
     UrlType,
     /// `heartbeat.pong` is neither a string nor a function.
     PongType,
+    /// `token` is neither a string nor a function.
+    TokenType,
     Value(ConfigError),
 }
 
@@ -217,6 +236,7 @@ impl fmt::Display for OptionsError {
             OptionsError::UnknownOption(key) => write!(f, "tabwire: unknown option \"{key}\""),
             OptionsError::UrlType => write!(f, "tabwire: url must be a string or a function"),
             OptionsError::PongType => write!(f, "tabwire: heartbeat.pong must be a string or a function"),
+            OptionsError::TokenType => write!(f, "tabwire: token must be a string or a function"),
             OptionsError::Value(error) => write!(f, "tabwire: {error}"),
         }
     }
@@ -240,6 +260,19 @@ impl TabWireOptions {
         } else {
             return Err(OptionsError::UrlType);
         };
+        let token = if self.token.is_undefined() {
+            None
+        } else if let Some(token) = self.token.as_string() {
+            Some(TokenSource::Fixed(token))
+        } else if let Some(function) = self.token.dyn_ref::<Function>() {
+            Some(TokenSource::Provider(function.clone()))
+        } else {
+            return Err(OptionsError::TokenType);
+        };
+        let token_in = match self.token_in {
+            Some(TokenIn::Query) => TokenPlace::Query,
+            _ => TokenPlace::Frame,
+        };
         let mut protocols = match self.protocols {
             None => Vec::new(),
             Some(Protocols::One(protocol)) => vec![protocol],
@@ -255,6 +288,20 @@ impl TabWireOptions {
             (None, UrlSource::Provider) => "default".to_owned(),
         };
         let (heartbeat, ping, pong) = resolve_heartbeat(self.heartbeat)?;
+        // With a token provider every attempt resolves the URL again, to
+        // put a fresh token in (the URL itself is checked here, once).
+        if let (UrlSource::Fixed(url), Some(TokenSource::Provider(_))) = (&url, &token) {
+            if let Some(reason) = url_problem(url) {
+                return Err(ConfigError::InvalidUrl { url: url.clone(), reason }.into());
+            }
+        }
+        let (url, fixed_url) = match (url, &token, token_in) {
+            (UrlSource::Fixed(url), Some(TokenSource::Provider(_)), _) => (UrlSource::Provider, Some(url)),
+            (UrlSource::Fixed(url), Some(TokenSource::Fixed(token)), TokenPlace::Query) => {
+                (UrlSource::Fixed(with_token(&url, token)), None)
+            }
+            (url, _, _) => (url, None),
+        };
         let mut config = Config::new(url);
         config.reconnect = resolve_reconnect(self.reconnect)?;
         if let Some(timeout) = self.connect_timeout_ms {
@@ -271,7 +318,7 @@ impl TabWireOptions {
         config.share = self.share.unwrap_or(true).then(ShareConfig::default);
         config.validate()?;
         let protocols = protocols.into_iter().map(JsValue::from).collect::<Array>();
-        let wire = WireConfig { protocols, ping, pong, url_provider };
+        let wire = WireConfig { protocols, ping, pong, url_provider, fixed_url, token, token_in };
         let type_field = self.type_field.unwrap_or_else(|| "type".to_owned());
         if type_field.is_empty() {
             return Err(ConfigError::EmptyTypeField.into());

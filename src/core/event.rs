@@ -17,6 +17,8 @@ pub enum Event<P> {
     Subscribed { channel: String, offset: u64 },
     /// The server ended the subscription to `channel`.
     Unsubscribed { channel: String },
+    /// The server refused the subscription to `channel`; the connection stays.
+    SubscribeError { channel: String, code: String, message: String },
     /// Messages of `channel` after `since` were lost (the server no longer
     /// has them): the application should refetch what they carried.
     Gap { channel: String, since: u64, from: u64 },
@@ -48,6 +50,7 @@ impl<P> Event<P> {
                 | Event::Publication { .. }
                 | Event::Subscribed { .. }
                 | Event::Unsubscribed { .. }
+                | Event::SubscribeError { .. }
                 | Event::Gap { .. }
                 | Event::Close(_)
                 | Event::Reconnecting { .. }

@@ -32,6 +32,8 @@ pub enum Input<P> {
     Subscribed { generation: u64, channel: String, offset: u64 },
     /// The server ended a subscription.
     Unsubscribed { generation: u64, channel: String },
+    /// The server refused a subscription (forbidden, for one).
+    SubscribeError { generation: u64, channel: String, code: String, message: String },
     /// The messages of `channel` after `since` are lost; what the server
     /// still had starts at `from`.
     Gap { generation: u64, channel: String, since: u64, from: u64 },

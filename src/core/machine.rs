@@ -211,6 +211,11 @@ impl<P: Payload + Clone> Machine<P> {
                     self.emit(Event::Unsubscribed { channel });
                 }
             }
+            Input::SubscribeError { generation, channel, code, message } => {
+                if self.saw_life(generation) {
+                    self.emit(Event::SubscribeError { channel, code, message });
+                }
+            }
             Input::Gap { generation, channel, since, from } => {
                 if self.saw_life(generation) {
                     self.emit(Event::Gap { channel, since, from });

@@ -19,7 +19,7 @@ use super::signals::{Signal, Signals};
 use super::socket::{Socket, SocketEvent};
 use super::timers::Timers;
 use super::url_provider;
-use super::wire::WireConfig;
+use super::wire::{with_token, TokenPlace, TokenSource, WireConfig};
 
 /// Receives the machine's events; this is where user code runs.
 pub trait EventSink {
@@ -45,6 +45,8 @@ struct Shared {
     store: Option<OutboxStore>,
     /// The open socket's server speaks the tabwire protocol.
     acknowledged: Cell<bool>,
+    /// The token for the `auth` frame of the next open socket.
+    token: RefCell<Option<String>>,
     sink: Box<dyn EventSink>,
     callouts: RefCell<VecDeque<Callout>>,
     /// A callout loop is running further up the stack (or the first events
@@ -87,6 +89,10 @@ impl Driver {
     ) -> Driver {
         let tab = tab_id();
         let ids = id_prefix(clock::epoch_now(), &tab);
+        let first_token = match &wire.token {
+            Some(TokenSource::Fixed(token)) if wire.token_in == TokenPlace::Frame => Some(token.clone()),
+            _ => None,
+        };
         let shared = Rc::new_cyclic(|weak: &Weak<Shared>| {
             let sharing = config.share.as_ref().and_then(|_| {
                 let weak = weak.clone();
@@ -120,6 +126,7 @@ impl Driver {
                 wire,
                 store,
                 acknowledged: Cell::new(false),
+                token: RefCell::new(first_token),
                 sink,
                 callouts: RefCell::new(VecDeque::new()),
                 calling_out: Cell::new(true),
@@ -344,21 +351,48 @@ impl Shared {
         self.calling_out.set(false);
     }
 
+    /// Asks the URL provider (or takes the fixed URL) and the token
+    /// provider, if any, for this attempt.
     fn resolve_url(self: &Rc<Self>, generation: u64, attempt: u32, auth_failed: bool) {
-        let Some(provider) = self.wire.url_provider.clone() else {
-            let message = "no url provider".to_owned();
-            return self.handle(Input::UrlFailed { generation, message });
+        let url_provider = self.wire.url_provider.clone();
+        let fixed_url = self.wire.fixed_url.clone();
+        let token_provider = match &self.wire.token {
+            Some(TokenSource::Provider(provider)) => Some(provider.clone()),
+            _ => None,
         };
         let weak = Rc::downgrade(self);
         wasm_bindgen_futures::spawn_local(async move {
-            let result = url_provider::resolve(provider, attempt, auth_failed).await;
+            let url = match url_provider {
+                Some(provider) => url_provider::resolve(provider, attempt, auth_failed, "URL").await,
+                None => fixed_url.ok_or_else(|| "no url".to_owned()),
+            };
+            let resolved = match (url, token_provider) {
+                (Ok(url), Some(provider)) => match url_provider::resolve(provider, attempt, auth_failed, "token").await {
+                    Ok(token) => Ok((url, Some(token))),
+                    Err(message) => Err(format!("(token provider) {message}")),
+                },
+                (url, _) => url.map(|url| (url, None)),
+            };
             if let Some(shared) = weak.upgrade() {
-                shared.handle(match result {
-                    Ok(url) => Input::UrlResolved { generation, url },
+                shared.handle(match resolved {
+                    Ok((url, token)) => Input::UrlResolved { generation, url: shared.place_token(url, token) },
                     Err(message) => Input::UrlFailed { generation, message },
                 });
             }
         });
+    }
+
+    /// Puts a fresh token where it goes: in the URL, or aside for the
+    /// `auth` frame. It is never stored.
+    fn place_token(&self, url: String, token: Option<String>) -> String {
+        let Some(token) = token else { return url };
+        match self.wire.token_in {
+            TokenPlace::Query => with_token(&url, &token),
+            TokenPlace::Frame => {
+                *self.token.borrow_mut() = Some(token);
+                url
+            }
+        }
     }
 
     fn socket_listener(self: &Rc<Self>, generation: u64) -> Rc<dyn Fn(SocketEvent)> {
@@ -376,6 +410,12 @@ impl Shared {
                 let protocol = self.runtime.borrow().socket.as_ref().map(Socket::protocol).unwrap_or_default();
                 let acknowledged = protocol == protocol::SUBPROTOCOL;
                 self.acknowledged.set(acknowledged);
+                // Credentials first: the server handles frames in order.
+                if acknowledged && self.wire.token_in == TokenPlace::Frame {
+                    if let Some(token) = self.token.borrow().as_deref() {
+                        Self::transmit(&self.runtime.borrow(), &protocol::auth(token));
+                    }
+                }
                 Input::Opened { generation, acknowledged }
             }
             SocketEvent::Message(data) => self.classify(generation, data),
@@ -399,6 +439,9 @@ impl Shared {
                 }
                 Inbound::Subscribed { channel, offset } => Input::Subscribed { generation, channel, offset },
                 Inbound::Unsubscribed { channel } => Input::Unsubscribed { generation, channel },
+                Inbound::SubscribeError { channel, code, message } => {
+                    Input::SubscribeError { generation, channel, code, message }
+                }
                 Inbound::Gap { channel, since, from } => Input::Gap { generation, channel, since, from },
                 Inbound::Message(parsed) => {
                     let frame = Frame::inbound(data);

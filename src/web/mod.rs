@@ -21,4 +21,4 @@ pub mod wire;
 pub use driver::{Driver, EventSink, WeakDriver};
 pub use frame::Frame;
 pub use storage::OutboxStore;
-pub use wire::{PongMatcher, WireConfig};
+pub use wire::{PongMatcher, TokenPlace, TokenSource, WireConfig};

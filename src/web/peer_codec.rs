@@ -85,6 +85,9 @@ fn encode_event(message: &Fields, event: Event<Frame>) {
         Event::Unsubscribed { channel } => {
             message.set("event", "unsubscribed").set("channel", channel);
         }
+        Event::SubscribeError { channel, code, message: text } => {
+            message.set("event", "subscribeError").set("channel", channel).set("code", code).set("message", text);
+        }
         Event::Gap { channel, since, from } => {
             message.set("event", "gap").set("channel", channel).set("since", since as f64).set("from", from as f64);
         }
@@ -175,6 +178,11 @@ fn decode_event(message: &Fields) -> Result<Event<Frame>, String> {
         },
         "subscribed" => Event::Subscribed { channel: message.string("channel")?, offset: message.count("offset")? },
         "unsubscribed" => Event::Unsubscribed { channel: message.string("channel")? },
+        "subscribeError" => Event::SubscribeError {
+            channel: message.string("channel")?,
+            code: message.string("code")?,
+            message: message.string("message")?,
+        },
         "gap" => Event::Gap {
             channel: message.string("channel")?,
             since: message.count("since")?,

@@ -42,6 +42,8 @@ pub enum Inbound {
     Publication { channel: String, offset: Option<u64> },
     Subscribed { channel: String, offset: u64 },
     Unsubscribed { channel: String },
+    /// An error about a channel (`forbidden`): the subscription was refused.
+    SubscribeError { channel: String, code: String, message: String },
     Gap { channel: String, since: u64, from: u64 },
     /// Anything else belongs to the application; the JSON object, if the
     /// frame was one.
@@ -66,10 +68,13 @@ pub fn classify(data: &JsValue) -> Inbound {
             Some(id) => Inbound::Ack(id),
             None => Inbound::Message(Some(object.clone())),
         },
-        Some("error") => Inbound::Error {
-            code: field(&CODE).unwrap_or_default(),
-            message: field(&MESSAGE).unwrap_or_default(),
-        },
+        Some("error") => {
+            let (code, message) = (field(&CODE).unwrap_or_default(), field(&MESSAGE).unwrap_or_default());
+            match field(&CHANNEL) {
+                Some(channel) => Inbound::SubscribeError { channel, code, message },
+                None => Inbound::Error { code, message },
+            }
+        }
         Some("pub") => match field(&CHANNEL) {
             Some(channel) => Inbound::Publication { channel, offset: offset(&OFFSET) },
             None => Inbound::Message(Some(object.clone())),
@@ -88,6 +93,12 @@ pub fn classify(data: &JsValue) -> Inbound {
         },
         _ => Inbound::Message(Some(object)),
     }
+}
+
+/// `{"type":"auth","token":…}`: the credentials, first on a new socket.
+pub fn auth(token: &str) -> JsValue {
+    let token = js_sys::JSON::stringify(&JsValue::from_str(token)).map(String::from).unwrap_or_default();
+    JsValue::from_str(&format!(r#"{{"type":"auth","token":{token}}}"#))
 }
 
 /// `{"type":"subscribe"|"unsubscribe","channel":…}`, with `"since":N` to

@@ -1,4 +1,4 @@
-//! Calling the user's URL provider, which may answer at once or later.
+//! Calling the user's URL and token providers, which may answer at once or later.
 
 use js_sys::{Function, Object, Promise, Reflect};
 use wasm_bindgen::{JsCast, JsValue};
@@ -7,8 +7,9 @@ use wasm_bindgen_futures::JsFuture;
 use super::js_error::describe;
 
 /// Calls `provider({ attempt, authFailed })` and waits for its answer, a
-/// string or a promise of one. Every failure becomes a message.
-pub async fn resolve(provider: Function, attempt: u32, auth_failed: bool) -> Result<String, String> {
+/// string or a promise of one (`what` it should be, for the message). Every
+/// failure becomes a message, which never quotes a token.
+pub async fn resolve(provider: Function, attempt: u32, auth_failed: bool, what: &str) -> Result<String, String> {
     let context = Object::new();
     let _ = Reflect::set(&context, &"attempt".into(), &attempt.into());
     let _ = Reflect::set(&context, &"authFailed".into(), &auth_failed.into());
@@ -17,7 +18,5 @@ pub async fn resolve(provider: Function, attempt: u32, auth_failed: bool) -> Res
         Ok(promise) => JsFuture::from(promise).await.map_err(|error| describe(&error))?,
         Err(value) => value,
     };
-    answer.as_string().ok_or_else(|| {
-        format!("it returned {} instead of a URL string", describe(&answer))
-    })
+    answer.as_string().ok_or_else(|| format!("it returned a {} instead of a {what} string", answer.js_typeof().as_string().unwrap_or_default()))
 }

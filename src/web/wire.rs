@@ -30,6 +30,23 @@ impl PongMatcher {
     }
 }
 
+/// Where the token goes.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum TokenPlace {
+    /// An `auth` frame, the first frame after the socket opens (the
+    /// tabwire protocol only): it stays out of URLs and server logs.
+    Frame,
+    /// The `token` query parameter of the URL.
+    Query,
+}
+
+/// The client's credentials, kept in memory only.
+pub enum TokenSource {
+    Fixed(String),
+    /// A user function, asked before every connection attempt.
+    Provider(Function),
+}
+
 /// The browser-side half of the configuration; the core gets the rest.
 pub struct WireConfig {
     /// The subprotocols, ready for the `WebSocket` constructor; they include
@@ -40,4 +57,16 @@ pub struct WireConfig {
     pub pong: Option<PongMatcher>,
     /// The user's URL provider, when `url` is a function.
     pub url_provider: Option<Function>,
+    /// The URL when it is a string and the attempt still needs resolving
+    /// (a token provider).
+    pub fixed_url: Option<String>,
+    pub token: Option<TokenSource>,
+    pub token_in: TokenPlace,
+}
+
+/// `url` with `token` as its `token` query parameter.
+pub fn with_token(url: &str, token: &str) -> String {
+    let encoded = String::from(js_sys::encode_uri_component(token));
+    let separator = if url.contains('?') { '&' } else { '?' };
+    format!("{url}{separator}token={encoded}")
 }

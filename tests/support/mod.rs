@@ -148,7 +148,7 @@ pub fn construction_error(options: JsValue) -> String {
     }
 }
 
-pub const EVENTS: [&str; 13] = [
+pub const EVENTS: [&str; 14] = [
     "open",
     "message",
     "close",
@@ -162,6 +162,7 @@ pub const EVENTS: [&str; 13] = [
     "subscribed",
     "unsubscribed",
     "gap",
+    "subscribe_error",
 ];
 
 /// Every event a client emitted, in order, as (name, payload).

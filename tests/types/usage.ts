@@ -32,6 +32,8 @@ export async function dashboard(): Promise<void> {
     autoConnect: true,
     share: true,
     typeField: "type",
+    token: async ({ authFailed }) => (authFailed ? "fresh" : "cached"),
+    tokenIn: "frame",
   };
   const ws = new TabWire(options);
 
@@ -94,6 +96,8 @@ export async function dashboard(): Promise<void> {
   ws.on("subscribed", ({ channel, offset }) => console.log(channel, offset + 1));
   ws.on("gap", ({ channel, since, from }) => console.log(channel, from - since));
   ws.on("unsubscribed", ({ channel }) => console.log(channel.length));
+  ws.on("subscribe_error", ({ channel, code, message }) => console.log(channel, code, message));
+  new TabWire({ url: "wss://example.test/ws", token: "jwt", tokenIn: "query" }).free();
   ws.reconnect();
   ws.close(1000, "bye");
   ws.free();
@@ -151,6 +155,10 @@ export async function dashboard(): Promise<void> {
   // A routed payload used as another type.
   // @ts-expect-error `level` is a number
   ws.onType<RiskAlert>("risk", (alert) => alert.level.toUpperCase());
+
+  // The token goes in a frame or the query, nowhere else.
+  // @ts-expect-error tokenIn is "frame" | "query"
+  new TabWire({ url: "wss://example.test/ws", token: "jwt", tokenIn: "header" });
 
   // An offset is a number.
   // @ts-expect-error since is a number, not a string
