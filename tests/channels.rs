@@ -126,3 +126,29 @@ async fn the_type_field_is_an_option() {
     assert_eq!(events.count("message"), 2, "without listeners, a typed frame goes to message");
     client.close(None, None).unwrap();
 }
+
+#[wasm_bindgen_test]
+async fn publish_goes_through_the_outbox_and_is_acknowledged() {
+    let tag = fresh("publish").await;
+    let channel = &format!("desk-{}", js_sys::Date::now());
+    let client = client(options(tag, QUICK));
+    let events = Recorder::attach(&client);
+    let (seen, listener) = collector();
+    let _unsubscribe = client.subscribe(channel.into(), listener, JsValue::UNDEFINED).unwrap();
+    events.wait("the subscription", 5_000, |e| e.count("subscribed") == 1).await;
+    client.publish(channel.clone(), object(&[("approve", 7.into())])).unwrap();
+    until("the message back through the channel", 5_000, async || seen.borrow().len() == 1).await;
+    events.wait("its ack", 5_000, |e| e.count("ack") == 1).await;
+
+    // While the server is unreachable, a publication waits in the outbox.
+    control("refuse", "ms=60000").await;
+    control("drop", &format!("tag={tag}")).await;
+    events.wait("the drop", 5_000, |e| e.count("close") == 1).await;
+    let receipt = client.publish(channel.clone(), "later".into()).unwrap().js_value();
+    assert_eq!(text(&receipt, "status"), "queued");
+    control("refuse", "ms=0").await;
+    until("the queued publication", 10_000, async || seen.borrow().len() == 2).await;
+    assert_eq!(*seen.borrow(), [r#"{"approve":7}"#, r#""later""#]);
+    events.wait("both acks", 5_000, |e| e.count("ack") == 2).await;
+    client.close(None, None).unwrap();
+}

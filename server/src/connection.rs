@@ -22,7 +22,7 @@ use crate::auth::{Auth, Gate, AUTH_FAILED};
 use crate::hub::{Command, Hub, Order, Registration};
 use crate::limits::{Bucket, Verdict};
 use crate::protocol::{
-    self, ack, decide, decide_protocol, rate_limited, Action, ProtocolAction, SUBPROTOCOL,
+    self, ack, decide, decide_protocol, rate_limited, Action, Handling, ProtocolAction, SUBPROTOCOL,
 };
 
 /// How long a control-initiated close waits for the client's close frame
@@ -252,8 +252,15 @@ async fn answer_protocol(
                     .hub()
                     .deliver(registration.tag(), &delivery.id, delivery.record);
             if delivered.handled {
-                if let Flow::End = send(socket, delivery.echo).await {
-                    return Flow::End;
+                match delivery.handling {
+                    Handling::Echo(echo) => {
+                        if let Flow::End = send(socket, echo).await {
+                            return Flow::End;
+                        }
+                    }
+                    Handling::Publish { channel, data } => {
+                        registration.hub().publish(&channel, &data);
+                    }
                 }
             } else {
                 registration.hub().log(format_args!(

@@ -89,10 +89,19 @@ pub enum ProtocolAction {
 pub struct Delivery {
     /// The client's id of the message, to deduplicate and acknowledge.
     pub id: String,
-    /// The payload as an ordinary application frame, sent back when handled.
-    pub echo: Message,
+    /// What handling it means.
+    pub handling: Handling,
     /// How the message appears in `/control/received`.
     pub record: String,
+}
+
+/// What the server does with a new message.
+#[derive(Debug, PartialEq)]
+pub enum Handling {
+    /// Send the payload back as an ordinary application frame.
+    Echo(Message),
+    /// Publish `data` (JSON text) to `channel`.
+    Publish { channel: String, data: String },
 }
 
 /// Decides the answer to `frame` on a connection in protocol mode. Every
@@ -239,6 +248,8 @@ struct Fields<'a> {
     since: Option<&'a RawValue>,
     #[serde(default, borrow, deserialize_with = "present")]
     token: Option<&'a RawValue>,
+    #[serde(default, borrow, deserialize_with = "present")]
+    publish: Option<&'a RawValue>,
 }
 
 /// Deserializes a field that is present, whatever its value (even `null`).
@@ -336,11 +347,37 @@ pub fn check_channel(channel: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// The payload of a `msg`: exactly one of `data`, `text` and `binary`.
+/// The `publish` of a `msg`: `{"channel": "...", "data": ...}`.
+#[derive(Deserialize)]
+struct Publish<'a> {
+    channel: String,
+    #[serde(borrow)]
+    data: &'a RawValue,
+}
+
+/// The payload of a `msg`: exactly one of `data`, `text`, `binary` and `publish`.
 fn parse_msg(fields: &Fields<'_>) -> Result<Delivery, String> {
     let id = string_field("id", fields.id)?;
     if id.is_empty() {
         return Err("id: empty".to_owned());
+    }
+    if let Some(publish) = fields.publish {
+        if fields.data.is_some() || fields.text.is_some() || fields.binary.is_some() {
+            return Err("publish: a msg with publish has no data, text or binary".to_owned());
+        }
+        let publish: Publish<'_> = serde_json::from_str(publish.get())
+            .map_err(|_| "publish: not an object with a string channel and a data".to_owned())?;
+        check_channel(&publish.channel)?;
+        let record = publish.data.get().to_owned();
+        let handling = Handling::Publish {
+            channel: publish.channel,
+            data: record.clone(),
+        };
+        return Ok(Delivery {
+            id,
+            handling,
+            record,
+        });
     }
     let (echo, record) = match (fields.data, fields.text, fields.binary) {
         (Some(data), None, None) => (Message::Text(data.get().into()), data.get().to_owned()),
@@ -367,11 +404,15 @@ fn parse_msg(fields: &Fields<'_>) -> Result<Delivery, String> {
                 given.join(" and ")
             };
             return Err(format!(
-                "data, text, binary: a msg needs exactly one of them, got {given}"
+                "data, text, binary: a msg needs exactly one of them (or publish), got {given}"
             ));
         }
     };
-    Ok(Delivery { id, echo, record })
+    Ok(Delivery {
+        id,
+        handling: Handling::Echo(echo),
+        record,
+    })
 }
 
 #[cfg(test)]

@@ -150,3 +150,22 @@ async fn an_offset_the_history_cannot_give_is_reported_as_a_gap() {
     );
     assert_eq!(next(&mut client).await, pub_frame("x", 1, "1"));
 }
+
+#[tokio::test]
+async fn a_client_publishes_through_a_message_that_is_acknowledged() {
+    let address = start_with_control().await;
+    let mut subscriber = connect_protocol(address, "ch").await;
+    subscribe(&mut subscriber, "x", None, 0).await;
+    let mut publisher = connect_protocol(address, "ch").await;
+    let frame = r#"{"type":"msg","id":"p1","publish":{"channel":"x","data":{"v":1}}}"#;
+    send(&mut publisher, Message::text(frame)).await;
+    assert_eq!(
+        next(&mut publisher).await,
+        ack("p1"),
+        "acknowledged, not echoed"
+    );
+    assert_eq!(next(&mut subscriber).await, pub_frame("x", 1, r#"{"v":1}"#));
+    send(&mut publisher, Message::text(frame)).await;
+    assert_eq!(next(&mut publisher).await, ack("p1"));
+    nothing_within_300_ms(&mut subscriber, "a repeated id is published once").await;
+}

@@ -11,7 +11,7 @@ use wasm_bindgen::prelude::*;
 use super::events::{EventKind, RoleName, StateName};
 use super::listeners::{ListenerSink, Listeners};
 use super::options::{TabWireOptions, WhenFull};
-use super::send::{to_frame, SendError, SendReceipt};
+use super::send::{to_frame, to_publication, SendError, SendReceipt};
 use crate::core::Entry;
 use crate::web::{clock, Driver, Frame, OutboxStore};
 
@@ -88,6 +88,14 @@ pub struct Stats {
 /// Longest channel name, as the reference server accepts it.
 const MAX_CHANNEL_BYTES: usize = 200;
 
+/// A channel name of 1 to [`MAX_CHANNEL_BYTES`] bytes.
+fn check_channel(channel: String) -> Result<String, JsError> {
+    if channel.is_empty() || channel.len() > MAX_CHANNEL_BYTES {
+        return Err(js_error(format!("tabwire: a channel name is 1 to {MAX_CHANNEL_BYTES} bytes of UTF-8")));
+    }
+    Ok(channel)
+}
+
 /// The `since` of `subscribe`'s options: absent, or a whole number from 0 to 2^53.
 fn since_option(options: &JsValue) -> Result<Option<u64>, JsError> {
     if options.is_undefined() || options.is_null() {
@@ -139,6 +147,19 @@ impl TabWire {
         Ok(self.remover(id))
     }
 
+    /// Publishes `data` (any JSON value) to `channel` through the server
+    /// (tabwire protocol): like `send()`, it goes through the durable
+    /// outbox and leaves it when the server acknowledges it.
+    pub fn publish(
+        &self,
+        channel: String,
+        #[wasm_bindgen(unchecked_param_type = "unknown")] data: JsValue,
+    ) -> Result<Ts<SendReceipt>, JsError> {
+        let channel = check_channel(channel)?;
+        let frame = to_publication(&channel, &data).map_err(js_error)?;
+        self.deliver(frame)
+    }
+
     /// Typed in the `TabWire` interface of the event map.
     #[wasm_bindgen(skip_typescript, js_name = onType)]
     pub fn on_type(&self, kind: JsValue, listener: JsValue) -> Result<Function, JsError> {
@@ -153,10 +174,7 @@ impl TabWire {
     /// Typed in the `TabWire` interface of the event map.
     #[wasm_bindgen(skip_typescript)]
     pub fn subscribe(&self, channel: JsValue, listener: JsValue, options: JsValue) -> Result<Function, JsError> {
-        let channel = channel
-            .as_string()
-            .filter(|channel| !channel.is_empty() && channel.len() <= MAX_CHANNEL_BYTES)
-            .ok_or_else(|| js_error(format!("tabwire: subscribe() needs a channel name of 1 to {MAX_CHANNEL_BYTES} bytes")))?;
+        let channel = check_channel(channel.as_string().unwrap_or_default())?;
         let listener = listener
             .dyn_into::<Function>()
             .map_err(|_| js_error("tabwire: subscribe() needs a function as its listener"))?;
@@ -185,12 +203,7 @@ impl TabWire {
         data: JsValue,
     ) -> Result<Ts<SendReceipt>, JsError> {
         let frame = to_frame(data).map_err(js_error)?;
-        let receipt = match self.driver.send(frame) {
-            Ok(sent) => SendReceipt::from(sent),
-            Err(refusal) if self.when_full == WhenFull::Throw => return Err(js_error(SendError::QueueFull(refusal))),
-            Err(refusal) => SendReceipt::from(refusal),
-        };
-        Ts::from_rust(&receipt).map_err(js_error)
+        self.deliver(frame)
     }
 
     /// The undelivered messages, oldest first: waiting for a connection, or
@@ -256,6 +269,16 @@ impl TabWire {
 }
 
 impl TabWire {
+    /// Hands a frame to the outbox and says what became of it.
+    fn deliver(&self, frame: Frame) -> Result<Ts<SendReceipt>, JsError> {
+        let receipt = match self.driver.send(frame) {
+            Ok(sent) => SendReceipt::from(sent),
+            Err(refusal) if self.when_full == WhenFull::Throw => return Err(js_error(SendError::QueueFull(refusal))),
+            Err(refusal) => SendReceipt::from(refusal),
+        };
+        Ts::from_rust(&receipt).map_err(js_error)
+    }
+
     /// The function `on` and `onType` return: it removes the listener `id`.
     fn remover(&self, id: u32) -> Function {
         let listeners = Rc::downgrade(&self.listeners);

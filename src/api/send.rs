@@ -102,6 +102,17 @@ pub fn to_frame(data: JsValue) -> Result<Frame, SendError> {
     Ok(Frame::json(text))
 }
 
+/// A message for `channel`, for `publish()`: any JSON value.
+pub fn to_publication(channel: &str, data: &JsValue) -> Result<Frame, SendError> {
+    if data.is_undefined() || data.is_function() || data.is_symbol() {
+        return Err(SendError::Unsupported(type_name(data)));
+    }
+    let text = JSON::stringify(data).map_err(|error| SendError::NotJson(describe(error.as_ref())))?;
+    let channel = JSON::stringify(&JsValue::from_str(channel)).map_err(|error| SendError::NotJson(describe(error.as_ref())))?;
+    let body = JsString::from(r#"{"channel":"#).concat(&channel).concat(&JsValue::from_str(r#","data":"#)).concat(&text).concat(&JsValue::from_str("}"));
+    Ok(Frame::publication(body))
+}
+
 fn type_name(data: &JsValue) -> String {
     if data.is_instance_of::<web_sys::Blob>() {
         return "a Blob (read it with await blob.arrayBuffer() first)".to_owned();

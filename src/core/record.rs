@@ -19,6 +19,8 @@ pub enum PayloadKind {
     Text,
     Json,
     Binary,
+    /// A message for a channel: JSON `{"channel": ..., "data": ...}`.
+    Publish,
 }
 
 impl PayloadKind {
@@ -28,11 +30,14 @@ impl PayloadKind {
             PayloadKind::Text => "t",
             PayloadKind::Json => "j",
             PayloadKind::Binary => "b",
+            PayloadKind::Publish => "p",
         }
     }
 
     pub fn from_code(code: &str) -> Option<PayloadKind> {
-        [PayloadKind::Text, PayloadKind::Json, PayloadKind::Binary].into_iter().find(|kind| kind.code() == code)
+        [PayloadKind::Text, PayloadKind::Json, PayloadKind::Binary, PayloadKind::Publish]
+            .into_iter()
+            .find(|kind| kind.code() == code)
     }
 }
 

@@ -32,6 +32,12 @@ impl Frame {
         Frame { data: data.into(), kind: PayloadKind::Json, size, parsed: None }
     }
 
+    /// A message for a channel: JSON text `{"channel": ..., "data": ...}`.
+    pub fn publication(data: JsString) -> Frame {
+        let size = data.length() as usize;
+        Frame { data: data.into(), kind: PayloadKind::Publish, size, parsed: None }
+    }
+
     pub fn binary(data: ArrayBuffer) -> Frame {
         let size = data.byte_length() as usize;
         Frame { data: data.into(), kind: PayloadKind::Binary, size, parsed: None }
@@ -53,6 +59,7 @@ impl Frame {
             PayloadKind::Text => data.dyn_into::<JsString>().ok().map(Frame::text),
             PayloadKind::Json => data.dyn_into::<JsString>().ok().map(Frame::json),
             PayloadKind::Binary => data.dyn_into::<ArrayBuffer>().ok().map(Frame::binary),
+            PayloadKind::Publish => data.dyn_into::<JsString>().ok().map(Frame::publication),
         }
     }
 

@@ -110,12 +110,13 @@ pub fn subscription(channel: &str, subscribe: bool, since: Option<u64>) -> JsVal
     JsValue::from_str(&format!(r#"{{"type":"{kind}","channel":{channel}{since}}}"#))
 }
 
-/// `{"type":"msg","id":…,"text"|"data"|"binary":…}` around a message. The
+/// `{"type":"msg","id":…,"text"|"data"|"binary"|"publish":…}` around a message. The
 /// payload is joined as a JS string; only binary data passes through wasm.
 pub fn envelope(id: &str, frame: &Frame) -> JsValue {
     let head = |field: &str| JsString::from(format!(r#"{{"type":"msg","id":"{id}","{field}":"#));
     let body = match frame.kind() {
         PayloadKind::Json => head("data").concat(frame.data()),
+        PayloadKind::Publish => head("publish").concat(frame.data()),
         PayloadKind::Text => {
             let quoted = js_sys::JSON::stringify(frame.data()).unwrap_or_else(|_| JsString::from("\"\""));
             head("text").concat(&quoted)

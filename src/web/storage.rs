@@ -50,7 +50,7 @@ impl OutboxStore {
                 let bytes = Uint8Array::new(frame.data()).to_vec();
                 JsValue::from_str(&base64::encode(&bytes))
             }
-            PayloadKind::Text | PayloadKind::Json => frame.data().clone(),
+            PayloadKind::Text | PayloadKind::Json | PayloadKind::Publish => frame.data().clone(),
         };
         let value = header.concat(&body);
         self.storage.unchecked_ref::<UntypedStorage>().set_item(&self.key(id), &value)
@@ -107,6 +107,7 @@ fn frame_of(kind: PayloadKind, body: &str) -> Frame {
     match kind {
         PayloadKind::Text => Frame::text(JsString::from(body)),
         PayloadKind::Json => Frame::json(JsString::from(body)),
+        PayloadKind::Publish => Frame::publication(JsString::from(body)),
         PayloadKind::Binary => {
             let bytes = base64::decode(body).unwrap_or_default();
             Frame::binary(Uint8Array::from(bytes.as_slice()).buffer().unchecked_into::<ArrayBuffer>())

@@ -87,6 +87,8 @@ export async function dashboard(): Promise<void> {
   );
   unsubscribe();
   ws.subscribe("approvals:desk-3", () => {}, { since: 41 });
+  const published: SendReceipt = ws.publish("approvals:desk-3", { approve: 7 });
+  console.log(published.status);
   interface RiskAlert {
     type: "risk";
     level: number;

@@ -102,7 +102,7 @@ fn protocol(frame: &str) -> ProtocolAction {
 fn delivery(id: &str, echo: Message, record: &str) -> ProtocolAction {
     ProtocolAction::Deliver(Delivery {
         id: id.to_owned(),
-        echo,
+        handling: Handling::Echo(echo),
         record: record.to_owned(),
     })
 }
@@ -280,15 +280,15 @@ fn msg_needs_a_non_empty_string_id() {
 fn msg_needs_exactly_one_payload() {
     assert_eq!(
         refusal_of(r#"{"type":"msg","id":"1"}"#),
-        "data, text, binary: a msg needs exactly one of them, got none"
+        "data, text, binary: a msg needs exactly one of them (or publish), got none"
     );
     assert_eq!(
         refusal_of(r#"{"type":"msg","id":"1","data":1,"text":"x"}"#),
-        "data, text, binary: a msg needs exactly one of them, got data and text"
+        "data, text, binary: a msg needs exactly one of them (or publish), got data and text"
     );
     assert_eq!(
         refusal_of(r#"{"type":"msg","id":"1","data":null,"text":"x","binary":""}"#),
-        "data, text, binary: a msg needs exactly one of them, got data and text and binary"
+        "data, text, binary: a msg needs exactly one of them (or publish), got data and text and binary"
     );
 }
 
@@ -430,4 +430,40 @@ fn channel_frames_carry_the_channel_and_offsets() {
         gap("x", 3, 9),
         Message::Text(r#"{"type":"gap","channel":"x","since":3,"from":9}"#.into())
     );
+}
+
+#[test]
+fn a_msg_may_publish_to_a_channel_instead() {
+    let frame = |text: &str| decide_protocol(&Message::Text(text.to_owned().into()));
+    assert_eq!(
+        frame(r#"{"type":"msg","id":"p1","publish":{"channel":"nav:1","data":{"nav":1.5}}}"#),
+        ProtocolAction::Deliver(Delivery {
+            id: "p1".to_owned(),
+            handling: Handling::Publish {
+                channel: "nav:1".to_owned(),
+                data: r#"{"nav":1.5}"#.to_owned()
+            },
+            record: r#"{"nav":1.5}"#.to_owned(),
+        })
+    );
+    for (text, problem) in [
+        (
+            r#"{"type":"msg","id":"p","publish":{"data":1}}"#,
+            "publish: not an object with a string channel and a data",
+        ),
+        (
+            r#"{"type":"msg","id":"p","publish":{"channel":"","data":1}}"#,
+            "channel: empty",
+        ),
+        (
+            r#"{"type":"msg","id":"p","publish":{"channel":"x","data":1},"data":2}"#,
+            "publish: a msg with publish has no data, text or binary",
+        ),
+    ] {
+        assert_eq!(
+            frame(text),
+            ProtocolAction::Reply(bad_frame(problem)),
+            "{text}"
+        );
+    }
 }
