@@ -20,6 +20,7 @@ export interface TabWireEventMap {
   reconnecting: ReconnectingEvent;
   error: TabWireError;
   ack: AckEvent;
+  rejected: RejectedEvent;
   expired: ExpiredEvent;
   warning: WarningEvent;
   role: RoleEvent;
@@ -60,6 +61,7 @@ pub enum EventKind {
     Reconnecting,
     Error,
     Ack,
+    Rejected,
     Expired,
     Warning,
     Role,
@@ -71,7 +73,7 @@ pub enum EventKind {
 
 impl EventKind {
     pub const NAMES: &'static str =
-        "open, message, close, state, reconnecting, error, ack, expired, warning, role, subscribed, unsubscribed, gap, subscribe_error";
+        "open, message, close, state, reconnecting, error, ack, rejected, expired, warning, role, subscribed, unsubscribed, gap, subscribe_error";
 
     pub fn parse(name: &str) -> Option<EventKind> {
         Some(match name {
@@ -82,6 +84,7 @@ impl EventKind {
             "reconnecting" => EventKind::Reconnecting,
             "error" => EventKind::Error,
             "ack" => EventKind::Ack,
+            "rejected" => EventKind::Rejected,
             "expired" => EventKind::Expired,
             "warning" => EventKind::Warning,
             "role" => EventKind::Role,
@@ -105,6 +108,7 @@ impl EventKind {
             Event::Reconnecting { .. } => EventKind::Reconnecting,
             Event::Error(_) => EventKind::Error,
             Event::Ack { .. } => EventKind::Ack,
+            Event::Rejected { .. } => EventKind::Rejected,
             Event::Expired { .. } => EventKind::Expired,
             Event::Warning { .. } => EventKind::Warning,
             Event::Role(_) => EventKind::Role,
@@ -302,6 +306,15 @@ pub struct AckEvent {
     id: String,
 }
 
+/// Payload of `rejected`: the server refused a message for good (`code` "forbidden": the token may not publish to its channel); it left the outbox and will not be sent again.
+#[derive(Serialize, Tsify)]
+pub struct RejectedEvent {
+    /// The id `send()` or `publish()` returned.
+    id: String,
+    code: String,
+    message: String,
+}
+
 /// Payload of `expired`: messages dropped undelivered after `queue.ttlMs`.
 #[derive(Serialize, Tsify)]
 pub struct ExpiredEvent {
@@ -363,6 +376,7 @@ pub fn to_js(event: Event<Frame>) -> Result<JsValue, serde_wasm_bindgen::Error> 
             TabWireError { kind: ErrorKind::from(&failure), message: failure.to_string() }.serialize(&serializer)
         }
         Event::Ack { id } => AckEvent { id }.serialize(&serializer),
+        Event::Rejected { id, code, message } => RejectedEvent { id, code, message }.serialize(&serializer),
         Event::Expired { ids } => ExpiredEvent { ids }.serialize(&serializer),
         Event::Warning { key, reason } => WarningEvent { key, message: reason }.serialize(&serializer),
     }

@@ -29,6 +29,9 @@ pub enum Event<P> {
     Error(Failure),
     /// The server acknowledged a message: it left the outbox.
     Ack { id: String },
+    /// The server refused a message for good (`code` `forbidden`: the
+    /// token may not publish to its channel): it left the outbox.
+    Rejected { id: String, code: String, message: String },
     /// Messages dropped unsent because they reached `queue.ttlMs`.
     Expired { ids: Vec<String> },
     /// Something was skipped without harm (a stored key that is not ours,

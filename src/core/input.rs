@@ -41,6 +41,8 @@ pub enum Input<P> {
     Pong { generation: u64 },
     /// The server acknowledged the message `id`.
     Ack { generation: u64, id: String },
+    /// The server refused the message `id` for good.
+    Rejected { generation: u64, id: String, code: String, message: String },
     /// The server reported an error in a protocol frame.
     ServerError { generation: u64, code: String, message: String },
     SocketError { generation: u64 },

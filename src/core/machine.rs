@@ -218,7 +218,7 @@ impl<P: Payload + Clone> Machine<P> {
             }
             Input::Gap { generation, channel, since, from } => {
                 if self.saw_life(generation) {
-                    self.emit(Event::Gap { channel, since, from });
+                    self.on_gap(channel, since, from);
                 }
             }
             Input::Pong { generation } => {
@@ -231,6 +231,11 @@ impl<P: Payload + Clone> Machine<P> {
             Input::Ack { generation, id } => {
                 if self.saw_life(generation) {
                     self.on_ack(id);
+                }
+            }
+            Input::Rejected { generation, id, code, message } => {
+                if self.saw_life(generation) {
+                    self.on_rejected(id, code, message);
                 }
             }
             Input::ServerError { generation, code, message } => {

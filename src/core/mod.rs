@@ -32,7 +32,7 @@ pub use event::{CloseInfo, Event, Failure, StateChange};
 pub use input::Input;
 pub use machine::{Machine, SendOutcome, Sent};
 pub use outbox::{Entry, Refusal, Restored};
-pub use share::{Peer, Role, ShareConfig};
+pub use share::{Outcome, Peer, Role, ShareConfig};
 pub use state::ConnectionState;
 pub use stats::Stats;
 

@@ -42,6 +42,12 @@ impl Offsets {
         }
     }
 
+    /// Goes back to `offset`: the channel's numbering started again.
+    pub fn rewind(&mut self, channel: &str, offset: u64) {
+        self.forget(channel);
+        self.entries.push((channel.to_owned(), offset));
+    }
+
     pub fn forget(&mut self, channel: &str) {
         self.entries.retain(|(known, _)| known != channel);
     }

@@ -6,7 +6,7 @@
 //! leader has an epoch, larger than any before it, so a leader that was
 //! frozen and woke up again is recognised as stale and ignored.
 
-use std::collections::{HashSet, VecDeque};
+use std::collections::{HashMap, VecDeque};
 
 use super::event::Event;
 use super::state::ConnectionState;
@@ -67,25 +67,35 @@ pub enum Peer<P> {
     Relay { id: String, payload: P, created_ms: f64 },
     /// Something the leader's connection reported, for every tab.
     Event { epoch: u64, event: Event<P> },
-    /// The leader is done with a relayed message: the server acknowledged
-    /// it, or (raw mode) the socket took it.
-    Done { epoch: u64, id: String, acknowledged: bool },
+    /// The leader is done with a relayed message.
+    Done { epoch: u64, id: String, outcome: Outcome },
 }
 
-/// The ids of the last relayed messages a leader finished, so that a relay
+/// How a message left the outbox of the tab that sent it.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Outcome {
+    /// The server acknowledged it.
+    Acknowledged,
+    /// The socket took it (raw mode: no acknowledgements).
+    Taken,
+    /// The server refused it for good (its token may not publish there).
+    Rejected { code: String, message: String },
+}
+
+/// The last relayed messages a leader finished and how, so that a relay
 /// arriving late (sent again to a new leader) is not sent twice.
 #[derive(Debug, Default)]
 pub struct RecentIds {
     order: VecDeque<String>,
-    known: HashSet<String>,
+    known: HashMap<String, Outcome>,
 }
 
 impl RecentIds {
     /// Enough for every message of a full outbox of each of several tabs.
     const CAPACITY: usize = 4096;
 
-    pub fn insert(&mut self, id: String) {
-        if !self.known.insert(id.clone()) {
+    pub fn insert(&mut self, id: String, outcome: Outcome) {
+        if self.known.insert(id.clone(), outcome).is_some() {
             return;
         }
         self.order.push_back(id);
@@ -96,7 +106,7 @@ impl RecentIds {
         }
     }
 
-    pub fn contains(&self, id: &str) -> bool {
-        self.known.contains(id)
+    pub fn get(&self, id: &str) -> Option<&Outcome> {
+        self.known.get(id)
     }
 }

@@ -433,6 +433,7 @@ impl Shared {
             return match protocol::classify(&data) {
                 Inbound::Pong => Input::Pong { generation },
                 Inbound::Ack(id) => Input::Ack { generation, id },
+                Inbound::Rejected { id, code, message } => Input::Rejected { generation, id, code, message },
                 Inbound::Error { code, message } => Input::ServerError { generation, code, message },
                 Inbound::Publication { channel, offset } => {
                     Input::Publication { generation, channel, offset, payload: Frame::inbound(data) }

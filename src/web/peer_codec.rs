@@ -11,7 +11,7 @@ use wasm_bindgen::{JsCast, JsValue};
 use super::clock;
 use super::frame::Frame;
 use crate::core::record::PayloadKind;
-use crate::core::{CloseInfo, ConnectionState, Event, Peer, StateChange};
+use crate::core::{CloseInfo, ConnectionState, Event, Outcome, Peer, StateChange};
 
 /// The version of these messages; a tab only understands its own.
 pub const VERSION: u32 = 1;
@@ -48,8 +48,12 @@ pub fn encode(peer: Peer<Frame>) -> JsValue {
             message.kind("event").set("epoch", epoch as f64);
             encode_event(&message, event);
         }
-        Peer::Done { epoch, id, acknowledged } => {
+        Peer::Done { epoch, id, outcome } => {
+            let acknowledged = outcome == Outcome::Acknowledged;
             message.kind("done").set("epoch", epoch as f64).set("id", id).set("acknowledged", acknowledged);
+            if let Outcome::Rejected { code, message: text } = outcome {
+                message.set("rejected", code).set("reason", text);
+            }
         }
     }
     message.0.into()
@@ -102,7 +106,12 @@ fn encode_event(message: &Fields, event: Event<Frame>) {
                 .set("retryAt", clock::to_epoch_ms(retry_at_ms));
         }
         // Not passed between tabs.
-        Event::Error(_) | Event::Ack { .. } | Event::Expired { .. } | Event::Warning { .. } | Event::Role(_) => {}
+        Event::Error(_)
+        | Event::Ack { .. }
+        | Event::Rejected { .. }
+        | Event::Expired { .. }
+        | Event::Warning { .. }
+        | Event::Role(_) => {}
     }
 }
 
@@ -147,14 +156,23 @@ pub fn decode(value: &JsValue) -> Result<Peer<Frame>, String> {
             Peer::Relay { id: message.string("id")?, payload, created_ms: clock::from_epoch_ms(message.number("created")?) }
         }
         "event" => Peer::Event { epoch: message.count("epoch")?, event: decode_event(&message)? },
-        "done" => Peer::Done {
-            epoch: message.count("epoch")?,
-            id: message.string("id")?,
-            acknowledged: message.get("acknowledged").as_bool().ok_or_else(|| bad("acknowledged", "not a boolean"))?,
-        },
+        "done" => Peer::Done { epoch: message.count("epoch")?, id: message.string("id")?, outcome: outcome(&message)? },
         other => return Err(format!("a tabwire message of unknown kind \"{other}\"")),
     };
     Ok(peer)
+}
+
+/// How a `done` message says the message ended: `acknowledged`, and for a
+/// message the server refused, `rejected` (its code) and `reason`.
+fn outcome(message: &Fields) -> Result<Outcome, String> {
+    if message.get("rejected").is_string() {
+        return Ok(Outcome::Rejected { code: message.string("rejected")?, message: message.string("reason")? });
+    }
+    match message.get("acknowledged").as_bool() {
+        Some(true) => Ok(Outcome::Acknowledged),
+        Some(false) => Ok(Outcome::Taken),
+        None => Err(bad("acknowledged", "not a boolean")),
+    }
 }
 
 fn decode_event(message: &Fields) -> Result<Event<Frame>, String> {

@@ -37,6 +37,8 @@ thread_local! {
 pub enum Inbound {
     Pong,
     Ack(String),
+    /// The server refused the message `id` for good.
+    Rejected { id: String, code: String, message: String },
     Error { code: String, message: String },
     /// A message of the channel `channel`, numbered `offset`.
     Publication { channel: String, offset: Option<u64> },
@@ -69,10 +71,13 @@ pub fn classify(data: &JsValue) -> Inbound {
             None => Inbound::Message(Some(object.clone())),
         },
         Some("error") => {
+            // An error naming a message concerns that message; one naming
+            // a channel, that channel's subscription.
             let (code, message) = (field(&CODE).unwrap_or_default(), field(&MESSAGE).unwrap_or_default());
-            match field(&CHANNEL) {
-                Some(channel) => Inbound::SubscribeError { channel, code, message },
-                None => Inbound::Error { code, message },
+            match (field(&ID), field(&CHANNEL)) {
+                (Some(id), _) => Inbound::Rejected { id, code, message },
+                (None, Some(channel)) => Inbound::SubscribeError { channel, code, message },
+                (None, None) => Inbound::Error { code, message },
             }
         }
         Some("pub") => match field(&CHANNEL) {

@@ -54,7 +54,12 @@ extern "C" {
 
 /// Calls `/control/{action}?{query}` on the reference server.
 pub async fn control(action: &str, query: &str) -> JsValue {
-    let url = format!("http://{}/control/{action}?{query}", server());
+    control_at(server(), action, query).await
+}
+
+/// Calls `/control/{action}?{query}` on the server at `address`.
+pub async fn control_at(address: &str, action: &str, query: &str) -> JsValue {
+    let url = format!("http://{address}/control/{action}?{query}");
     let promise = fetch_json(&url).unwrap_or_else(|error| panic!("{url}: {error:?}"));
     JsFuture::from(promise).await.unwrap_or_else(|error| panic!("{url}: {error:?}"))
 }
@@ -148,7 +153,7 @@ pub fn construction_error(options: JsValue) -> String {
     }
 }
 
-pub const EVENTS: [&str; 14] = [
+pub const EVENTS: [&str; 15] = [
     "open",
     "message",
     "close",
@@ -156,6 +161,7 @@ pub const EVENTS: [&str; 14] = [
     "reconnecting",
     "error",
     "ack",
+    "rejected",
     "expired",
     "warning",
     "role",

@@ -99,11 +99,14 @@ export async function dashboard(): Promise<void> {
   ws.on("gap", ({ channel, since, from }) => console.log(channel, from - since));
   ws.on("unsubscribed", ({ channel }) => console.log(channel.length));
   ws.on("subscribe_error", ({ channel, code, message }) => console.log(channel, code, message));
+  ws.on("rejected", ({ id, code, message }) => console.log(id.length, code, message));
   new TabWire({ url: "wss://example.test/ws", token: "jwt", tokenIn: "query" }).free();
   ws.reconnect();
   ws.close(1000, "bye");
   ws.free();
 
+  // @ts-expect-error a rejection carries no channel
+  ws.on("rejected", ({ channel }) => console.log(channel));
   // A wrong event name.
   // @ts-expect-error "clsoe" is not an event
   ws.on("clsoe", () => {});

@@ -5,7 +5,7 @@ use super::Machine;
 use crate::core::effect::{Effect, Timer};
 use crate::core::event::{Event, Failure};
 use crate::core::outbox::{Entry, Refusal, Restored};
-use crate::core::share::Peer;
+use crate::core::share::{Outcome, Peer};
 use crate::core::state::ConnectionState;
 use crate::core::Payload;
 
@@ -89,7 +89,16 @@ impl<P: Payload + Clone> Machine<P> {
         // An ack of a message cleared or expired meanwhile changes nothing.
         if let Some(entry) = self.outbox.remove(&id) {
             self.unpersist(&entry);
-            self.finish(entry, true);
+            self.finish(entry, Outcome::Acknowledged);
+        }
+    }
+
+    /// The server refused a message for good: keeping it would only send
+    /// it again on every connection.
+    pub(super) fn on_rejected(&mut self, id: String, code: String, message: String) {
+        if let Some(entry) = self.outbox.remove(&id) {
+            self.unpersist(&entry);
+            self.finish(entry, Outcome::Rejected { code, message });
         }
     }
 
@@ -127,7 +136,7 @@ impl<P: Payload + Clone> Machine<P> {
         self.effects.push_back(Effect::SendMessage { id: None, payload });
         if let Some(entry) = self.outbox.remove_at(index) {
             self.unpersist(&entry);
-            self.finish(entry, false);
+            self.finish(entry, Outcome::Taken);
         }
         true
     }
@@ -135,12 +144,21 @@ impl<P: Payload + Clone> Machine<P> {
     /// A message left the outbox delivered. Another tab's message is
     /// reported to that tab (a stored one may have been found by a rescan
     /// while its tab still lives); the rest here.
-    fn finish(&mut self, entry: Entry<P>, acknowledged: bool) {
+    fn finish(&mut self, entry: Entry<P>, outcome: Outcome) {
         if !self.outbox.is_own(&entry.id) && self.sharing {
-            self.broadcast_done(entry.id.clone(), acknowledged);
+            self.broadcast_done(entry.id.clone(), outcome.clone());
         }
-        if acknowledged && !entry.relayed {
-            self.emit(Event::Ack { id: entry.id });
+        if !entry.relayed {
+            self.report(entry.id, outcome);
+        }
+    }
+
+    /// Tells the listeners of this tab how its message `id` ended.
+    pub(super) fn report(&mut self, id: String, outcome: Outcome) {
+        match outcome {
+            Outcome::Acknowledged => self.emit(Event::Ack { id }),
+            Outcome::Taken => {}
+            Outcome::Rejected { code, message } => self.emit(Event::Rejected { id, code, message }),
         }
     }
 

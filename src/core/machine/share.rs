@@ -6,7 +6,7 @@ use super::Machine;
 use crate::core::effect::{Effect, Timer};
 use crate::core::event::{CloseInfo, Event, StateChange};
 use crate::core::outbox::Entry;
-use crate::core::share::{Peer, Role};
+use crate::core::share::{Outcome, Peer, Role};
 use crate::core::state::ConnectionState;
 use crate::core::subscriptions::Change;
 use crate::core::Payload;
@@ -154,11 +154,11 @@ impl<P: Payload + Clone> Machine<P> {
                     self.on_leader_event(event);
                 }
             }
-            Peer::Done { epoch, id, acknowledged } => {
+            Peer::Done { epoch, id, outcome } => {
                 // A leader that was done with a message is right about it,
                 // even if it has been replaced since.
                 self.heard_leader(now, epoch);
-                self.on_done(id, acknowledged);
+                self.on_done(id, outcome);
             }
             Peer::Hello { tab, channels, offsets } => {
                 if self.role == Role::Leader {
@@ -241,6 +241,7 @@ impl<P: Payload + Clone> Machine<P> {
             }
             Event::Publication { channel, offset, payload } => self.on_publication(channel, offset, payload),
             Event::Subscribed { channel, offset } => self.on_subscribed(channel, offset),
+            Event::Gap { channel, since, from } => self.on_gap(channel, since, from),
             event => self.emit(event),
         }
     }
@@ -255,6 +256,17 @@ impl<P: Payload + Clone> Machine<P> {
         self.emit(Event::Publication { channel, offset, payload });
     }
 
+    /// Messages of `channel` were lost. When the server's history starts
+    /// at or before an offset already delivered (it restarted, numbering
+    /// from 1 again), the client's position goes back with it, or the
+    /// replay that follows would be taken for repeats.
+    pub(super) fn on_gap(&mut self, channel: String, since: u64, from: u64) {
+        if self.offsets.get(&channel).is_some_and(|last| from <= last) {
+            self.offsets.rewind(&channel, from.saturating_sub(1));
+        }
+        self.emit(Event::Gap { channel, since, from });
+    }
+
     /// A fresh subscription starts at the channel's newest offset; one that
     /// resumes keeps its own, the replay following.
     pub(super) fn on_subscribed(&mut self, channel: String, offset: u64) {
@@ -264,12 +276,10 @@ impl<P: Payload + Clone> Machine<P> {
 
     /// The leader finished a relayed message; it leaves the outbox of the
     /// tab that sent it.
-    fn on_done(&mut self, id: String, acknowledged: bool) {
+    fn on_done(&mut self, id: String, outcome: Outcome) {
         if let Some(entry) = self.outbox.remove(&id) {
             self.unpersist(&entry);
-            if acknowledged {
-                self.emit(Event::Ack { id });
-            }
+            self.report(id, outcome);
         }
     }
 
@@ -297,10 +307,10 @@ impl<P: Payload + Clone> Machine<P> {
 
     /// Takes a follower's message into the outbox, once.
     fn adopt(&mut self, id: String, payload: P, created_ms: f64) {
-        if self.finished.contains(&id) {
+        if let Some(outcome) = self.finished.get(&id) {
             // Sent again to this leader after it was done: tell the owner.
-            let acknowledged = self.acknowledged;
-            return self.broadcast_done(id, acknowledged);
+            let outcome = outcome.clone();
+            return self.broadcast_done(id, outcome);
         }
         if self.outbox.is_own(&id) {
             return;
@@ -320,10 +330,10 @@ impl<P: Payload + Clone> Machine<P> {
     }
 
     /// A relayed message left this leader's outbox: tell its owner.
-    pub(super) fn broadcast_done(&mut self, id: String, acknowledged: bool) {
-        self.finished.insert(id.clone());
+    pub(super) fn broadcast_done(&mut self, id: String, outcome: Outcome) {
+        self.finished.insert(id.clone(), outcome.clone());
         let epoch = self.epoch;
-        self.broadcast(Peer::Done { epoch, id, acknowledged });
+        self.broadcast(Peer::Done { epoch, id, outcome });
     }
 
     /// This tab's channels changed: the owner of the socket applies them,

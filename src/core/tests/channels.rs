@@ -87,6 +87,28 @@ fn a_gap_is_reported() {
 }
 
 #[test]
+fn a_gap_from_a_restarted_history_takes_the_position_back() {
+    let mut harness = subscribed("x", None);
+    server_subscribed(&mut harness, "x", 0);
+    for offset in 1..=40 {
+        publish(&mut harness, "x", Some(offset), &offset.to_string());
+    }
+    // The server restarted and numbers from 1 again.
+    harness.drop_connection();
+    harness.fire_retry();
+    harness.open();
+    assert_eq!(subscriptions(&harness).last(), Some(&"<subscribe x since 40>"));
+    server_subscribed(&mut harness, "x", 2);
+    let generation = harness.generation();
+    harness.input(Input::Gap { generation, channel: "x".to_owned(), since: 40, from: 1 });
+    publish(&mut harness, "x", Some(1), "new one");
+    publish(&mut harness, "x", Some(2), "new two");
+    publish(&mut harness, "x", Some(2), "new two again");
+    let delivered = delivered(&harness);
+    assert_eq!(delivered[40..], ["x:new one", "x:new two"]);
+}
+
+#[test]
 fn a_channel_listened_to_again_starts_afresh() {
     let mut harness = subscribed("x", None);
     publish(&mut harness, "x", Some(4), "four");

@@ -8,7 +8,7 @@ use std::rc::Rc;
 
 use super::harness::{config, sequence, Harness};
 use crate::core::{
-    CloseInfo, Config, ConnectionState, Event, Input, Machine, Peer, Role, ShareConfig, StateChange,
+    CloseInfo, Config, ConnectionState, Event, Input, Machine, Outcome, Peer, Role, ShareConfig, StateChange,
 };
 
 fn shared_config() -> Config {
@@ -179,6 +179,33 @@ fn a_followers_send_is_stored_relayed_sent_once_and_acknowledged_in_the_follower
 }
 
 #[test]
+fn a_followers_message_the_server_refuses_is_reported_rejected_in_the_follower_only() {
+    let mut tabs = pair();
+    let id = send(tabs.tab(1), "forbidden");
+    tabs.deliver();
+    let rejected = |tab: &Harness| -> Vec<Event<String>> {
+        tab.events.iter().filter(|event| matches!(event, Event::Rejected { .. })).cloned().collect()
+    };
+    tabs.act(0, |leader| {
+        let generation = leader.generation();
+        let (code, message) = ("forbidden".to_owned(), "no".to_owned());
+        leader.input(Input::Rejected { generation, id: id.clone(), code, message });
+    });
+    let expected = Event::Rejected { id: id.clone(), code: "forbidden".to_owned(), message: "no".to_owned() };
+    assert_eq!(rejected(tabs.tab(1)), [expected]);
+    assert!(rejected(tabs.tab(0)).is_empty(), "the message is the follower's");
+    assert!(acks(tabs.tab(1)).is_empty(), "refused, not acknowledged");
+    assert_eq!(tabs.tab(1).machine.queued(), 0);
+    assert!(tabs.stored().is_empty(), "never sent again");
+    let relay = Peer::Relay { id: id.clone(), payload: "forbidden".to_owned(), created_ms: 0.0 };
+    tabs.tab(0).input(Input::Peer(relay));
+    assert!(
+        matches!(tabs.tab(0).broadcasts.last(), Some(Peer::Done { outcome: Outcome::Rejected { .. }, .. })),
+        "a late relay is told it was rejected, not acknowledged"
+    );
+}
+
+#[test]
 fn a_send_before_any_leader_is_relayed_when_one_announces() {
     let mut tabs = Tabs::new();
     tabs.open();
@@ -202,7 +229,7 @@ fn a_duplicate_or_late_relay_is_not_sent_again() {
     tabs.tab(0).input(Input::Peer(relay));
     assert_eq!(tabs.tab(0).sent_ids, std::slice::from_ref(&id), "a late relay");
     assert!(
-        matches!(&tabs.tab(0).broadcasts[..], [Peer::Done { id: done, acknowledged: true, .. }] if *done == id),
+        matches!(&tabs.tab(0).broadcasts[..], [Peer::Done { id: done, outcome: Outcome::Acknowledged, .. }] if *done == id),
         "the owner is told again that it is done"
     );
 }
