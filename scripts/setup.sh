@@ -50,6 +50,8 @@ packages=()
 if [ "$want" != demo ]; then
   [ -x /usr/bin/chromium ] || packages+=(chromium)
   [ -x /usr/bin/chromedriver ] || packages+=(chromium-driver)
+  # Several server instances share channels through Redis in the tests.
+  [ -x /usr/bin/redis-server ] || packages+=(redis-server)
 fi
 if [ ${#packages[@]} -gt 0 ]; then
   say "installing ${packages[*]} with apt"

@@ -13,7 +13,9 @@ bash scripts/setup.sh
 
 logs=$(mktemp -d)
 server_pids=()
+redis_pid=
 cleanup() {
+  [ -n "$redis_pid" ] && kill "$redis_pid" 2>/dev/null || true
   [ ${#server_pids[@]} -gt 0 ] && kill "${server_pids[@]}" 2>/dev/null || true
   rm -rf "$logs"
 }
@@ -54,7 +56,8 @@ bash scripts/build.sh
 cargo build --quiet -p tabwire-server
 
 # Reference servers for the browser tests, stopping by themselves at worst:
-# one open to all, one that asks for tokens.
+# one open to all, one that asks for tokens, and two that share their
+# channels through Redis.
 start_server() {
   local name=$1; shift
   "$root/target/debug/tabwire-server" --port 0 --test-control --exit-after-secs 900 "$@" >"$logs/server-$name.out" &
@@ -64,18 +67,31 @@ address_of() {
   for _ in $(seq 100); do grep -q listening "$logs/server-$1.out" && break; sleep 0.1; done
   sed -n 's|.*http://\(127\.0\.0\.1:[0-9]*\).*|\1|p' "$logs/server-$1.out"
 }
+# A Redis on a free loopback port, without persistence (and stopping by
+# itself at worst), for two instances that share their channels through it.
+redis_port=$(node -e 'const s = require("net").createServer().listen(0, "127.0.0.1", () => { console.log(s.address().port); s.close(); })')
+timeout 900 redis-server --bind 127.0.0.1 --port "$redis_port" --save "" --appendonly no --loglevel warning >"$logs/redis.out" &
+redis_pid=$!
+for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$redis_port") 2>/dev/null && break; sleep 0.1; done
 start_server open
 start_server auth --jwt-secret "tabwire test secret, not for production"
+start_server redis-a --redis "redis://127.0.0.1:$redis_port"
+start_server redis-b --redis "redis://127.0.0.1:$redis_port"
 address=$(address_of open)
 auth_address=$(address_of auth)
-[ -n "$address" ] && [ -n "$auth_address" ] || { echo "a reference server did not start"; exit 1; }
+redis_a=$(address_of redis-a)
+redis_b=$(address_of redis-b)
+[ -n "$address" ] && [ -n "$auth_address" ] && [ -n "$redis_a" ] && [ -n "$redis_b" ] || {
+  echo "a reference server did not start"; cat "$logs"/server-*.out "$logs/redis.out"; exit 1;
+}
 
 browser_tests() {
-  TABWIRE_TEST_SERVER=$address TABWIRE_TEST_AUTH_SERVER=$auth_address WASM_BINDGEN_TEST_TIMEOUT=240 \
+  TABWIRE_TEST_SERVER=$address TABWIRE_TEST_AUTH_SERVER=$auth_address \
+    TABWIRE_TEST_REDIS_SERVERS="$redis_a,$redis_b" WASM_BINDGEN_TEST_TIMEOUT=240 \
     wasm-pack test --headless --chrome --chromedriver /usr/bin/chromedriver --mode no-install
 }
 layer browser browser_tests
-kill "${server_pids[@]}"; server_pids=()
+kill "${server_pids[@]}" "$redis_pid"; server_pids=(); redis_pid=
 
 types_tests() {
   npx tsc -p tests/types && echo "# pass 1"

@@ -1,7 +1,8 @@
 //! Tokens in a real browser, against a reference server started with
 //! `--jwt-secret` (its address in TABWIRE_TEST_AUTH_SERVER): the provider
 //! is asked again after the server closes an expired token's connection,
-//! and a forbidden channel is refused without a disconnect. Run by
+//! a forbidden channel is refused without a disconnect, and a publication
+//! the token does not allow is rejected and leaves the outbox. Run by
 //! `scripts/test.sh`.
 
 #![cfg(target_arch = "wasm32")]
@@ -92,6 +93,27 @@ async fn a_token_in_the_query_authenticates_the_socket() {
     receipt(&client, "hello");
     events.wait("the ack", 5_000, |e| e.count("ack") == 1).await;
     assert_eq!(events.count("close"), 0);
+    client.close(None, None).unwrap();
+}
+
+#[wasm_bindgen_test]
+async fn a_publication_the_token_does_not_allow_is_rejected_and_leaves_the_outbox() {
+    let token = JsFuture::from(fetch_token(&token_url("publish=approvals:desk-*"))).await.unwrap();
+    let client = client(auth_options("auth-publish", QUICK, token));
+    let events = Recorder::attach(&client);
+    let publish = |channel: &str| {
+        let receipt = client.publish(channel.into(), 7.into()).unwrap_or_else(|e| panic!("{:?}", JsValue::from(e)));
+        text(&receipt.js_value(), "id")
+    };
+    let forbidden = publish("approvals:other");
+    let allowed = publish("approvals:desk-3");
+    events.wait("the ack and the refusal", 5_000, |e| e.count("ack") == 1 && e.count("rejected") == 1).await;
+    let rejected = &events.of("rejected")[0];
+    assert_eq!((text(rejected, "id"), text(rejected, "code")), (forbidden, "forbidden".to_owned()));
+    assert!(text(rejected, "message").contains("approvals:other"), "{:?}", rejected);
+    assert_eq!(text(&events.of("ack")[0], "id"), allowed);
+    assert!(client.outbox().expect("outbox").is_empty(), "nothing left to resend");
+    assert_eq!(events.count("close"), 0, "the connection stays");
     client.close(None, None).unwrap();
 }
 

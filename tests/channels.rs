@@ -1,7 +1,8 @@
 //! Channels and routing in a real browser against the reference server: a
 //! client that was disconnected resumes after the last offset it saw, and
-//! its listener gets every message once, in order; JSON frames go to the
-//! listeners of their type. Run by `scripts/test.sh`.
+//! its listener gets every message once, in order, also when it comes back
+//! through another server instance sharing the channels in Redis; JSON
+//! frames go to the listeners of their type. Run by `scripts/test.sh`.
 
 #![cfg(target_arch = "wasm32")]
 
@@ -49,6 +50,56 @@ async fn what_is_published_while_disconnected_arrives_once_in_order_after_the_re
     let expected: Vec<String> = (0..105).map(|index| index.to_string()).collect();
     assert_eq!(*seen.borrow(), expected, "each once, in order");
     assert_eq!(events.count("gap"), 0);
+    client.close(None, None).unwrap();
+}
+
+/// Two reference servers sharing channels through one Redis
+/// (TABWIRE_TEST_REDIS_SERVERS="host:port,host:port", set by the test script).
+fn redis_servers() -> (&'static str, &'static str) {
+    option_env!("TABWIRE_TEST_REDIS_SERVERS")
+        .and_then(|both| both.split_once(','))
+        .unwrap_or_else(|| panic!("set TABWIRE_TEST_REDIS_SERVERS to two servers started with --redis (scripts/test.sh does)"))
+}
+
+#[wasm_bindgen_test]
+async fn a_client_that_comes_back_through_another_instance_misses_nothing_and_repeats_nothing() {
+    let (a, b) = redis_servers();
+    let tag = "moving";
+    let channel = &format!("nav:moving-{}", js_sys::Date::now());
+    // The first connection goes to instance A, every later one to B.
+    let urls = [format!("ws://{a}/ws?tag={tag}"), format!("ws://{b}/ws?tag={tag}")];
+    let provider = Closure::<dyn FnMut(JsValue) -> JsValue>::new(move |context: JsValue| {
+        let attempt = number(&context, "attempt");
+        JsValue::from(&urls[usize::from(attempt > 0.0)])
+    });
+    let options = options(tag, QUICK);
+    js_sys::Reflect::set(&options, &"url".into(), &provider.into_js_value()).unwrap();
+    let client = client(options);
+    let events = Recorder::attach(&client);
+    let (seen, listener) = collector();
+    let _unsubscribe = client.subscribe(channel.into(), listener, JsValue::UNDEFINED).unwrap();
+    events.wait("the subscription on A", 5_000, |e| e.count("subscribed") == 1).await;
+    for index in 0..5 {
+        control_at(b, "publish", &format!("channel={channel}&data={index}")).await;
+    }
+    until("five messages published through B", 5_000, async || seen.borrow().len() == 5).await;
+
+    control_at(a, "drop", &format!("tag={tag}")).await;
+    events.wait("the drop", 5_000, |e| e.count("close") == 1).await;
+    for index in 5..105 {
+        let through = if index % 2 == 0 { a } else { b };
+        control_at(through, "publish", &format!("channel={channel}&data={index}")).await;
+    }
+    events.wait("the subscription on B", 10_000, |e| e.count("subscribed") == 2).await;
+    until("105 messages", 5_000, async || seen.borrow().len() >= 105).await;
+    control_at(a, "publish", &format!("channel={channel}&data=105")).await;
+    until("the live one after", 5_000, async || seen.borrow().len() >= 106).await;
+    sleep(200).await;
+    let expected: Vec<String> = (0..=105).map(|index| index.to_string()).collect();
+    assert_eq!(*seen.borrow(), expected, "each once, in order");
+    assert_eq!(events.count("gap"), 0);
+    let stats = control_at(b, "stats", &format!("tag={tag}")).await;
+    assert_eq!(number(&stats, "connections"), 1.0, "the client came back through B");
     client.close(None, None).unwrap();
 }
 

@@ -4,7 +4,7 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::path::PathBuf;
 use std::time::Duration;
 
-use tabwire_server::{Limits, ServerConfig};
+use tabwire_server::{HistoryLimits, Limits, ServerConfig};
 
 pub const USAGE: &str = "\
 Usage: tabwire-server [OPTIONS]
@@ -31,6 +31,12 @@ Options:
                          default: any origin)
   --jwt-secret SECRET    protocol-mode clients must authenticate with a JWT
                          (HS256) signed with SECRET; see docs/PROTOCOL.md
+  --history N            messages kept per channel for clients that were
+                         away (default 1000)
+  --history-secs N       how long they are kept, in seconds (default 600)
+  --redis URL            keep channels in Redis (redis://HOST:PORT[/DB]),
+                         shared by every server started with the same URL;
+                         default: in this process
   --verbose              log connections and control actions to stderr
   -h, --help             print this help
 
@@ -70,6 +76,9 @@ where
     let mut max_frame_bytes = None;
     let mut allowed_origins = Vec::new();
     let mut jwt_secret = None;
+    let mut history = None;
+    let mut history_secs = None;
+    let mut redis = None;
     let mut test_control = false;
     let mut verbose = false;
 
@@ -98,7 +107,8 @@ where
                 *flag = true;
             }
             "--host" | "--port" | "--www" | "--pkg" | "--exit-after-secs" | "--rate"
-            | "--burst" | "--max-frame-bytes" | "--allow-origin" | "--jwt-secret" => {
+            | "--burst" | "--max-frame-bytes" | "--allow-origin" | "--jwt-secret" | "--history"
+            | "--history-secs" | "--redis" => {
                 let value = match inline {
                     Some(value) => value,
                     None => args.next().ok_or_else(|| format!("{name} needs a value"))?,
@@ -117,6 +127,13 @@ where
                     )?,
                     "--allow-origin" => allowed_origins.push(parse_origin(value)?),
                     "--jwt-secret" => set(&mut jwt_secret, &name, parse_secret(value)?)?,
+                    "--history" => set(&mut history, &name, parse_count(&name, &value)? as usize)?,
+                    "--history-secs" => set(
+                        &mut history_secs,
+                        &name,
+                        Duration::from_secs(parse_count(&name, &value)?.into()),
+                    )?,
+                    "--redis" => set(&mut redis, &name, parse_redis(value)?)?,
                     _ => set(&mut exit_after, &name, parse_secs(&value)?)?,
                 }
             }
@@ -126,6 +143,7 @@ where
 
     let host = host.unwrap_or(IpAddr::V4(Ipv4Addr::LOCALHOST));
     let defaults = Limits::default();
+    let kept = HistoryLimits::default();
     if test_control && !host.is_loopback() {
         return Err(format!(
             "--test-control lets any client break connections: it needs a loopback --host, not {host}"
@@ -147,8 +165,22 @@ where
             },
             allowed_origins,
             jwt_secret,
+            history: HistoryLimits {
+                max_messages: history.unwrap_or(kept.max_messages),
+                max_age: history_secs.unwrap_or(kept.max_age),
+            },
+            redis,
         },
     }))
+}
+
+/// A Redis URL; whether a server answers there is found out at start.
+fn parse_redis(value: String) -> Result<String, String> {
+    if value.starts_with("redis://") || value.starts_with("unix://") {
+        Ok(value)
+    } else {
+        Err(format!("--redis: not a redis:// URL: {value:?}"))
+    }
 }
 
 /// A secret of at least 16 bytes: a short one is easily guessed.
@@ -258,6 +290,8 @@ mod tests {
                     limits: Limits::default(),
                     allowed_origins: Vec::new(),
                     jwt_secret: None,
+                    history: HistoryLimits::default(),
+                    redis: None,
                 },
             })
         );
@@ -286,6 +320,11 @@ mod tests {
             "--allow-origin=http://127.0.0.1:8080",
             "--jwt-secret",
             "0123456789abcdef",
+            "--history=50",
+            "--history-secs",
+            "3",
+            "--redis",
+            "redis://127.0.0.1:6379",
         ]);
         assert_eq!(
             parsed,
@@ -308,6 +347,11 @@ mod tests {
                         "http://127.0.0.1:8080".to_owned()
                     ],
                     jwt_secret: Some("0123456789abcdef".to_owned()),
+                    history: HistoryLimits {
+                        max_messages: 50,
+                        max_age: Duration::from_secs(3)
+                    },
+                    redis: Some("redis://127.0.0.1:6379".to_owned()),
                 },
             })
         );
@@ -350,6 +394,9 @@ mod tests {
         assert!(error(&["--allow-origin", "https://a.example/path"]).starts_with("--allow-origin"));
         assert!(error(&["--allow-origin", "a.example"]).starts_with("--allow-origin"));
         assert!(error(&["--jwt-secret", "short"]).starts_with("--jwt-secret"));
+        assert!(error(&["--history", "0"]).starts_with("--history"));
+        assert!(error(&["--history-secs", "-1"]).starts_with("--history-secs"));
+        assert!(error(&["--redis", "127.0.0.1:6379"]).starts_with("--redis"));
     }
 
     #[test]

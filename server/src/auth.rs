@@ -8,7 +8,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use crate::hub::Hub;
 use crate::jwt::{self, Grant};
-use crate::protocol::ProtocolAction;
+use crate::protocol::{Handling, ProtocolAction};
 
 /// Close code for missing, invalid or expired credentials.
 pub const AUTH_FAILED: u16 = 4401;
@@ -33,6 +33,8 @@ pub enum Gate {
     Taken,
     /// A subscription the token does not allow.
     Forbidden(String),
+    /// A publication the token does not allow: (message id, channel).
+    ForbiddenPublication(String, String),
     /// Close with 4401 and this reason.
     Close(String),
 }
@@ -94,6 +96,12 @@ impl Auth {
             {
                 Gate::Forbidden(channel.clone())
             }
+            (Auth::Granted(grant), ProtocolAction::Deliver(delivery)) => match &delivery.handling {
+                Handling::Publish { channel, .. } if !grant.may_publish(channel) => {
+                    Gate::ForbiddenPublication(delivery.id.clone(), channel.clone())
+                }
+                _ => Gate::Pass,
+            },
             _ => Gate::Pass,
         }
     }

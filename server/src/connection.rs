@@ -19,8 +19,10 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::time::{sleep_until, timeout};
 
 use crate::auth::{Auth, Gate, AUTH_FAILED};
+use crate::broker::Unavailable;
 use crate::hub::{Command, Hub, Order, Registration};
 use crate::limits::{Bucket, Verdict};
+use crate::positions::Positions;
 use crate::protocol::{
     self, ack, decide, decide_protocol, rate_limited, Action, Handling, ProtocolAction, SUBPROTOCOL,
 };
@@ -108,6 +110,7 @@ async fn run(
         registration.tag()
     ));
     let mut stalled = false;
+    let mut positions = Positions::default();
     let mut bucket = Bucket::new(&hub.limits, Instant::now());
     if let Auth::Refused(reason) = &auth {
         close(&mut socket, AUTH_FAILED, reason.clone()).await;
@@ -119,7 +122,7 @@ async fn run(
             // Stalled: the socket is not read, so nothing is answered and the
             // frames wait in the TCP buffers until resumed.
             match commands.recv().await {
-                Some(command) => obey(command, &mut socket, &mut stalled).await,
+                Some(command) => obey(command, &mut socket, &mut stalled, &mut positions).await,
                 None => Flow::End,
             }
         } else {
@@ -127,13 +130,16 @@ async fn run(
                 // Orders first: a stall ordered before a frame arrives must
                 // apply to that frame.
                 biased;
-                Some(command) = commands.recv() => obey(command, &mut socket, &mut stalled).await,
+                Some(command) = commands.recv() => obey(command, &mut socket, &mut stalled, &mut positions).await,
                 () = sleep_until(expiry.unwrap_or_else(Instant::now).into()), if expiry.is_some() => {
                     close(&mut socket, AUTH_FAILED, "token expired".to_owned()).await
                 }
                 inbound = socket.recv() => match inbound {
                     Some(Ok(frame)) => match admit(&frame, &mut bucket, hub) {
-                        Admission::Answer => answer(frame, mode, &mut auth, &mut socket, &registration).await,
+                        Admission::Answer => {
+                            let connection = Connection { socket: &mut socket, registration: &registration, positions: &mut positions };
+                            answer(frame, mode, &mut auth, connection).await
+                        }
                         Admission::Refuse => send(&mut socket, rate_limited()).await,
                         Admission::Close(code, reason) => close(&mut socket, code, reason.to_owned()).await,
                     },
@@ -188,6 +194,9 @@ fn admit(frame: &Message, bucket: &mut Bucket, hub: &Hub) -> Admission {
 
 /// Close code for a frame over the size limit (RFC 6455).
 const MESSAGE_TOO_BIG: u16 = 1009;
+/// Close code for a frame that needed the channel broker while it was
+/// unreachable: the client comes back later and sends it again.
+const TRY_AGAIN_LATER: u16 = 1013;
 /// Close code for a client that keeps sending over the rate limit.
 const POLICY_VIOLATION: u16 = 1008;
 
@@ -201,26 +210,51 @@ async fn close(socket: &mut WebSocket, code: u16, reason: String) -> Flow {
     Flow::End
 }
 
+/// What answering a frame works with.
+struct Connection<'a> {
+    socket: &'a mut WebSocket,
+    registration: &'a Registration,
+    positions: &'a mut Positions,
+}
+
 /// Answers one frame read from the socket.
-async fn answer(
-    frame: Message,
-    mode: Mode,
-    auth: &mut Auth,
-    socket: &mut WebSocket,
-    registration: &Registration,
-) -> Flow {
+async fn answer(frame: Message, mode: Mode, auth: &mut Auth, connection: Connection<'_>) -> Flow {
     match mode {
-        Mode::Raw => answer_raw(&frame, socket, registration).await,
+        Mode::Raw => answer_raw(&frame, connection.socket, connection.registration).await,
         Mode::Protocol => {
             let action = decide_protocol(&frame);
-            match auth.check(registration.hub(), &action) {
-                Gate::Pass => answer_protocol(action, socket, registration).await,
+            match auth.check(connection.registration.hub(), &action) {
+                Gate::Pass => answer_protocol(action, connection).await,
                 Gate::Taken => Flow::Continue,
-                Gate::Forbidden(channel) => send(socket, protocol::forbidden(&channel)).await,
-                Gate::Close(reason) => close(socket, AUTH_FAILED, reason).await,
+                Gate::Forbidden(channel) => {
+                    send(connection.socket, protocol::forbidden(&channel)).await
+                }
+                Gate::ForbiddenPublication(id, channel) => {
+                    send(
+                        connection.socket,
+                        protocol::forbidden_publication(&id, &channel),
+                    )
+                    .await
+                }
+                Gate::Close(reason) => close(connection.socket, AUTH_FAILED, reason).await,
             }
         }
     }
+}
+
+/// Ends a connection whose frame needed the unreachable broker.
+async fn broker_unavailable(
+    socket: &mut WebSocket,
+    hub: &Hub,
+    Unavailable(why): Unavailable,
+) -> Flow {
+    hub.log(format_args!("{why}; closing the connection (1013)"));
+    close(
+        socket,
+        TRY_AGAIN_LATER,
+        "channel broker unavailable".to_owned(),
+    )
+    .await
 }
 
 async fn answer_raw(frame: &Message, socket: &mut WebSocket, registration: &Registration) -> Flow {
@@ -237,29 +271,26 @@ async fn answer_raw(frame: &Message, socket: &mut WebSocket, registration: &Regi
     }
 }
 
-async fn answer_protocol(
-    action: ProtocolAction,
-    socket: &mut WebSocket,
-    registration: &Registration,
-) -> Flow {
+async fn answer_protocol(action: ProtocolAction, connection: Connection<'_>) -> Flow {
+    let Connection {
+        socket,
+        registration,
+        positions,
+    } = connection;
+    let hub = registration.hub();
     match action {
         ProtocolAction::Reply(reply) => send(socket, reply).await,
         ProtocolAction::Deliver(delivery) => {
-            // Deduplicated and recorded first, so the echo and the ack both
-            // mean the message is handled and counted.
-            let delivered =
-                registration
-                    .hub()
-                    .deliver(registration.tag(), &delivery.id, delivery.record);
+            // Deduplicated, recorded and published first, so the echo and
+            // the ack both mean the message is handled and counted.
+            let delivered = match hub.deliver(registration.tag(), &delivery).await {
+                Ok(delivered) => delivered,
+                Err(unavailable) => return broker_unavailable(socket, hub, unavailable).await,
+            };
             if delivered.handled {
-                match delivery.handling {
-                    Handling::Echo(echo) => {
-                        if let Flow::End = send(socket, echo).await {
-                            return Flow::End;
-                        }
-                    }
-                    Handling::Publish { channel, data } => {
-                        registration.hub().publish(&channel, &data);
+                if let Handling::Echo(echo) = delivery.handling {
+                    if let Flow::End = send(socket, echo).await {
+                        return Flow::End;
                     }
                 }
             } else {
@@ -275,7 +306,11 @@ async fn answer_protocol(
             Flow::Continue
         }
         ProtocolAction::Subscribe { channel, since } => {
-            let subscribed = registration.subscribe(&channel, since);
+            let subscribed = match registration.subscribe(&channel, since).await {
+                Ok(subscribed) => subscribed,
+                Err(unavailable) => return broker_unavailable(socket, hub, unavailable).await,
+            };
+            positions.start(&channel, subscribed.offset);
             let mut frames = vec![protocol::subscribed(&channel, subscribed.offset)];
             if let (Some(replay), Some(since)) = (subscribed.replay, since) {
                 if let Some(from) = replay.gap_from {
@@ -289,6 +324,7 @@ async fn answer_protocol(
         }
         ProtocolAction::Unsubscribe(channel) => {
             registration.unsubscribe(&channel);
+            positions.stop(&channel);
             send(socket, protocol::unsubscribed(&channel)).await
         }
         // Taken by the authentication gate.
@@ -315,7 +351,12 @@ async fn send(socket: &mut WebSocket, frame: Message) -> Flow {
 }
 
 /// Carries out one control order and reports it done.
-async fn obey(command: Command, socket: &mut WebSocket, stalled: &mut bool) -> Flow {
+async fn obey(
+    command: Command,
+    socket: &mut WebSocket,
+    stalled: &mut bool,
+    positions: &mut Positions,
+) -> Flow {
     let Command { order, done } = command;
     let flow = match order {
         Order::Stall => {
@@ -327,7 +368,17 @@ async fn obey(command: Command, socket: &mut WebSocket, stalled: &mut bool) -> F
             Flow::Continue
         }
         Order::Drop => return Flow::Dropped(done),
-        Order::Send(text) => send(socket, Message::Text(text.into())).await,
+        Order::Publication {
+            channel,
+            offset,
+            frame,
+        } => {
+            if positions.advance(&channel, offset) {
+                send(socket, Message::Text(frame.as_ref().into())).await
+            } else {
+                Flow::Continue
+            }
+        }
         Order::Close { code, reason } => {
             let frame = CloseFrame {
                 code,

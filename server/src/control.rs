@@ -18,6 +18,7 @@ use serde_json::value::RawValue;
 use serde_json::{json, Value};
 use tower_http::cors::CorsLayer;
 
+use crate::broker::{Reach, Unavailable};
 use crate::hub::{Hub, Order, Scope};
 use crate::protocol::check_channel;
 
@@ -235,28 +236,45 @@ async fn acks(State(hub): State<Arc<Hub>>, query: Result<Query<Params>, QueryRej
 /// `publish?channel=&data=<JSON>` (or the JSON as the request body): keeps
 /// the message in the channel's history and sends
 /// `{"type":"pub","channel":…,"offset":…,"data":…}` to every connection
-/// subscribed to the channel.
+/// subscribed to the channel. Answers `{"offset", "delivered"}` (this
+/// server's subscribers reached) or, with Redis, `{"offset", "instances"}`
+/// (server instances that heard it); 503 when Redis cannot be reached.
 async fn publish(
     State(hub): State<Arc<Hub>>,
     query: Result<Query<Params>, QueryRejection>,
     body: String,
-) -> Reply {
-    let params = params(query)?;
+) -> Result<Json<Value>, Response> {
+    let bad = |why: String| BadRequest(why).into_response();
+    let params = params(query).map_err(IntoResponse::into_response)?;
     let channel = params
         .get("channel")
-        .ok_or_else(|| BadRequest("channel: required".to_owned()))?;
-    check_channel(channel).map_err(BadRequest)?;
+        .ok_or_else(|| bad("channel: required".to_owned()))?;
+    check_channel(channel).map_err(bad)?;
     let data = params.get("data").map_or(body.as_str(), String::as_str);
-    let data: Box<RawValue> = serde_json::from_str(data)
-        .map_err(|error| BadRequest(format!("data: not JSON: {error}")))?;
-    let (delivered, offset) = hub.publish(channel, data.get());
+    let data: Box<RawValue> =
+        serde_json::from_str(data).map_err(|error| bad(format!("data: not JSON: {error}")))?;
+    let published = hub
+        .publish(channel, data.get())
+        .await
+        .map_err(|Unavailable(why)| {
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                Json(json!({ "error": why })),
+            )
+                .into_response()
+        })?;
+    let offset = published.offset;
     hub.log(format_args!(
-        "control: published {offset} to {channel:?}, {delivered} subscriber(s)"
+        "control: published {offset} to {channel:?}, reaching {:?}",
+        published.reach
     ));
-    Ok(Json(json!({ "delivered": delivered, "offset": offset })))
+    Ok(Json(match published.reach {
+        Reach::Subscribers(delivered) => json!({ "delivered": delivered, "offset": offset }),
+        Reach::Instances(instances) => json!({ "instances": instances, "offset": offset }),
+    }))
 }
 
-/// `token?channels=a,b*&ttl=SECS&sub=NAME`: a JWT signed with the server's
+/// `token?channels=a,b*&publish=c*&ttl=SECS&sub=NAME`: a JWT signed with the server's
 /// `--jwt-secret`, for tests (a real deployment's auth service issues them).
 /// `ttl` defaults to 3600 seconds; `ttl=-5` makes one that expired 5 s ago.
 async fn token(State(hub): State<Arc<Hub>>, query: Result<Query<Params>, QueryRejection>) -> Reply {
@@ -273,14 +291,18 @@ async fn token(State(hub): State<Arc<Hub>>, query: Result<Query<Params>, QueryRe
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |elapsed| elapsed.as_secs());
-    let channels: Vec<&str> = params
-        .get("channels")
-        .map(|list| list.split(',').filter(|c| !c.is_empty()).collect())
-        .unwrap_or_default();
+    let list = |name: &str| -> Vec<&str> {
+        params
+            .get(name)
+            .map(|list| list.split(',').filter(|c| !c.is_empty()).collect())
+            .unwrap_or_default()
+    };
+    let channels = list("channels");
     let claims = json!({
         "sub": params.get("sub").map_or("test", String::as_str),
         "exp": now.saturating_add_signed(ttl),
         "channels": channels,
+        "publish": list("publish"),
     });
     Ok(Json(json!({ "token": crate::jwt::sign(&claims, secret) })))
 }

@@ -2,15 +2,32 @@
 //! was away can ask for what it missed (`subscribe` with `since`).
 //!
 //! Offsets start at 1 and grow by one per message; the history keeps the
-//! newest messages, bounded by count and by age.
+//! newest messages, bounded by count and by age. [`replay`] decides what a
+//! returning client gets, for this in-memory history and for the one a
+//! Redis stream keeps alike.
 
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
-/// Most messages kept per channel.
-pub const MAX_MESSAGES: usize = 1_000;
-/// Oldest message kept, in age.
-pub const MAX_AGE: Duration = Duration::from_secs(600);
+/// How much of each channel's past is kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HistoryLimits {
+    /// Most messages kept per channel.
+    pub max_messages: usize,
+    /// Oldest message kept, in age.
+    pub max_age: Duration,
+}
+
+impl Default for HistoryLimits {
+    /// A dashboard reloaded or reconnected within ten minutes misses nothing
+    /// of a channel publishing up to one message every 0.6 s.
+    fn default() -> Self {
+        HistoryLimits {
+            max_messages: 1_000,
+            max_age: Duration::from_secs(600),
+        }
+    }
+}
 
 #[derive(Debug)]
 pub struct History {
@@ -18,8 +35,7 @@ pub struct History {
     entries: VecDeque<(u64, Instant, String)>,
     /// The offset of the newest message; 0 before the first.
     last: u64,
-    max_messages: usize,
-    max_age: Duration,
+    limits: HistoryLimits,
 }
 
 /// What a client that saw messages up to `since` gets back.
@@ -32,19 +48,35 @@ pub struct Replay {
     pub gap_from: Option<u64>,
 }
 
-impl Default for History {
-    fn default() -> Self {
-        History::new(MAX_MESSAGES, MAX_AGE)
+/// What a client that saw messages up to `since` gets back from a channel
+/// whose newest offset is `last` and which still keeps `kept` (offset, data),
+/// oldest first. An offset beyond the newest one (a history that restarted)
+/// counts as a gap from the oldest kept message, whose replay then starts
+/// at the beginning.
+pub fn replay<'a>(kept: impl Iterator<Item = (u64, &'a str)>, last: u64, since: u64) -> Replay {
+    let restarted = since > last;
+    let mut oldest = None;
+    let mut messages = Vec::new();
+    for (offset, data) in kept {
+        oldest.get_or_insert(offset);
+        if offset > since || restarted {
+            messages.push((offset, data.to_owned()));
+        }
+    }
+    let oldest = oldest.unwrap_or(last + 1);
+    let lost = restarted || since + 1 < oldest;
+    Replay {
+        messages,
+        gap_from: lost.then_some(oldest),
     }
 }
 
 impl History {
-    pub fn new(max_messages: usize, max_age: Duration) -> Self {
+    pub fn new(limits: HistoryLimits) -> Self {
         History {
             entries: VecDeque::new(),
             last: 0,
-            max_messages,
-            max_age,
+            limits,
         }
     }
 
@@ -61,35 +93,24 @@ impl History {
         self.last
     }
 
-    /// What came after `since`. An offset beyond the newest one (a history
-    /// that restarted) counts as a gap from the oldest kept message.
+    /// What came after `since` (see [`replay`]).
     pub fn since(&mut self, since: u64, now: Instant) -> Replay {
         self.trim(now);
-        let oldest = self
-            .entries
-            .front()
-            .map_or(self.last + 1, |(offset, _, _)| *offset);
-        let messages = self
+        let kept = self
             .entries
             .iter()
-            .filter(|(offset, _, _)| *offset > since || since > self.last)
-            .map(|(offset, _, data)| (*offset, data.clone()))
-            .collect();
-        let lost = since > self.last || since + 1 < oldest;
-        Replay {
-            messages,
-            gap_from: lost.then_some(oldest),
-        }
+            .map(|(offset, _, data)| (*offset, data.as_str()));
+        replay(kept, self.last, since)
     }
 
     fn trim(&mut self, now: Instant) {
-        while self.entries.len() > self.max_messages {
+        while self.entries.len() > self.limits.max_messages {
             self.entries.pop_front();
         }
         while self
             .entries
             .front()
-            .is_some_and(|(_, at, _)| now.duration_since(*at) > self.max_age)
+            .is_some_and(|(_, at, _)| now.duration_since(*at) > self.limits.max_age)
         {
             self.entries.pop_front();
         }
@@ -102,7 +123,10 @@ mod tests {
 
     fn history_of(n: u64, max_messages: usize) -> (History, Instant) {
         let now = Instant::now();
-        let mut history = History::new(max_messages, Duration::from_secs(60));
+        let mut history = History::new(HistoryLimits {
+            max_messages,
+            max_age: Duration::from_secs(60),
+        });
         for index in 1..=n {
             assert_eq!(history.push(format!("{index}"), now), index);
         }

@@ -5,7 +5,9 @@
 //! counters and the recorded frames so tests can assert what the server saw.
 //! It also keeps, per tag, the ids of the protocol-mode messages already
 //! handled, so a message resent over a later connection is not handled twice,
-//! and per connection the channels it subscribed to.
+//! and per connection the channels it subscribed to. Channel messages
+//! themselves are numbered and kept by the [`Broker`]; the hub hands them to
+//! the subscribed connections.
 
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -14,10 +16,10 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::{mpsc, oneshot};
 
+use crate::broker::{Broker, Published, Subscribed, Unavailable};
 use crate::dedupe::Dedupe;
-use crate::history::{History, Replay};
 use crate::limits::Limits;
-use crate::protocol::publication;
+use crate::protocol::{publication, Delivery, Handling};
 
 /// Most recorded frames kept per tag; older ones are forgotten first, so a
 /// long soak test cannot grow the server without bound.
@@ -34,8 +36,13 @@ pub enum Order {
     Stall,
     /// Undo [`Order::Stall`].
     Resume,
-    /// Send this text frame (a channel message).
-    Send(String),
+    /// Send this channel message (a `pub` frame, numbered `offset`),
+    /// unless the connection already sent it or no longer subscribes.
+    Publication {
+        channel: Arc<str>,
+        offset: u64,
+        frame: Arc<str>,
+    },
 }
 
 /// An [`Order`] plus the channel on which the connection says it carried it
@@ -77,14 +84,6 @@ pub struct Stats {
     pub unsubscribe_frames: u64,
 }
 
-/// What a connection that subscribed gets: the channel's newest offset,
-/// and, when it asked for what it missed, the replay.
-#[derive(Debug, PartialEq, Eq)]
-pub struct Subscribed {
-    pub offset: u64,
-    pub replay: Option<Replay>,
-}
-
 /// What became of one protocol-mode message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Delivered {
@@ -106,6 +105,8 @@ pub struct Hub {
     allowed_origins: Vec<String>,
     /// The secret client tokens are signed with; `None`: no authentication.
     jwt_secret: Option<Vec<u8>>,
+    /// Numbers, keeps and spreads channel messages.
+    broker: Broker,
     next_id: AtomicU64,
     next_seq: AtomicU64,
     state: Mutex<State>,
@@ -114,8 +115,6 @@ pub struct Hub {
 #[derive(Debug, Default)]
 struct State {
     connections: HashMap<u64, Live>,
-    /// The recent messages of every channel published to.
-    channels: HashMap<String, History>,
     tags: HashMap<String, TagRecord>,
     refuse_until: Option<Instant>,
 }
@@ -155,6 +154,7 @@ impl Hub {
             limits: Limits::default(),
             allowed_origins: Vec::new(),
             jwt_secret: None,
+            broker: Broker::default(),
             next_id: AtomicU64::new(1),
             next_seq: AtomicU64::new(0),
             state: Mutex::new(State::default()),
@@ -172,6 +172,12 @@ impl Hub {
     /// with `secret`.
     pub fn with_secret(mut self, secret: Option<String>) -> Self {
         self.jwt_secret = secret.map(String::into_bytes);
+        self
+    }
+
+    /// Keeps channels in `broker` rather than in memory.
+    pub fn with_broker(mut self, broker: Broker) -> Self {
+        self.broker = broker;
         self
     }
 
@@ -254,19 +260,54 @@ impl Hub {
         record.frames.push_back((seq, frame));
     }
 
+    /// Handles the protocol-mode message `delivery` from a connection tagged
+    /// `tag` once per id: records it and, for a publication, publishes it.
+    /// The caller echoes a message whose `handled` is set. With Redis, a
+    /// publication's id is checked in Redis as it is published, so that a
+    /// client resending through another server instance publishes once.
+    pub async fn deliver(&self, tag: &str, delivery: &Delivery) -> Result<Delivered, Unavailable> {
+        match (&delivery.handling, &self.broker) {
+            (Handling::Publish { channel, data }, Broker::Redis(redis)) => {
+                let published = redis
+                    .publish(channel, data, Some((tag, &delivery.id)))
+                    .await?;
+                Ok(self.settle(tag, published.is_some(), &delivery.record))
+            }
+            (Handling::Publish { channel, data }, Broker::Memory(memory)) => {
+                let delivered = self.handle_once(tag, &delivery.id, &delivery.record);
+                if delivered.handled {
+                    memory.publish(channel, data, self);
+                }
+                Ok(delivered)
+            }
+            (Handling::Echo(_), _) => Ok(self.handle_once(tag, &delivery.id, &delivery.record)),
+        }
+    }
+
     /// Takes the protocol-mode message `id` from a connection tagged `tag`:
     /// if no message of that tag had this id, remembers the id and records
     /// the message as `frame`; otherwise counts a duplicate. Both happen under
     /// one lock, so of two connections racing with the same id exactly one
     /// handles it.
-    pub fn deliver(&self, tag: &str, id: &str, frame: String) -> Delivered {
+    pub fn handle_once(&self, tag: &str, id: &str, frame: &str) -> Delivered {
         let mut state = self.state();
         let record = state.tags.entry(tag.to_owned()).or_default();
         let handled = record.handled.insert(id);
+        self.count(record, handled, frame)
+    }
+
+    /// Records a message whose id was judged elsewhere (new if `handled`).
+    fn settle(&self, tag: &str, handled: bool, frame: &str) -> Delivered {
+        let mut state = self.state();
+        let record = state.tags.entry(tag.to_owned()).or_default();
+        self.count(record, handled, frame)
+    }
+
+    fn count(&self, record: &mut TagRecord, handled: bool, frame: &str) -> Delivered {
         if !handled {
             record.duplicates += 1;
         } else if self.record_traffic {
-            self.keep(record, frame);
+            self.keep(record, frame.to_owned());
         }
         Delivered {
             handled,
@@ -310,25 +351,31 @@ impl Hub {
     }
 
     /// Adds `channel` to the channels of the connection `id` and counts the
-    /// frame. Under the same lock as publishing, so that what is replayed
-    /// and what is sent live afterwards neither overlap nor leave a hole.
-    fn subscribe(&self, id: u64, channel: &str, since: Option<u64>) -> Subscribed {
-        let mut guard = self.state();
-        let state = &mut *guard;
-        let history = state.channels.entry(channel.to_owned()).or_default();
-        let subscribed = Subscribed {
-            offset: history.last(),
-            replay: since.map(|since| history.since(since, Instant::now())),
-        };
-        if let Some(live) = state.connections.get_mut(&id) {
-            live.channels.insert(channel.to_owned());
-            state
-                .tags
-                .entry(live.tag.clone())
-                .or_default()
-                .subscribe_frames += 1;
+    /// frame, then reads the channel from the broker. Listed first, the
+    /// connection gets whatever is published meanwhile live if not in the
+    /// snapshot: nothing falls between the two (see [`crate::broker`]).
+    async fn subscribe(
+        &self,
+        id: u64,
+        channel: &str,
+        since: Option<u64>,
+    ) -> Result<Subscribed, Unavailable> {
+        {
+            let mut guard = self.state();
+            let state = &mut *guard;
+            if let Some(live) = state.connections.get_mut(&id) {
+                live.channels.insert(channel.to_owned());
+                state
+                    .tags
+                    .entry(live.tag.clone())
+                    .or_default()
+                    .subscribe_frames += 1;
+            }
         }
-        subscribed
+        match &self.broker {
+            Broker::Memory(memory) => Ok(memory.snapshot(channel, since)),
+            Broker::Redis(redis) => redis.snapshot(channel, since).await,
+        }
     }
 
     /// Removes `channel` from the channels of the connection `id` and
@@ -347,26 +394,59 @@ impl Hub {
     }
 
     /// Keeps `data` (JSON text) in the history of `channel` under its next
-    /// offset and sends it to every connection subscribed to the channel;
-    /// returns how many it was sent to, and the offset.
-    pub fn publish(&self, channel: &str, data: &str) -> (usize, u64) {
-        let mut guard = self.state();
-        let state = &mut *guard;
-        let history = state.channels.entry(channel.to_owned()).or_default();
-        let offset = history.push(data.to_owned(), Instant::now());
-        let frame = publication(channel, offset, data);
+    /// offset and sends it to every connection subscribed to the channel,
+    /// on this server and, with Redis, on every other.
+    pub async fn publish(&self, channel: &str, data: &str) -> Result<Published, Unavailable> {
+        match &self.broker {
+            Broker::Memory(memory) => Ok(memory.publish(channel, data, self)),
+            Broker::Redis(redis) => redis
+                .publish(channel, data, None)
+                .await?
+                .ok_or_else(|| Unavailable("channel broker: publication lost".to_owned())),
+        }
+    }
+
+    /// Sends the message `offset` of `channel` to this server's connections
+    /// subscribed to it; returns how many. The broker calls it once per
+    /// message, in offset order.
+    pub fn fan_out(&self, channel: &str, offset: u64, data: &str) -> usize {
+        let order = Order::Publication {
+            channel: Arc::from(channel),
+            offset,
+            frame: Arc::from(publication(channel, offset, data)),
+        };
+        let state = self.state();
         let mut delivered = 0;
         for live in state.connections.values() {
             if live.channels.contains(channel) {
                 let (done, _) = oneshot::channel();
                 let command = Command {
-                    order: Order::Send(frame.clone()),
+                    order: order.clone(),
                     done,
                 };
                 delivered += usize::from(live.commands.send(command).is_ok());
             }
         }
-        (delivered, offset)
+        delivered
+    }
+
+    /// Closes every connection that subscribes to a channel, with `code`:
+    /// the broker may have lost some of their live messages, which they get
+    /// back by resuming from their offsets on their next connection.
+    pub fn close_subscribers(&self, code: u16, reason: &str) {
+        let mut state = self.state();
+        state.connections.retain(|_, live| {
+            if live.channels.is_empty() {
+                return true;
+            }
+            let (done, _) = oneshot::channel();
+            let order = Order::Close {
+                code,
+                reason: reason.to_owned(),
+            };
+            let _ = live.commands.send(Command { order, done });
+            false
+        });
     }
 
     /// How many connections in `scope` are subscribed to each channel.
@@ -457,8 +537,12 @@ impl Registration {
 
     /// The connection gets the messages of `channel` from now on, after
     /// those it missed since the offset `since`, if given.
-    pub fn subscribe(&self, channel: &str, since: Option<u64>) -> Subscribed {
-        self.hub.subscribe(self.id, channel, since)
+    pub async fn subscribe(
+        &self,
+        channel: &str,
+        since: Option<u64>,
+    ) -> Result<Subscribed, Unavailable> {
+        self.hub.subscribe(self.id, channel, since).await
     }
 
     /// The connection no longer gets the messages of `channel`.

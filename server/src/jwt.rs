@@ -1,8 +1,9 @@
 //! Client tokens: JWTs signed with HS256 and a secret the server knows.
 //!
 //! A token's claims name what the client may do: `exp` (Unix seconds) ends
-//! it, and `channels` lists the channels it may subscribe to, as exact
-//! names or prefixes ending in `*` (`nav:*`; `*` alone is every channel).
+//! it, `channels` lists the channels it may subscribe to and `publish` those
+//! it may publish to, as exact names or prefixes ending in `*` (`nav:*`;
+//! `*` alone is every channel).
 
 use std::fmt;
 
@@ -19,18 +20,31 @@ pub struct Grant {
     pub subject: Option<String>,
     /// Unix seconds; `None`: the token does not expire.
     pub expires_at: Option<u64>,
+    /// Channel patterns it may subscribe to.
     pub channels: Vec<String>,
+    /// Channel patterns it may publish to.
+    pub publish: Vec<String>,
 }
 
 impl Grant {
     pub fn may_subscribe(&self, channel: &str) -> bool {
-        self.channels
-            .iter()
-            .any(|pattern| match pattern.strip_suffix('*') {
-                Some(prefix) => channel.starts_with(prefix),
-                None => pattern == channel,
-            })
+        matches_any(&self.channels, channel)
     }
+
+    pub fn may_publish(&self, channel: &str) -> bool {
+        matches_any(&self.publish, channel)
+    }
+}
+
+/// Whether one of `patterns` (exact names, or prefixes ending in `*`)
+/// covers `channel`.
+fn matches_any(patterns: &[String], channel: &str) -> bool {
+    patterns
+        .iter()
+        .any(|pattern| match pattern.strip_suffix('*') {
+            Some(prefix) => channel.starts_with(prefix),
+            None => pattern == channel,
+        })
 }
 
 /// Why a token is refused.
@@ -70,6 +84,8 @@ struct Claims {
     exp: Option<u64>,
     #[serde(default)]
     channels: Vec<String>,
+    #[serde(default)]
+    publish: Vec<String>,
 }
 
 /// Checks `token` against `secret` at `now` (Unix seconds).
@@ -100,6 +116,7 @@ pub fn verify(token: &str, secret: &[u8], now: u64) -> Result<Grant, TokenError>
         subject: claims.sub,
         expires_at: claims.exp,
         channels: claims.channels,
+        publish: claims.publish,
     })
 }
 
@@ -174,6 +191,18 @@ mod tests {
         let everything =
             verify(&sign(&json!({ "channels": ["*"] }), SECRET), SECRET, 1_000).expect("valid");
         assert!(everything.may_subscribe("anything") && everything.expires_at.is_none());
+        assert!(!grant.may_publish("nav:FUND-1"), "reading is not writing");
+        let writer = verify(
+            &sign(&json!({ "publish": ["approvals:*"] }), SECRET),
+            SECRET,
+            1_000,
+        )
+        .expect("valid");
+        assert!(writer.may_publish("approvals:desk-3") && !writer.may_publish("nav:1"));
+        assert!(
+            !writer.may_subscribe("approvals:desk-3"),
+            "writing is not reading"
+        );
     }
 
     #[test]

@@ -4,6 +4,7 @@
 //! only) a control API that breaks, stalls and inspects connections on demand.
 
 mod auth;
+mod broker;
 mod connection;
 mod control;
 mod dedupe;
@@ -11,6 +12,7 @@ mod history;
 mod hub;
 mod jwt;
 mod limits;
+mod positions;
 mod protocol;
 mod statics;
 
@@ -23,6 +25,8 @@ use axum::serve::ListenerExt;
 use axum::Router;
 use tokio::net::TcpListener;
 
+use crate::broker::{Broker, Memory, RedisBroker};
+pub use crate::history::HistoryLimits;
 use crate::hub::Hub;
 pub use crate::limits::Limits;
 
@@ -46,11 +50,17 @@ pub struct ServerConfig {
     /// With a secret, protocol-mode clients must authenticate with a JWT
     /// signed with it (HS256).
     pub jwt_secret: Option<String>,
+    /// How much of each channel's past is kept for clients that were away.
+    pub history: HistoryLimits,
+    /// With a Redis URL, channels live in Redis, shared by every server
+    /// started with the same URL; otherwise in this process.
+    pub redis: Option<String>,
 }
 
 /// Serves `config` on `listener` until the future is dropped or the listener
-/// fails. Nagle's algorithm is off: a message's echo and its ack are two
-/// small frames, and the second must not wait for the client's delayed TCP
+/// fails; with `config.redis`, fails at once if Redis cannot be reached.
+/// Nagle's algorithm is off: a message's echo and its ack are two small
+/// frames, and the second must not wait for the client's delayed TCP
 /// acknowledgement of the first.
 pub async fn serve(config: ServerConfig, listener: TcpListener) -> io::Result<()> {
     let listener = listener.tap_io(|stream| {
@@ -58,16 +68,26 @@ pub async fn serve(config: ServerConfig, listener: TcpListener) -> io::Result<()
         // connection then finds out by itself.
         let _ = stream.set_nodelay(true);
     });
-    axum::serve(listener, app(&config)).await
+    let hub = Hub::new(config.test_control, config.verbose)
+        .guarded(config.limits, config.allowed_origins.clone())
+        .with_secret(config.jwt_secret.clone());
+    let hub = match &config.redis {
+        None => Arc::new(hub.with_broker(Broker::Memory(Memory::new(config.history)))),
+        Some(url) => {
+            let (redis, announcements) = RedisBroker::connect(url, config.history)
+                .await
+                .map_err(io::Error::other)?;
+            let redis = Arc::new(redis);
+            let hub = Arc::new(hub.with_broker(Broker::Redis(Arc::clone(&redis))));
+            redis.listen(Arc::downgrade(&hub), announcements);
+            hub
+        }
+    };
+    axum::serve(listener, app(&config, hub)).await
 }
 
 /// The whole router: `/ws`, then the control routes if enabled, then files.
-fn app(config: &ServerConfig) -> Router {
-    let hub = Arc::new(
-        Hub::new(config.test_control, config.verbose)
-            .guarded(config.limits, config.allowed_origins.clone())
-            .with_secret(config.jwt_secret.clone()),
-    );
+fn app(config: &ServerConfig, hub: Arc<Hub>) -> Router {
     let mut app = Router::new().route("/ws", get(connection::upgrade).with_state(Arc::clone(&hub)));
     if config.test_control {
         app = app.merge(control::routes(hub));

@@ -186,6 +186,21 @@ pub fn rate_limited() -> Message {
     )
 }
 
+/// The answer to a publication the client's token does not allow; the
+/// message is not handled and never will be:
+/// `{"type":"error","code":"forbidden","id":"...","message":"..."}`.
+pub fn forbidden_publication(id: &str, channel: &str) -> Message {
+    let message = format!("the token does not allow publishing to {channel}");
+    Message::Text(
+        format!(
+            r#"{{"type":"error","code":"forbidden","id":{},"message":{}}}"#,
+            json_string(id),
+            json_string(&message)
+        )
+        .into(),
+    )
+}
+
 /// The answer to a subscription the client's token does not allow:
 /// `{"type":"error","code":"forbidden","channel":"...","message":"..."}`.
 pub fn forbidden(channel: &str) -> Message {

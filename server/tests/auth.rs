@@ -122,3 +122,37 @@ async fn an_expired_token_is_refused_and_a_live_one_closes_when_it_expires() {
     send(&mut client, auth(&short)).await;
     expect_auth_close(&mut client, "token expired").await;
 }
+
+#[tokio::test]
+async fn a_publication_outside_the_tokens_publish_claim_is_refused_by_id() {
+    let address = start_with_secret().await;
+    let reader = token(address, "channels=approvals:*").await;
+    let writer = token(address, "channels=approvals:*&publish=approvals:desk-*").await;
+    let mut watcher = connect_protocol(address, "auth").await;
+    send(&mut watcher, auth(&reader)).await;
+    subscribe(&mut watcher, "approvals:desk-3", None, 0).await;
+
+    let mut client = connect_protocol(address, "auth").await;
+    send(&mut client, auth(&reader)).await;
+    send(&mut client, publish_frame("w-1", "approvals:desk-3", "7")).await;
+    assert_eq!(
+        next(&mut client).await,
+        Message::text(
+            r#"{"type":"error","code":"forbidden","id":"w-1","message":"the token does not allow publishing to approvals:desk-3"}"#
+        ),
+        "refused, not acknowledged"
+    );
+    send(&mut client, auth(&writer)).await;
+    send(&mut client, publish_frame("w-2", "approvals:desk-3", "8")).await;
+    assert_eq!(next(&mut client).await, ack("w-2"), "the connection stayed");
+    assert_eq!(
+        next_pub(&mut watcher, "approvals:desk-3").await,
+        (1, "8".to_owned())
+    );
+    send(&mut client, publish_frame("w-3", "approvals:other", "9")).await;
+    let refused = next(&mut client).await;
+    assert!(
+        refused.to_text().expect("text").contains(r#""id":"w-3""#),
+        "{refused:?}"
+    );
+}

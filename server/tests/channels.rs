@@ -5,32 +5,6 @@ mod common;
 
 use common::*;
 
-/// Subscribes (resuming after `since`, if given) and checks the answer
-/// names the channel's newest offset.
-async fn subscribe(client: &mut Client, channel: &str, since: Option<u64>, offset: u64) {
-    let since = since
-        .map(|since| format!(r#","since":{since}"#))
-        .unwrap_or_default();
-    let frame = format!(r#"{{"type":"subscribe","channel":"{channel}"{since}}}"#);
-    send(client, Message::text(frame)).await;
-    let expected = format!(r#"{{"type":"subscribed","channel":"{channel}","offset":{offset}}}"#);
-    assert_eq!(next(client).await, Message::text(expected));
-}
-
-async fn publish(address: SocketAddr, channel: &str, data: &str) -> Value {
-    control(
-        address,
-        &format!("/control/publish?channel={channel}&data={data}"),
-    )
-    .await
-}
-
-fn pub_frame(channel: &str, offset: u64, data: &str) -> Message {
-    Message::text(format!(
-        r#"{{"type":"pub","channel":"{channel}","offset":{offset},"data":{data}}}"#
-    ))
-}
-
 async fn subscriptions(address: SocketAddr) -> Value {
     control(address, "/control/stats?tag=ch").await["subscriptions"].clone()
 }
@@ -168,4 +142,10 @@ async fn a_client_publishes_through_a_message_that_is_acknowledged() {
     send(&mut publisher, Message::text(frame)).await;
     assert_eq!(next(&mut publisher).await, ack("p1"));
     nothing_within_300_ms(&mut subscriber, "a repeated id is published once").await;
+}
+
+#[tokio::test]
+async fn subscribing_while_messages_flow_misses_and_repeats_nothing() {
+    let address = start_with_control().await;
+    subscribe_while_messages_flow(address, address).await;
 }

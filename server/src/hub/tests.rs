@@ -122,11 +122,11 @@ fn deliver_handles_each_id_once_per_tag() {
         handled: false,
         ack: true,
     };
-    assert_eq!(hub.deliver("a", "1", "one".into()), new);
-    assert_eq!(hub.deliver("a", "1", "one again".into()), duplicate);
-    assert_eq!(hub.deliver("a", "2", "two".into()), new);
+    assert_eq!(hub.handle_once("a", "1", "one"), new);
+    assert_eq!(hub.handle_once("a", "1", "one again"), duplicate);
+    assert_eq!(hub.handle_once("a", "2", "two"), new);
     // Another tag has its own ids.
-    assert_eq!(hub.deliver("b", "1", "other".into()), new);
+    assert_eq!(hub.handle_once("b", "1", "other"), new);
     assert_eq!(hub.received(Scope::Tag("a")), ["one", "two"]);
     let stats = hub.stats(Scope::Tag("a"));
     assert_eq!((stats.frames_received, stats.duplicates), (2, 1));
@@ -138,7 +138,7 @@ fn deliver_handles_each_id_once_per_tag() {
 fn withheld_acks_and_reset() {
     let hub = hub();
     hub.set_acks("a", false);
-    let withheld = hub.deliver("a", "1", "one".into());
+    let withheld = hub.handle_once("a", "1", "one");
     assert_eq!(
         withheld,
         Delivered {
@@ -146,23 +146,23 @@ fn withheld_acks_and_reset() {
             ack: false
         }
     );
-    assert!(!hub.deliver("a", "1", "one".into()).ack);
-    assert!(hub.deliver("b", "1", "other".into()).ack, "only tag a");
+    assert!(!hub.handle_once("a", "1", "one").ack);
+    assert!(hub.handle_once("b", "1", "other").ack, "only tag a");
     hub.set_acks("a", true);
-    assert!(hub.deliver("a", "1", "one".into()).ack);
+    assert!(hub.handle_once("a", "1", "one").ack);
     hub.set_acks("a", false);
     // Reset forgets the ids and duplicates and sends acks again.
     hub.reset(Scope::Tag("a"));
     assert_eq!(hub.stats(Scope::Tag("a")).duplicates, 0);
     assert_eq!(
-        hub.deliver("a", "1", "one".into()),
+        hub.handle_once("a", "1", "one"),
         Delivered {
             handled: true,
             ack: true
         }
     );
     assert!(
-        !hub.deliver("b", "1", "other".into()).handled,
+        !hub.handle_once("b", "1", "other").handled,
         "tag b kept its ids"
     );
 }
@@ -170,21 +170,43 @@ fn withheld_acks_and_reset() {
 #[test]
 fn ids_are_remembered_without_the_control_api() {
     let hub = Arc::new(Hub::new(false, false));
-    assert!(hub.deliver("a", "1", "one".into()).handled);
-    assert!(!hub.deliver("a", "1", "one".into()).handled);
+    assert!(hub.handle_once("a", "1", "one").handled);
+    assert!(!hub.handle_once("a", "1", "one").handled);
     assert!(hub.received(Scope::All).is_empty());
 }
 
-#[test]
-fn channels_follow_connections_and_scopes() {
+fn publication(offset: u64, data: &str) -> Order {
+    Order::Publication {
+        channel: Arc::from("x"),
+        offset,
+        frame: Arc::from(format!(
+            r#"{{"type":"pub","channel":"x","offset":{offset},"data":{data}}}"#
+        )),
+    }
+}
+
+fn reached(published: Result<Published, Unavailable>) -> (usize, u64) {
+    match published {
+        Ok(Published {
+            offset,
+            reach: crate::broker::Reach::Subscribers(count),
+        }) => (count, offset),
+        other => panic!("published in memory: {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn channels_follow_connections_and_scopes() {
     let hub = hub();
     let (a, mut a_rx) = hub.register("t".into(), true);
     let (b, mut b_rx) = hub.register("t".into(), true);
     let (c, mut c_rx) = hub.register("other".into(), true);
-    a.subscribe("x", None);
-    a.subscribe("x", None);
-    b.subscribe("x", None);
-    c.subscribe("y", None);
+    for (registration, channel) in [(&a, "x"), (&a, "x"), (&b, "x"), (&c, "y")] {
+        registration
+            .subscribe(channel, None)
+            .await
+            .expect("in memory");
+    }
     let counts = |scope| hub.subscriptions(scope).into_iter().collect::<Vec<_>>();
     assert_eq!(
         counts(Scope::All),
@@ -193,13 +215,10 @@ fn channels_follow_connections_and_scopes() {
     assert_eq!(counts(Scope::Tag("t")), [("x".to_owned(), 2)]);
     assert_eq!(hub.stats(Scope::Tag("t")).subscribe_frames, 3);
 
-    assert_eq!(hub.publish("x", "7"), (2, 1));
+    assert_eq!(reached(hub.publish("x", "7").await), (2, 1));
     for receiver in [&mut a_rx, &mut b_rx] {
         let command = receiver.try_recv().expect("a publication");
-        assert_eq!(
-            command.order,
-            Order::Send(r#"{"type":"pub","channel":"x","offset":1,"data":7}"#.to_owned())
-        );
+        assert_eq!(command.order, publication(1, "7"));
     }
     assert!(c_rx.try_recv().is_err(), "not subscribed to x");
 
@@ -209,33 +228,56 @@ fn channels_follow_connections_and_scopes() {
     assert_eq!(counts(Scope::Tag("t")), [("x".to_owned(), 1)]);
     drop(a);
     assert_eq!(counts(Scope::Tag("t")), []);
-    assert_eq!(hub.publish("x", "8"), (0, 2), "kept for later subscribers");
+    assert_eq!(
+        reached(hub.publish("x", "8").await),
+        (0, 2),
+        "kept for later subscribers"
+    );
     drop(c);
     assert_eq!(counts(Scope::All), []);
 }
 
-#[test]
-fn a_subscriber_gets_the_newest_offset_and_what_it_missed() {
+#[tokio::test]
+async fn a_subscriber_gets_the_newest_offset_and_what_it_missed() {
     let hub = hub();
     for data in ["1", "2", "3"] {
-        hub.publish("x", data);
+        hub.publish("x", data).await.expect("in memory");
     }
     let (a, _a_rx) = hub.register("t".into(), true);
     assert_eq!(
-        a.subscribe("x", None),
-        Subscribed {
+        a.subscribe("x", None).await,
+        Ok(Subscribed {
             offset: 3,
             replay: None
-        }
+        })
     );
-    let missed = a.subscribe("x", Some(1));
+    let missed = a.subscribe("x", Some(1)).await.expect("in memory");
     assert_eq!(missed.offset, 3);
     let replay = missed.replay.expect("asked for it");
     assert_eq!(replay.messages, [(2, "2".to_owned()), (3, "3".to_owned())]);
     assert_eq!(replay.gap_from, None);
+    let fresh = a.subscribe("new", Some(0)).await.expect("in memory");
+    assert_eq!(fresh.offset, 0, "a channel never published to");
+}
+
+#[tokio::test]
+async fn a_broken_broker_link_closes_only_the_subscribers() {
+    let hub = hub();
+    let (a, mut a_rx) = hub.register("t".into(), true);
+    let (_b, mut b_rx) = hub.register("t".into(), true);
+    a.subscribe("x", None).await.expect("in memory");
+    hub.close_subscribers(1012, "link lost");
+    let command = a_rx.try_recv().expect("the subscriber is told");
     assert_eq!(
-        a.subscribe("new", Some(0)).offset,
-        0,
-        "a channel never published to"
+        command.order,
+        Order::Close {
+            code: 1012,
+            reason: "link lost".to_owned()
+        }
     );
+    assert!(
+        b_rx.try_recv().is_err(),
+        "a connection without channels stays"
+    );
+    assert_eq!(hub.stats(Scope::All).connections, 1);
 }

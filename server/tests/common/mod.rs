@@ -5,6 +5,8 @@
 // Each test file uses its own subset of these helpers.
 #![allow(dead_code, unused_imports)]
 
+pub mod redis;
+
 pub use std::future::Future;
 pub use std::net::SocketAddr;
 pub use std::path::PathBuf;
@@ -12,7 +14,7 @@ pub use std::time::Duration;
 
 pub use futures_util::{SinkExt, StreamExt};
 pub use serde_json::{json, Value};
-pub use tabwire_server::{serve, Limits, ServerConfig};
+pub use tabwire_server::{serve, HistoryLimits, Limits, ServerConfig};
 pub use tokio::io::{AsyncReadExt, AsyncWriteExt};
 pub use tokio::net::{TcpListener, TcpStream};
 pub use tokio::time::timeout;
@@ -58,6 +60,8 @@ pub fn config(test_control: bool, www: PathBuf, pkg: PathBuf) -> ServerConfig {
         limits: Limits::default(),
         allowed_origins: Vec::new(),
         jwt_secret: None,
+        history: HistoryLimits::default(),
+        redis: None,
     }
 }
 
@@ -249,4 +253,100 @@ pub async fn control(address: SocketAddr, path: &str) -> Value {
     let reply = http(address, "GET", path).await;
     assert_eq!(reply.status, 200, "{path}: {}", reply.body);
     reply.json()
+}
+
+/// Subscribes (resuming after `since`, if given) and checks the answer
+/// names the channel's newest offset.
+pub async fn subscribe(client: &mut Client, channel: &str, since: Option<u64>, offset: u64) {
+    let since = since
+        .map(|since| format!(r#","since":{since}"#))
+        .unwrap_or_default();
+    let frame = format!(r#"{{"type":"subscribe","channel":"{channel}"{since}}}"#);
+    send(client, Message::text(frame)).await;
+    let expected = format!(r#"{{"type":"subscribed","channel":"{channel}","offset":{offset}}}"#);
+    assert_eq!(next(client).await, Message::text(expected));
+}
+
+pub async fn publish(address: SocketAddr, channel: &str, data: &str) -> Value {
+    control(
+        address,
+        &format!("/control/publish?channel={channel}&data={data}"),
+    )
+    .await
+}
+
+pub fn pub_frame(channel: &str, offset: u64, data: &str) -> Message {
+    Message::text(format!(
+        r#"{{"type":"pub","channel":"{channel}","offset":{offset},"data":{data}}}"#
+    ))
+}
+
+/// The (offset, data) of the `pub` frame of `channel` that must come next.
+pub async fn next_pub(client: &mut Client, channel: &str) -> (u64, String) {
+    let frame = next(client).await;
+    let Message::Text(text) = &frame else {
+        panic!("expected a pub frame, got {frame:?}");
+    };
+    let value: Value = serde_json::from_str(text.as_str()).expect("JSON frame");
+    assert_eq!(value["type"], "pub", "{value}");
+    assert_eq!(value["channel"], channel, "{value}");
+    let offset = value["offset"].as_u64().expect("an offset");
+    (offset, value["data"].to_string())
+}
+
+pub fn publish_frame(id: &str, channel: &str, data: &str) -> Message {
+    Message::text(format!(
+        r#"{{"type":"msg","id":"{id}","publish":{{"channel":"{channel}","data":{data}}}}}"#
+    ))
+}
+
+/// A client subscribes from the beginning while another publishes 2,000
+/// messages as fast as it can through `publisher_at`: the replay and the
+/// live messages overlap, and the client must still get each offset once,
+/// in order.
+pub async fn subscribe_while_messages_flow(publisher_at: SocketAddr, subscriber_at: SocketAddr) {
+    let mut watcher = connect_protocol(subscriber_at, "r").await;
+    subscribe(&mut watcher, "ticks", None, 0).await;
+    const TOTAL: u64 = 2_000;
+    let publisher = tokio::spawn(async move {
+        // Sent without waiting for acks, so that messages flow fast.
+        let mut publisher = connect_protocol(publisher_at, "r").await;
+        for index in 1..=TOTAL {
+            send(
+                &mut publisher,
+                publish_frame(&format!("t-{index}"), "ticks", &index.to_string()),
+            )
+            .await;
+        }
+        for _ in 1..=TOTAL {
+            next(&mut publisher).await;
+        }
+    });
+    // The watcher sees the flow start; the newcomer then subscribes from
+    // the beginning, its replay and the live messages overlapping.
+    for offset in 1..=20 {
+        assert_eq!(next_pub(&mut watcher, "ticks").await.0, offset);
+    }
+    let mut newcomer = connect_protocol(subscriber_at, "r").await;
+    send(
+        &mut newcomer,
+        Message::text(r#"{"type":"subscribe","channel":"ticks","since":0}"#),
+    )
+    .await;
+    let subscribed = next(&mut newcomer).await;
+    assert!(
+        subscribed
+            .to_text()
+            .expect("text")
+            .contains(r#""type":"subscribed""#),
+        "{subscribed:?}"
+    );
+    for offset in 1..=TOTAL {
+        assert_eq!(
+            next_pub(&mut newcomer, "ticks").await,
+            (offset, offset.to_string())
+        );
+    }
+    publisher.await.expect("the publisher");
+    nothing_within_300_ms(&mut newcomer, "no repeat").await;
 }

@@ -1,0 +1,108 @@
+//! Where channel messages get their offsets, are kept for clients that were
+//! away, and reach the connections subscribed to them: in this process (one
+//! server), or in Redis, so that several servers behind a load balancer
+//! share every channel (`--redis URL`).
+//!
+//! Both brokers give the hub the same promise: every message of a channel is
+//! handed to [`Hub::fan_out`] once, in offset order, after it was kept. A
+//! subscriber is listed in the hub before it reads the channel's history, so
+//! whatever is published meanwhile reaches it either live or in the replay,
+//! perhaps both; a connection drops offsets it already sent, which removes
+//! the overlap without a lock spanning the broker.
+
+mod redis;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Instant;
+
+pub use self::redis::RedisBroker;
+use crate::history::{History, HistoryLimits, Replay};
+use crate::hub::Hub;
+
+/// The channel broker of one server.
+#[derive(Debug)]
+pub enum Broker {
+    Memory(Memory),
+    Redis(Arc<RedisBroker>),
+}
+
+/// The broker could not be reached; the frame that needed it was not
+/// handled (the connection is closed with 1013 so that the client comes back
+/// and sends it again).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unavailable(pub String);
+
+/// A message numbered and kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Published {
+    pub offset: u64,
+    pub reach: Reach,
+}
+
+/// Whom a publication reached when it was published.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reach {
+    /// Connections of this server subscribed to the channel.
+    Subscribers(usize),
+    /// Server instances listening to Redis (each fans it out to its own).
+    Instances(usize),
+}
+
+/// What a connection that subscribed gets: the channel's newest offset,
+/// and, when it asked for what it missed, the replay.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Subscribed {
+    pub offset: u64,
+    pub replay: Option<Replay>,
+}
+
+/// Channels kept in this process.
+#[derive(Debug)]
+pub struct Memory {
+    limits: HistoryLimits,
+    channels: Mutex<HashMap<String, History>>,
+}
+
+impl Memory {
+    pub fn new(limits: HistoryLimits) -> Self {
+        Memory {
+            limits,
+            channels: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Keeps `data` under the channel's next offset and hands it to
+    /// `fan_out`, both under the channel lock, so that two publications of
+    /// one channel reach subscribers in offset order.
+    pub fn publish(&self, channel: &str, data: &str, hub: &Hub) -> Published {
+        let mut channels = self.channels.lock().unwrap_or_else(PoisonError::into_inner);
+        let history = channels
+            .entry(channel.to_owned())
+            .or_insert_with(|| History::new(self.limits));
+        let offset = history.push(data.to_owned(), Instant::now());
+        let delivered = hub.fan_out(channel, offset, data);
+        Published {
+            offset,
+            reach: Reach::Subscribers(delivered),
+        }
+    }
+
+    /// The channel's newest offset, and what came after `since`.
+    pub fn snapshot(&self, channel: &str, since: Option<u64>) -> Subscribed {
+        let mut channels = self.channels.lock().unwrap_or_else(PoisonError::into_inner);
+        let history = channels
+            .entry(channel.to_owned())
+            .or_insert_with(|| History::new(self.limits));
+        Subscribed {
+            offset: history.last(),
+            replay: since.map(|since| history.since(since, Instant::now())),
+        }
+    }
+}
+
+impl Default for Broker {
+    fn default() -> Self {
+        Broker::Memory(Memory::new(HistoryLimits::default()))
+    }
+}
