@@ -12,8 +12,8 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 
-import { ROOT, withTimeout } from "../tests/e2e/helpers.mjs";
-import { CHROMIUM, launchChromium, machine, printRows, run, SERVER_BIN, startBenchServer, startResultsServer } from "./runner.mjs";
+import { ROOT } from "../tests/e2e/helpers.mjs";
+import { CHROMIUM, machine, printRows, run, runPage, SERVER_BIN, startBenchServer } from "./runner.mjs";
 
 const RESULTS_FILE = path.join(ROOT, "bench", "results", "outbox.json");
 const RESULTS_TIMEOUT_MS = 120_000;
@@ -49,16 +49,9 @@ function printTable(r) {
 
 async function main() {
   const origin = await startBenchServer();
-  const report = await startResultsServer();
   const ws = `${origin.replace(/^http/, "ws")}/ws`;
-  const url = `${origin}/outbox.html?ws=${encodeURIComponent(ws)}&report=${encodeURIComponent(report.origin)}&n=${N}`;
   console.log(`server ${SERVER_BIN} at ${origin}; Chromium ${CHROMIUM}`);
-  const chromium = launchChromium(url);
-  const early = chromium.exited.then(({ code, signal }) => {
-    throw new Error(`Chromium exited (code ${code}, signal ${signal}) before the results:\n${chromium.stderr.join("")}`);
-  });
-  const body = await withTimeout(Promise.race([report.results, early]), RESULTS_TIMEOUT_MS, "the page's results");
-  if (body.error) throw new Error(`the page failed: ${body.error}`);
+  const body = await runPage(origin, "outbox.html", { ws, n: N }, RESULTS_TIMEOUT_MS);
 
   const output = {
     date: new Date().toISOString(),

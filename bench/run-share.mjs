@@ -15,8 +15,8 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 
-import { closeBrowser, launchBrowser, ROOT, sleep, withTimeout } from "../tests/e2e/helpers.mjs";
-import { CHROMIUM, launchChromium, machine, printRows, run, SERVER_BIN, startBenchServer, startResultsServer } from "./runner.mjs";
+import { closeBrowser, launchBrowser, ROOT, sleep } from "../tests/e2e/helpers.mjs";
+import { CHROMIUM, machine, printRows, run, runPage, SERVER_BIN, startBenchServer } from "./runner.mjs";
 
 const RESULTS_FILE = path.join(ROOT, "bench", "results", "share.json");
 const RESULTS_TIMEOUT_MS = 120_000;
@@ -31,16 +31,8 @@ const RUN = Date.now().toString(36);
 
 /** Latency and connection counts, measured by the page itself. */
 async function pageFigures(origin) {
-  const report = await startResultsServer();
   const ws = `${origin.replace(/^http/, "ws")}/ws`;
-  const url = `${origin}/share.html?ws=${encodeURIComponent(ws)}&report=${encodeURIComponent(report.origin)}&run=${RUN}`;
-  const chromium = launchChromium(url);
-  const early = chromium.exited.then(({ code, signal }) => {
-    throw new Error(`Chromium exited (code ${code}, signal ${signal}) before the results:\n${chromium.stderr.join("")}`);
-  });
-  const body = await withTimeout(Promise.race([report.results, early]), RESULTS_TIMEOUT_MS, "the page's results");
-  if (body.error) throw new Error(`the page failed: ${body.error}`);
-  return body.results;
+  return (await runPage(origin, "share.html", { ws, run: RUN }, RESULTS_TIMEOUT_MS)).results;
 }
 
 /** Polls `check` on `pages` until one page satisfies it; returns that page. */

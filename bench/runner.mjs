@@ -1,17 +1,21 @@
 // What the benchmark runners share: a results server the bench page posts
 // to, a plain headless Chromium (no Playwright, no CDP: a driver attached to
-// the page slows every frame), the reference server, cleanup of all of it,
-// and a table printer.
+// the page slows every frame), the page run on it, the reference server
+// (also with extra options) and other processes such as Redis, cleanup of
+// all of it, and a table printer.
 
 import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import http from "node:http";
+import net from "node:net";
 import os from "node:os";
 import path from "node:path";
+import { createInterface } from "node:readline";
 
-import { CHROMIUM_ARGS, ROOT, startServer } from "../tests/e2e/helpers.mjs";
+import { CHROMIUM_ARGS, ROOT, startServer, withTimeout } from "../tests/e2e/helpers.mjs";
 
 export const SERVER_BIN = path.resolve(ROOT, process.env.TABWIRE_SERVER_BIN ?? "target/debug/tabwire-server");
+const PKG_DIR = path.resolve(ROOT, process.env.TABWIRE_PKG_DIR ?? "pkg");
 export const CHROMIUM = process.env.TABWIRE_CHROMIUM ?? "/usr/bin/chromium";
 const START_TIMEOUT_MS = 15_000;
 
@@ -47,6 +51,54 @@ export async function startBenchServer() {
   const server = await startServer({ www: path.join(ROOT, "bench"), exitAfterSecs: 300, timeoutMs: START_TIMEOUT_MS });
   cleanups.push(() => server.stop());
   return server.origin;
+}
+
+/**
+ * Starts `command` under `timeout 600`, so that it ends by itself whatever
+ * becomes of this process, and resolves to the match of `ready` in the
+ * first line of its stdout that has one. It is stopped at cleanup.
+ */
+export async function startProcess(command, args, ready) {
+  const child = spawn("timeout", ["600", command, ...args], { stdio: ["ignore", "pipe", "pipe"] });
+  const exited = new Promise((resolve) => child.once("exit", (code, signal) => resolve({ code, signal })));
+  cleanups.push(() => stopChild(child, exited));
+  const output = [];
+  child.stderr.setEncoding("utf8").on("data", (chunk) => output.push(chunk));
+  const started = new Promise((resolve, reject) => {
+    createInterface({ input: child.stdout }).on("line", (line) => {
+      output.push(`${line}\n`);
+      const match = ready.exec(line);
+      if (match) resolve(match);
+    });
+    child.once("error", reject);
+    exited.then(({ code, signal }) =>
+      reject(new Error(`${command} exited (code ${code}, signal ${signal}) before it was ready:\n${output.join("")}`)));
+  });
+  return withTimeout(started, START_TIMEOUT_MS, `${command} to start`);
+}
+
+/** A reference server serving bench/ and pkg/, started with `args` besides; resolves to its origin. */
+export async function startBenchServerWith(args) {
+  const base = ["--host", "127.0.0.1", "--port", "0", "--test-control", "--www", path.join(ROOT, "bench"), "--pkg", PKG_DIR];
+  const [, origin] = await startProcess(SERVER_BIN, [...base, "--exit-after-secs", "300", ...args], /listening on (http:\/\/\S+)$/);
+  return origin;
+}
+
+/** Listens on a free port of 127.0.0.1. */
+function listenLocally(server) {
+  return new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", resolve);
+  });
+}
+
+/** A port of 127.0.0.1 that was free a moment ago, for a program that cannot pick its own. */
+export async function freePort() {
+  const server = net.createServer();
+  await listenLocally(server);
+  const { port } = server.address();
+  await new Promise((resolve) => server.close(resolve));
+  return port;
 }
 
 /** The results server: takes POST /log (progress lines) and POST /results (once). */
@@ -88,10 +140,7 @@ export async function startResultsServer() {
       else deliver(body);
     });
   });
-  await new Promise((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", resolve);
-  });
+  await listenLocally(server);
   cleanups.push(() => new Promise((resolve) => {
     server.closeAllConnections?.();
     server.close(() => resolve());
@@ -115,6 +164,22 @@ export function launchChromium(url) {
   child.once("error", (error) => console.error(`cannot start ${CHROMIUM}: ${error.message}`));
   cleanups.push(() => stopChild(child, exited, { group: true }));
   return { exited, stderr };
+}
+
+/**
+ * Opens bench/`page` in Chromium, with `params` and the results server in
+ * its query, and resolves to what the page posts to /results.
+ */
+export async function runPage(origin, page, params, timeoutMs) {
+  const report = await startResultsServer();
+  const query = new URLSearchParams({ ...params, report: report.origin });
+  const chromium = launchChromium(`${origin}/${page}?${query}`);
+  const early = chromium.exited.then(({ code, signal }) => {
+    throw new Error(`Chromium exited (code ${code}, signal ${signal}) before the results:\n${chromium.stderr.join("")}`);
+  });
+  const body = await withTimeout(Promise.race([report.results, early]), timeoutMs, "the page's results");
+  if (body.error) throw new Error(`the page failed: ${body.error}`);
+  return body;
 }
 
 /** Prints `[name, value, unit]` rows as an aligned table. */
