@@ -9,4 +9,4 @@ bash scripts/setup.sh demo
 bash scripts/build.sh
 cargo build --quiet -p tabwire-server
 echo "demo: open http://127.0.0.1:${PORT:-8080}/ (Ctrl-C stops the server)"
-exec target/debug/tabwire-server --host 127.0.0.1 --port "${PORT:-8080}" --www www --pkg pkg
+exec target/debug/tabwire-server --host 127.0.0.1 --port "${PORT:-8080}" --www www --pkg pkg --demo

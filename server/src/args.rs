@@ -37,6 +37,9 @@ Options:
   --redis URL            keep channels in Redis (redis://HOST:PORT[/DB]),
                          shared by every server started with the same URL;
                          default: in this process
+  --demo                 publish the demo dashboard's streams (fund NAVs,
+                         approval requests, risk alerts); with several
+                         instances on one --redis, on one of them only
   --verbose              log connections and control actions to stderr
   -h, --help             print this help
 
@@ -81,6 +84,7 @@ where
     let mut redis = None;
     let mut test_control = false;
     let mut verbose = false;
+    let mut demo = false;
 
     let mut args = args.into_iter();
     while let Some(arg) = args.next() {
@@ -92,14 +96,14 @@ where
         };
         match name.as_str() {
             "-h" | "--help" => return Ok(Command::Help),
-            "--test-control" | "--verbose" => {
+            "--test-control" | "--verbose" | "--demo" => {
                 if inline.is_some() {
                     return Err(format!("{name} takes no value"));
                 }
-                let flag = if name == "--verbose" {
-                    &mut verbose
-                } else {
-                    &mut test_control
+                let flag = match name.as_str() {
+                    "--verbose" => &mut verbose,
+                    "--demo" => &mut demo,
+                    _ => &mut test_control,
                 };
                 if *flag {
                     return Err(format!("{name} given twice"));
@@ -170,6 +174,7 @@ where
                 max_age: history_secs.unwrap_or(kept.max_age),
             },
             redis,
+            demo,
         },
     }))
 }
@@ -292,6 +297,7 @@ mod tests {
                     jwt_secret: None,
                     history: HistoryLimits::default(),
                     redis: None,
+                    demo: false,
                 },
             })
         );
@@ -325,6 +331,7 @@ mod tests {
             "3",
             "--redis",
             "redis://127.0.0.1:6379",
+            "--demo",
         ]);
         assert_eq!(
             parsed,
@@ -352,6 +359,7 @@ mod tests {
                         max_age: Duration::from_secs(3)
                     },
                     redis: Some("redis://127.0.0.1:6379".to_owned()),
+                    demo: true,
                 },
             })
         );

@@ -8,6 +8,7 @@ mod broker;
 mod connection;
 mod control;
 mod dedupe;
+mod demo;
 mod history;
 mod hub;
 mod jwt;
@@ -55,6 +56,8 @@ pub struct ServerConfig {
     /// With a Redis URL, channels live in Redis, shared by every server
     /// started with the same URL; otherwise in this process.
     pub redis: Option<String>,
+    /// Publish the dashboard's demo streams (see [`demo`]).
+    pub demo: bool,
 }
 
 /// Serves `config` on `listener` until the future is dropped or the listener
@@ -83,6 +86,9 @@ pub async fn serve(config: ServerConfig, listener: TcpListener) -> io::Result<()
             hub
         }
     };
+    if config.demo {
+        tokio::spawn(demo::run(Arc::downgrade(&hub)));
+    }
     axum::serve(listener, app(&config, hub)).await
 }
 

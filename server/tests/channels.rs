@@ -149,3 +149,34 @@ async fn subscribing_while_messages_flow_misses_and_repeats_nothing() {
     let address = start_with_control().await;
     subscribe_while_messages_flow(address, address).await;
 }
+
+#[tokio::test]
+async fn the_demo_streams_publish_navs_approvals_and_alerts() {
+    let mut config = config(true, missing_dir(), missing_dir());
+    config.demo = true;
+    let address = start(config).await;
+    let mut client = connect_protocol(address, "demo").await;
+    // Resuming from the start: the first request came with the first tick.
+    for channel in ["nav:GLB-EQ", "approvals:desk-1", "risk:alerts"] {
+        send(
+            &mut client,
+            Message::text(format!(
+                r#"{{"type":"subscribe","channel":"{channel}","since":0}}"#
+            )),
+        )
+        .await;
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    // The first alert comes after 7 s.
+    let all_three = timeout(Duration::from_secs(10), async {
+        while seen.len() < 3 {
+            let frame: Value =
+                serde_json::from_str(next(&mut client).await.to_text().expect("text"))
+                    .expect("JSON");
+            if frame["type"] == "pub" {
+                seen.insert(frame["channel"].as_str().expect("a channel").to_owned());
+            }
+        }
+    });
+    assert!(all_three.await.is_ok(), "only {seen:?} within 10 s");
+}

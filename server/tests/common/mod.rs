@@ -62,6 +62,7 @@ pub fn config(test_control: bool, www: PathBuf, pkg: PathBuf) -> ServerConfig {
         jwt_secret: None,
         history: HistoryLimits::default(),
         redis: None,
+        demo: false,
     }
 }
 
