@@ -35,6 +35,7 @@ async fn clients_of_one_namespace_share_one_socket() {
     let tag = fresh("share-one").await;
     let (leader, leader_events, follower, follower_events) = pair(tag).await;
     assert_eq!(live_connections(tag).await, 1.0);
+    until("both to count two tabs", 5_000, async || tabs(&leader) == 2.0 && tabs(&follower) == 2.0).await;
     let (_, id) = receipt(&follower, "from the follower");
     follower_events.wait("the follower's ack", 5_000, |e| e.count("ack") == 1).await;
     assert_eq!(text(&follower_events.of("ack")[0], "id"), id);
@@ -56,6 +57,7 @@ async fn a_closing_leader_hands_the_socket_over() {
     leader.close(None, None).unwrap();
     follower_events.wait("the follower to lead", 5_000, |e| e.count("open") == 1).await;
     assert_eq!(role(&follower), "leader");
+    assert_eq!(tabs(&follower), 1.0, "alone now");
     until("one connection again", 5_000, async || live_connections(tag).await == 1.0).await;
     receipt(&follower, "after the hand-over");
     follower_events.wait("its ack", 5_000, |e| e.count("ack") == 1).await;

@@ -62,6 +62,8 @@ pub struct Stats {
     state: StateName,
     /// This tab's part in the shared connection.
     role: RoleName,
+    /// Tabs sharing the connection, this one included (1 when solo).
+    tabs: u32,
     /// Connection attempts started, the first included.
     attempts: u32,
     /// Successful opens after the first.
@@ -254,6 +256,7 @@ impl TabWire {
         let stats = Stats {
             state: self.driver.state().into(),
             role: self.driver.role().into(),
+            tabs: self.driver.tabs(),
             attempts: stats.attempts,
             reconnects: stats.reconnects,
             messages_in: stats.messages_in as f64,

@@ -88,6 +88,8 @@ pub struct Machine<P> {
     subscriptions: Subscriptions,
     /// While leading: relayed messages finished lately.
     finished: RecentIds,
+    /// While following: the number of tabs the leader last announced.
+    tabs_announced: u32,
     /// The last offset seen of each channel.
     offsets: Offsets,
 }
@@ -128,6 +130,7 @@ impl<P: Payload + Clone> Machine<P> {
             channels: Vec::new(),
             subscriptions: Subscriptions::default(),
             finished: RecentIds::default(),
+            tabs_announced: 0,
             offsets: Offsets::default(),
         }
     }

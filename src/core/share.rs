@@ -53,9 +53,10 @@ impl Default for ShareConfig {
 /// browser layer converts them to and from the Unix epoch on the way.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Peer<P> {
-    /// The leader of `epoch` is alive and the connection is in `state`;
-    /// sent when a tab takes the lead and in answer to every `Hello`.
-    Announce { epoch: u64, tab: String, state: ConnectionState },
+    /// The leader of `epoch` is alive, the connection is in `state`, and
+    /// `tabs` tabs share it (the leader included); sent when a tab takes
+    /// the lead, in answer to every `Hello`, and when a tab left.
+    Announce { epoch: u64, tab: String, state: ConnectionState, tabs: u32 },
     /// A tab joined, asks whether the leader is alive, or changed its
     /// channels: `channels` is all of them; `offsets`, the last offset it
     /// saw of each channel it knows, for a new leader to resume from.

@@ -63,6 +63,11 @@ impl Subscriptions {
         change
     }
 
+    /// How many tabs are known (the leader's own included).
+    pub fn tab_count(&self) -> usize {
+        self.by_tab.len()
+    }
+
     pub fn knows(&self, tab: &str) -> bool {
         self.by_tab.iter().any(|(known, _)| known == tab)
     }

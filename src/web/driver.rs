@@ -173,6 +173,11 @@ impl Driver {
         self.shared.runtime.borrow().machine.role()
     }
 
+    /// Tabs sharing the connection, this one included.
+    pub fn tabs(&self) -> u32 {
+        self.shared.runtime.borrow().machine.tabs()
+    }
+
     pub fn send(&self, frame: Frame) -> Result<Sent, Refusal> {
         let outcome = {
             let mut runtime = self.shared.runtime.borrow_mut();

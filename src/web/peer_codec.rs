@@ -22,8 +22,8 @@ pub fn encode(peer: Peer<Frame>) -> JsValue {
     let message = Fields::new();
     message.set("tabwire", VERSION);
     match peer {
-        Peer::Announce { epoch, tab, state } => {
-            message.kind("announce").set("epoch", epoch as f64).set("tab", tab).set("state", state.as_str());
+        Peer::Announce { epoch, tab, state, tabs } => {
+            message.kind("announce").set("epoch", epoch as f64).set("tab", tab).set("state", state.as_str()).set("tabs", tabs);
         }
         Peer::Hello { tab, channels, offsets } => {
             let list: js_sys::Array = channels.iter().map(|channel| JsValue::from_str(channel)).collect();
@@ -142,6 +142,8 @@ pub fn decode(value: &JsValue) -> Result<Peer<Frame>, String> {
             epoch: message.count("epoch")?,
             tab: message.string("tab")?,
             state: message.state("state")?,
+            // A leader built before tabs were counted leaves the field out.
+            tabs: message.optional_count("tabs")?.unwrap_or(0) as u32,
         },
         "hello" => Peer::Hello {
             tab: message.string("tab")?,
@@ -281,6 +283,14 @@ impl Fields {
         } else {
             Err(bad(name, "not a whole number"))
         }
+    }
+
+    /// A whole number, or `None` if absent.
+    fn optional_count(&self, name: &str) -> Result<Option<u64>, String> {
+        if self.get(name).is_undefined() {
+            return Ok(None);
+        }
+        self.count(name).map(Some)
     }
 
     fn state(&self, name: &str) -> Result<ConnectionState, String> {

@@ -118,6 +118,11 @@ pub fn role(client: &TabWire) -> String {
     text(&client.stats().expect("stats").js_value(), "role")
 }
 
+/// The `tabs` of `stats()`.
+pub fn tabs(client: &TabWire) -> f64 {
+    number(&client.stats().expect("stats").js_value(), "tabs")
+}
+
 /// Waits until `condition` holds, failing the test after `timeout_ms`.
 pub async fn until(what: &str, timeout_ms: u32, mut condition: impl AsyncFnMut() -> bool) {
     let mut waited = 0;

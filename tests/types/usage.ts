@@ -74,7 +74,7 @@ export async function dashboard(): Promise<void> {
   ws.send(new ArrayBuffer(8));
   const stats: Stats = ws.stats();
   const role: RoleName = stats.role;
-  console.log(cleared, stats.queued, stats.lastRttMs ?? 0, ws.state, role);
+  console.log(cleared, stats.queued, stats.lastRttMs ?? 0, ws.state, role, stats.tabs + 1);
   ws.on("role", (event) => console.log(event.role === "leader"));
 
   // Channels: the listener's payload type is the caller's.

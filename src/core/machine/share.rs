@@ -148,7 +148,7 @@ impl<P: Payload + Clone> Machine<P> {
             return;
         }
         match peer {
-            Peer::Announce { epoch, tab, state } => self.on_announce(now, epoch, tab, state),
+            Peer::Announce { epoch, tab, state, tabs } => self.on_announce(now, epoch, tab, state, tabs),
             Peer::Event { epoch, event } => {
                 if self.heard_leader(now, epoch) {
                     self.on_leader_event(event);
@@ -177,13 +177,25 @@ impl<P: Payload + Clone> Machine<P> {
         }
     }
 
-    fn on_announce(&mut self, now: f64, epoch: u64, tab: String, state: ConnectionState) {
+    fn on_announce(&mut self, now: f64, epoch: u64, tab: String, state: ConnectionState, tabs: u32) {
         if self.role == Role::Leader && epoch == self.epoch && tab == self.tab {
             return;
         }
         if self.heard_leader(now, epoch) {
+            self.tabs_announced = tabs;
             self.mirror_state(state);
         }
+    }
+
+    /// How many tabs share the connection, this one included: as the
+    /// leader knows them, or as it last announced them to a follower.
+    pub fn tabs(&self) -> u32 {
+        let tabs = match self.role {
+            Role::Solo => 1,
+            Role::Leader => u32::try_from(self.subscriptions.tab_count()).unwrap_or(u32::MAX),
+            Role::Follower => self.tabs_announced,
+        };
+        tabs.max(1)
     }
 
     /// Sorts a message of a leader by its epoch. An older leader is stale
@@ -300,6 +312,7 @@ impl<P: Payload + Clone> Machine<P> {
         }
         let change = self.subscriptions.remove(tab);
         self.apply(change);
+        self.announce();
         if self.config.queue.durable {
             self.effects.push_back(Effect::Rescan);
         }
@@ -391,8 +404,8 @@ impl<P: Payload + Clone> Machine<P> {
     }
 
     fn announce(&mut self) {
-        let (epoch, tab, state) = (self.epoch, self.tab.clone(), self.state);
-        self.broadcast(Peer::Announce { epoch, tab, state });
+        let (epoch, tab, state, tabs) = (self.epoch, self.tab.clone(), self.state, self.tabs());
+        self.broadcast(Peer::Announce { epoch, tab, state, tabs });
     }
 
     fn broadcast(&mut self, peer: Peer<P>) {

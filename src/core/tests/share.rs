@@ -330,12 +330,25 @@ fn a_leader_that_lost_its_lock_steps_down_and_hands_its_own_messages_to_the_new_
 #[test]
 fn a_leader_hearing_a_newer_epoch_steps_down_at_once() {
     let mut tabs = pair();
-    let newer = Peer::Announce { epoch: 7, tab: "elsewhere".to_owned(), state: ConnectionState::Connecting };
+    let newer = Peer::Announce { epoch: 7, tab: "elsewhere".to_owned(), state: ConnectionState::Connecting, tabs: 2 };
     tabs.tab(0).input(Input::Peer(newer));
     let old = tabs.tab(0);
     assert_eq!(old.machine.role(), Role::Follower);
     assert_eq!(old.socket, None);
     assert_eq!(old.lock_requests, [false, false]);
+}
+
+#[test]
+fn every_tab_knows_how_many_tabs_share_the_connection() {
+    let mut tabs = pair();
+    tabs.deliver();
+    assert_eq!((tabs.tab(0).machine.tabs(), tabs.tab(1).machine.tabs()), (2, 2));
+    tabs.open();
+    tabs.deliver();
+    assert_eq!([0, 1, 2].map(|index| tabs.tab(index).machine.tabs()), [3, 3, 3]);
+    tabs.act(0, |leader| leader.input(Input::TabGone { tab: "tab00002".to_owned() }));
+    tabs.deliver();
+    assert_eq!((tabs.tab(0).machine.tabs(), tabs.tab(1).machine.tabs()), (2, 2), "a tab left");
 }
 
 #[test]
