@@ -57,8 +57,8 @@ pub enum RecordError {
     UnknownFormat,
     BadField { field: &'static str, value: String },
     BadBase64 { reason: String },
-    /// The key under the namespace does not hold a message id.
-    BadKey { key: String },
+    /// The key under the namespace does not end in a message id.
+    BadId { id: String },
 }
 
 impl fmt::Display for RecordError {
@@ -67,7 +67,7 @@ impl fmt::Display for RecordError {
             RecordError::UnknownFormat => write!(f, "the value is not a {FORMAT} outbox record"),
             RecordError::BadField { field, value } => write!(f, "the {field} field \"{value}\" is not valid"),
             RecordError::BadBase64 { reason } => write!(f, "the binary body is not valid base64: {reason}"),
-            RecordError::BadKey { key } => write!(f, "the key \"{key}\" does not end in a message id"),
+            RecordError::BadId { id } => write!(f, "the key ends in \"{id}\", which is not a message id"),
         }
     }
 }
@@ -95,6 +95,34 @@ pub fn decode(value: &str) -> Result<StoredValue, RecordError> {
         base64::decode(&body).map_err(|reason| RecordError::BadBase64 { reason })?;
     }
     Ok(StoredValue { created_epoch_ms, attempts, kind, body })
+}
+
+/// What a pass over the stored (id, value) pairs of a namespace found.
+#[derive(Debug, Default, PartialEq)]
+pub struct Sorted {
+    /// The readable messages, in id order (send order, page load by page load).
+    pub messages: Vec<(String, StoredValue)>,
+    /// The ids that are not readable messages, with the reason; their
+    /// keys are left alone.
+    pub skipped: Vec<(String, RecordError)>,
+}
+
+/// Sorts what localStorage holds under a namespace (message id, value),
+/// in any order, into readable messages in send order and the rest.
+pub fn sort(mut found: Vec<(String, String)>) -> Sorted {
+    found.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    let mut sorted = Sorted { messages: Vec::with_capacity(found.len()), skipped: Vec::new() };
+    for (id, value) in found {
+        if !is_message_id(&id) {
+            sorted.skipped.push((id.clone(), RecordError::BadId { id }));
+            continue;
+        }
+        match decode(&value) {
+            Ok(stored) => sorted.messages.push((id, stored)),
+            Err(error) => sorted.skipped.push((id, error)),
+        }
+    }
+    sorted
 }
 
 /// `<13 digits>-<8 of [0-9a-z]>-<8 digits>`: what this version generates.

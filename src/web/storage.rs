@@ -75,26 +75,19 @@ impl OutboxStore {
                 }
             }
         }
-        found.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-        let mut scan = Scan { entries: Vec::with_capacity(found.len()), skipped: Vec::new() };
-        for (id, value) in found {
-            let key = self.key(&id);
-            if !record::is_message_id(&id) {
-                let reason = record::RecordError::BadKey { key: key.clone() }.to_string();
-                scan.skipped.push((key, reason));
-                continue;
-            }
-            match record::decode(&value) {
-                Ok(stored) => scan.entries.push(Restored {
-                    payload: frame_of(stored.kind, &stored.body),
-                    created_ms: to_machine_ms(stored.created_epoch_ms),
-                    attempts: stored.attempts,
-                    id,
-                }),
-                Err(error) => scan.skipped.push((key, error.to_string())),
-            }
-        }
-        scan
+        let sorted = record::sort(found);
+        let entries = sorted
+            .messages
+            .into_iter()
+            .map(|(id, stored)| Restored {
+                payload: frame_of(stored.kind, &stored.body),
+                created_ms: to_machine_ms(stored.created_epoch_ms),
+                attempts: stored.attempts,
+                id,
+            })
+            .collect();
+        let skipped = sorted.skipped.into_iter().map(|(id, error)| (self.key(&id), error.to_string())).collect();
+        Scan { entries, skipped }
     }
 
     fn key(&self, id: &str) -> String {

@@ -1,7 +1,7 @@
 use proptest::prelude::*;
 
 use crate::core::base64;
-use crate::core::record::{decode, header, id_prefix, is_message_id, PayloadKind, RecordError, StoredValue};
+use crate::core::record::{decode, header, id_prefix, is_message_id, sort, PayloadKind, RecordError, StoredValue};
 
 #[test]
 fn base64_matches_the_rfc_vectors() {
@@ -66,4 +66,26 @@ fn ids_sort_in_send_order_and_are_recognised() {
     for bad in ["", "x", "1763790000000-K3X9F2AB-00000001", "1763790000000-k3x9f2ab-1", "176379000000-k3x9f2ab-00000001"] {
         assert!(!is_message_id(bad), "{bad}");
     }
+}
+
+#[test]
+fn a_scan_sorts_by_id_and_sets_aside_what_it_cannot_read() {
+    let value = |text: &str| header(1_700_000_000_000.0, 0, PayloadKind::Text) + text;
+    let found = vec![
+        ("1700000000002-tab00001-00000001".to_owned(), value("later load")),
+        ("garbage".to_owned(), value("under a key that is no id")),
+        ("1700000000001-tab00001-00000002".to_owned(), value("second")),
+        ("1700000000001-tab00001-00000003".to_owned(), "not a record".to_owned()),
+        ("1700000000001-tab00001-00000001".to_owned(), value("first")),
+    ];
+    let sorted = sort(found);
+    let bodies: Vec<&str> = sorted.messages.iter().map(|(_, stored)| stored.body.as_str()).collect();
+    assert_eq!(bodies, ["first", "second", "later load"]);
+    assert_eq!(
+        sorted.skipped,
+        [
+            ("1700000000001-tab00001-00000003".to_owned(), RecordError::UnknownFormat),
+            ("garbage".to_owned(), RecordError::BadId { id: "garbage".to_owned() }),
+        ]
+    );
 }
