@@ -39,8 +39,9 @@ export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 /**
  * Starts tabwire-server (by default on a free port, serving www/, with the
  * test control API) and resolves to `{ origin, process, stop(signal),
- * output() }` once it announced its address. `stop("SIGKILL")` ends it
- * abruptly, as a crash would, with no close frames.
+ * output() }` once it announced its address. `args`: more command-line
+ * arguments (e.g. `["--demo"]`). `stop("SIGKILL")` ends it abruptly, as a
+ * crash would, with no close frames.
  */
 export async function startServer({
   port = 0,
@@ -48,16 +49,18 @@ export async function startServer({
   testControl = true,
   exitAfterSecs = 120,
   timeoutMs = 15_000,
+  args = [],
 } = {}) {
-  const args = [
+  const command = [
     "--host", "127.0.0.1",
     "--port", String(port),
     "--www", www,
     "--pkg", PKG_DIR,
     "--exit-after-secs", String(exitAfterSecs),
+    ...args,
   ];
-  if (testControl) args.push("--test-control");
-  const child = spawn(SERVER_BIN, args, { stdio: ["ignore", "pipe", "pipe"] });
+  if (testControl) command.push("--test-control");
+  const child = spawn(SERVER_BIN, command, { stdio: ["ignore", "pipe", "pipe"] });
   const stderr = [];
   child.stderr.setEncoding("utf8");
   child.stderr.on("data", (chunk) => {
