@@ -27,6 +27,8 @@ Options:
                          20000); as many refusals in a row close it (1008)
   --max-frame-bytes N    largest frame a client may send (default 1048576);
                          a larger one closes the connection (1009)
+  --no-compression       never agree to permessage-deflate (default: agreed
+                         with clients that offer it, as browsers do)
   --allow-origin ORIGIN  only pages of this origin may connect (repeatable;
                          default: any origin)
   --jwt-secret SECRET    protocol-mode clients must authenticate with a JWT
@@ -85,6 +87,7 @@ where
     let mut test_control = false;
     let mut verbose = false;
     let mut demo = false;
+    let mut no_compression = false;
 
     let mut args = args.into_iter();
     while let Some(arg) = args.next() {
@@ -96,13 +99,14 @@ where
         };
         match name.as_str() {
             "-h" | "--help" => return Ok(Command::Help),
-            "--test-control" | "--verbose" | "--demo" => {
+            "--test-control" | "--verbose" | "--demo" | "--no-compression" => {
                 if inline.is_some() {
                     return Err(format!("{name} takes no value"));
                 }
                 let flag = match name.as_str() {
                     "--verbose" => &mut verbose,
                     "--demo" => &mut demo,
+                    "--no-compression" => &mut no_compression,
                     _ => &mut test_control,
                 };
                 if *flag {
@@ -167,6 +171,7 @@ where
                 burst: burst.unwrap_or(defaults.burst),
                 max_frame_bytes: max_frame_bytes.unwrap_or(defaults.max_frame_bytes),
             },
+            compression: !no_compression,
             allowed_origins,
             jwt_secret,
             history: HistoryLimits {
@@ -293,6 +298,7 @@ mod tests {
                     test_control: false,
                     verbose: false,
                     limits: Limits::default(),
+                    compression: true,
                     allowed_origins: Vec::new(),
                     jwt_secret: None,
                     history: HistoryLimits::default(),
@@ -321,6 +327,7 @@ mod tests {
             "--burst=20",
             "--max-frame-bytes",
             "300",
+            "--no-compression",
             "--allow-origin",
             "https://a.example",
             "--allow-origin=http://127.0.0.1:8080",
@@ -349,6 +356,7 @@ mod tests {
                         burst: 20,
                         max_frame_bytes: 300
                     },
+                    compression: false,
                     allowed_origins: vec![
                         "https://a.example".to_owned(),
                         "http://127.0.0.1:8080".to_owned()
@@ -416,9 +424,11 @@ mod tests {
     #[test]
     fn unknown_repeated_and_misused() {
         assert!(error(&["--verbose=yes"]).contains("takes no value"));
+        assert!(error(&["--no-compression=yes"]).contains("takes no value"));
         assert!(error(&["--prot", "1"]).contains("unknown argument"));
         assert!(error(&["8080"]).contains("unknown argument"));
         assert!(error(&["--port", "1", "--port", "2"]).contains("twice"));
         assert!(error(&["--test-control", "--test-control"]).contains("twice"));
+        assert!(error(&["--no-compression", "--no-compression"]).contains("twice"));
     }
 }

@@ -87,7 +87,7 @@ impl Auth {
             }
             (Auth::Refused(reason), _) => Gate::Close(reason.clone()),
             // Pings and answers to malformed frames need no credentials.
-            (Auth::Required, ProtocolAction::Reply(_) | ProtocolAction::Nothing) => Gate::Pass,
+            (Auth::Required, ProtocolAction::Reply(_)) => Gate::Pass,
             (Auth::Required, _) => {
                 Gate::Close("authentication required: send an auth frame first".to_owned())
             }

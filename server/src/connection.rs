@@ -4,27 +4,34 @@
 //!
 //! A client offering the `tabwire.v1` subprotocol gets it, and its connection
 //! is in protocol mode (acknowledged, deduplicated messages); any other
-//! connection is in raw mode (echo).
+//! connection is in raw mode (echo). A client offering permessage-deflate
+//! gets it too, unless the server runs with `--no-compression`.
+//!
+//! yawc answers WebSocket pings and the client's close frame by itself; the
+//! data frames are mapped to and from [`Message`] here.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{Query, State};
 use axum::http::header::ORIGIN;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
+use futures_util::SinkExt;
 use serde::Deserialize;
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::{sleep_until, timeout};
+use yawc::close::CloseCode;
+use yawc::{Frame, HttpWebSocket as WebSocket, IncomingUpgrade, OpCode};
 
 use crate::auth::{Auth, Gate, AUTH_FAILED};
 use crate::broker::Unavailable;
+use crate::handshake;
 use crate::hub::{Command, Hub, Order, Registration};
 use crate::limits::{Bucket, Verdict};
 use crate::positions::Positions;
 use crate::protocol::{
-    self, ack, decide, decide_protocol, rate_limited, Action, Handling, ProtocolAction, SUBPROTOCOL,
+    self, ack, decide, decide_protocol, rate_limited, Action, Handling, Message, ProtocolAction,
 };
 
 /// How long a control-initiated close waits for the client's close frame
@@ -63,14 +70,17 @@ pub struct Params {
 }
 
 /// `GET /ws`: upgrades to a WebSocket, selecting the `tabwire.v1` subprotocol
-/// when offered, unless `/control/refuse` asked to turn upgrades away with 503
-/// for now (to test the client's retry path).
+/// and permessage-deflate when offered, unless `/control/refuse` asked to
+/// turn upgrades away with 503 for now (to test the client's retry path).
 pub async fn upgrade(
     State(hub): State<Arc<Hub>>,
     Query(params): Query<Params>,
     headers: HeaderMap,
-    upgrade: WebSocketUpgrade,
+    upgrade: IncomingUpgrade,
 ) -> Response {
+    if !handshake::asks_for_websocket(&headers) {
+        return (StatusCode::BAD_REQUEST, "not a WebSocket upgrade request\n").into_response();
+    }
     let origin = headers.get(ORIGIN).and_then(|origin| origin.to_str().ok());
     if !hub.allows_origin(origin) {
         hub.log(format_args!("refused upgrade from origin {origin:?}"));
@@ -84,15 +94,31 @@ pub async fn upgrade(
         )
             .into_response();
     }
-    let upgrade = upgrade.protocols([SUBPROTOCOL]);
-    let mode = if upgrade.selected_protocol().is_some() {
+    let mode = if handshake::offers_subprotocol(&headers) {
         Mode::Protocol
     } else {
         Mode::Raw
     };
+    let options = handshake::options(&hub.limits, hub.compression, &headers);
+    let (mut response, upgraded) = match upgrade.upgrade(options) {
+        Ok(upgrade) => upgrade,
+        // yawc fails only on an extension agreed without compression set
+        // up, which its server side never agrees to.
+        Err(error) => {
+            return (StatusCode::INTERNAL_SERVER_ERROR, format!("{error}\n")).into_response()
+        }
+    };
+    let compressed = handshake::complete(response.headers_mut(), mode == Mode::Protocol);
     let auth = Auth::at_upgrade(&hub, mode == Mode::Protocol, params.token.as_deref());
-    let (registration, commands) = hub.register(params.tag, mode == Mode::Protocol);
-    upgrade.on_upgrade(move |socket| run(socket, mode, auth, registration, commands))
+    let (registration, commands) = hub.register(params.tag, mode == Mode::Protocol, compressed);
+    tokio::spawn(async move {
+        // Fails if the client went away before the switch completed; the
+        // registration then goes with this task.
+        if let Ok(socket) = upgraded.await {
+            run(socket, mode, auth, registration, commands).await;
+        }
+    });
+    response.into_response()
 }
 
 /// Serves `socket` until the client leaves, the network fails, or the control
@@ -134,8 +160,8 @@ async fn run(
                 () = sleep_until(expiry.unwrap_or_else(Instant::now).into()), if expiry.is_some() => {
                     close(&mut socket, AUTH_FAILED, "token expired".to_owned()).await
                 }
-                inbound = socket.recv() => match inbound {
-                    Some(Ok(frame)) => match admit(&frame, &mut bucket, hub) {
+                inbound = receive(&mut socket) => match inbound {
+                    Some(frame) => match admit(&frame, &mut bucket, hub) {
                         Admission::Answer => {
                             let connection = Connection { socket: &mut socket, registration: &registration, positions: &mut positions };
                             answer(frame, mode, &mut auth, connection).await
@@ -143,9 +169,7 @@ async fn run(
                         Admission::Refuse => send(&mut socket, rate_limited()).await,
                         Admission::Close(code, reason) => close(&mut socket, code, reason.to_owned()).await,
                     },
-                    // End of stream or a network/protocol error: nothing more
-                    // to serve.
-                    _ => Flow::End,
+                    None => Flow::End,
                 },
             }
         };
@@ -175,12 +199,11 @@ enum Admission {
     Close(u16, &'static str),
 }
 
-/// Applies the connection's limits to a data frame (control frames pass).
+/// Applies the connection's limits to a frame.
 fn admit(frame: &Message, bucket: &mut Bucket, hub: &Hub) -> Admission {
     let size = match frame {
         Message::Text(text) => text.len(),
         Message::Binary(bytes) => bytes.len(),
-        Message::Ping(_) | Message::Pong(_) | Message::Close(_) => return Admission::Answer,
     };
     if size > hub.limits.max_frame_bytes {
         return Admission::Close(MESSAGE_TOO_BIG, "frame too large");
@@ -202,11 +225,8 @@ const POLICY_VIOLATION: u16 = 1008;
 
 /// Sends a close frame and ends the connection.
 async fn close(socket: &mut WebSocket, code: u16, reason: String) -> Flow {
-    let frame = CloseFrame {
-        code,
-        reason: reason.into(),
-    };
-    let _ = timeout(SEND_CLOSE_LIMIT, socket.send(Message::Close(Some(frame)))).await;
+    let frame = Frame::close(CloseCode::from(code), reason);
+    let _ = timeout(SEND_CLOSE_LIMIT, socket.send(frame)).await;
     Flow::End
 }
 
@@ -220,7 +240,7 @@ struct Connection<'a> {
 /// Answers one frame read from the socket.
 async fn answer(frame: Message, mode: Mode, auth: &mut Auth, connection: Connection<'_>) -> Flow {
     match mode {
-        Mode::Raw => answer_raw(&frame, connection.socket, connection.registration).await,
+        Mode::Raw => answer_raw(frame, connection.socket, connection.registration).await,
         Mode::Protocol => {
             let action = decide_protocol(&frame);
             match auth.check(connection.registration.hub(), &action) {
@@ -257,18 +277,14 @@ async fn broker_unavailable(
     .await
 }
 
-async fn answer_raw(frame: &Message, socket: &mut WebSocket, registration: &Registration) -> Flow {
-    match decide(frame) {
-        Action::Reply { reply, record } => {
-            // Recorded before replying, so a client that got the echo and
-            // then asks for stats sees its frame counted.
-            if let Some(description) = record {
-                registration.hub().record(registration.tag(), description);
-            }
-            send(socket, reply).await
-        }
-        Action::Nothing => Flow::Continue,
+async fn answer_raw(frame: Message, socket: &mut WebSocket, registration: &Registration) -> Flow {
+    let Action { reply, record } = decide(frame);
+    // Recorded before replying, so a client that got the echo and then asks
+    // for stats sees its frame counted.
+    if let Some(description) = record {
+        registration.hub().record(registration.tag(), description);
     }
+    send(socket, reply).await
 }
 
 async fn answer_protocol(action: ProtocolAction, connection: Connection<'_>) -> Flow {
@@ -317,7 +333,7 @@ async fn answer_protocol(action: ProtocolAction, connection: Connection<'_>) -> 
                     frames.push(protocol::gap(&channel, since, from));
                 }
                 frames.extend(replay.messages.into_iter().map(|(offset, data)| {
-                    Message::Text(protocol::publication(&channel, offset, &data).into())
+                    Message::Text(protocol::publication(&channel, offset, &data))
                 }));
             }
             send_all(socket, frames).await
@@ -328,7 +344,7 @@ async fn answer_protocol(action: ProtocolAction, connection: Connection<'_>) -> 
             send(socket, protocol::unsubscribed(&channel)).await
         }
         // Taken by the authentication gate.
-        ProtocolAction::Auth(_) | ProtocolAction::Nothing => Flow::Continue,
+        ProtocolAction::Auth(_) => Flow::Continue,
     }
 }
 
@@ -344,10 +360,49 @@ async fn send_all(socket: &mut WebSocket, frames: Vec<Message>) -> Flow {
 
 /// Sends one frame; a failed send ends the connection.
 async fn send(socket: &mut WebSocket, frame: Message) -> Flow {
+    let frame = match frame {
+        Message::Text(text) => Frame::text(text),
+        Message::Binary(bytes) => Frame::binary(bytes),
+    };
     match socket.send(frame).await {
         Ok(()) => Flow::Continue,
         Err(_) => Flow::End,
     }
+}
+
+/// The next data frame from the client; `None` once the connection is over:
+/// the client closed it, the network failed, or the client broke the
+/// WebSocket protocol (an invalid frame, text that is not UTF-8, a frame over
+/// yawc's own bounds). yawc answers pings on its own.
+async fn receive(socket: &mut WebSocket) -> Option<Message> {
+    loop {
+        let Ok(frame) = socket.next_frame().await else {
+            settle(socket).await;
+            return None;
+        };
+        match frame.opcode() {
+            // yawc has checked the text is UTF-8.
+            OpCode::Text => {
+                return String::from_utf8(frame.into_payload().into())
+                    .ok()
+                    .map(Message::Text)
+            }
+            OpCode::Binary => return Some(Message::Binary(frame.into_payload().into())),
+            OpCode::Close => {
+                settle(socket).await;
+                return None;
+            }
+            // Pongs, and pings yawc answers; fragments come reassembled.
+            OpCode::Ping | OpCode::Pong | OpCode::Continuation => {}
+        }
+    }
+}
+
+/// Lets yawc send the close frame it owes, in answer to the client's or for
+/// a protocol error it found: it writes it on the next read, which then
+/// reports the end.
+async fn settle(socket: &mut WebSocket) {
+    let _ = timeout(SEND_CLOSE_LIMIT, socket.next_frame()).await;
 }
 
 /// Carries out one control order and reports it done.
@@ -380,11 +435,8 @@ async fn obey(
             }
         }
         Order::Close { code, reason } => {
-            let frame = CloseFrame {
-                code,
-                reason: reason.into(),
-            };
-            let sent = timeout(SEND_CLOSE_LIMIT, socket.send(Message::Close(Some(frame)))).await;
+            let frame = Frame::close(CloseCode::from(code), reason);
+            let sent = timeout(SEND_CLOSE_LIMIT, socket.send(frame)).await;
             // The close frame is on its way: report before waiting for the
             // client's answer, which may never come.
             let _ = done.send(());
@@ -399,8 +451,13 @@ async fn obey(
     flow
 }
 
-/// Reads until the client's close frame ends the stream, ignoring data that
-/// was already in flight.
+/// Reads until the client's close frame, ignoring data that was already in
+/// flight. It stops right there: yawc would answer that close with another
+/// on the next read, but this side has sent its own already.
 async fn drain(socket: &mut WebSocket) {
-    while let Some(Ok(_)) = socket.recv().await {}
+    while let Ok(frame) = socket.next_frame().await {
+        if frame.opcode() == OpCode::Close {
+            return;
+        }
+    }
 }

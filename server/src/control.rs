@@ -197,6 +197,7 @@ async fn stats(State(hub): State<Arc<Hub>>, query: Result<Query<Params>, QueryRe
         "connectionsTotal": stats.connections_total,
         "duplicates": stats.duplicates,
         "protocolConnections": stats.protocol_connections,
+        "compressedConnections": stats.compressed_connections,
         "subscriptions": hub.subscriptions(scope(&params)),
         "subscribeFrames": stats.subscribe_frames,
         "unsubscribeFrames": stats.unsubscribe_frames,

@@ -79,6 +79,8 @@ pub struct Stats {
     pub duplicates: u64,
     /// Live connections in protocol mode.
     pub protocol_connections: usize,
+    /// Live connections that negotiated permessage-deflate.
+    pub compressed_connections: usize,
     /// Valid `subscribe` and `unsubscribe` frames received.
     pub subscribe_frames: u64,
     pub unsubscribe_frames: u64,
@@ -101,6 +103,8 @@ pub struct Hub {
     verbose: bool,
     /// What each connection may send.
     pub limits: Limits,
+    /// Whether connections may negotiate permessage-deflate.
+    pub compression: bool,
     /// Origins allowed to connect; empty: any.
     allowed_origins: Vec<String>,
     /// The secret client tokens are signed with; `None`: no authentication.
@@ -123,6 +127,7 @@ struct State {
 struct Live {
     tag: String,
     protocol: bool,
+    compressed: bool,
     commands: mpsc::UnboundedSender<Command>,
     /// The channels whose messages this connection gets.
     channels: HashSet<String>,
@@ -152,6 +157,7 @@ impl Hub {
             record_traffic,
             verbose,
             limits: Limits::default(),
+            compression: true,
             allowed_origins: Vec::new(),
             jwt_secret: None,
             broker: Broker::default(),
@@ -165,6 +171,12 @@ impl Hub {
     pub fn guarded(mut self, limits: Limits, allowed_origins: Vec<String>) -> Self {
         self.limits = limits;
         self.allowed_origins = allowed_origins;
+        self
+    }
+
+    /// Lets connections negotiate permessage-deflate, or not.
+    pub fn with_compression(mut self, compression: bool) -> Self {
+        self.compression = compression;
         self
     }
 
@@ -206,13 +218,14 @@ impl Hub {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Adds a live connection, in protocol mode if `protocol` is set; it
-    /// stays listed until the returned [`Registration`] is dropped or a
-    /// drop/close order removes it.
+    /// Adds a live connection, in protocol mode if `protocol` is set, with
+    /// permessage-deflate if `compressed` is; it stays listed until the
+    /// returned [`Registration`] is dropped or a drop/close order removes it.
     pub fn register(
         self: &Arc<Self>,
         tag: String,
         protocol: bool,
+        compressed: bool,
     ) -> (Registration, mpsc::UnboundedReceiver<Command>) {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let (sender, receiver) = mpsc::unbounded_channel();
@@ -223,6 +236,7 @@ impl Hub {
             Live {
                 tag: tag.clone(),
                 protocol,
+                compressed,
                 commands: sender,
                 channels: HashSet::new(),
             },
@@ -470,6 +484,7 @@ impl Hub {
             if scope.matches(&live.tag) {
                 stats.connections += 1;
                 stats.protocol_connections += usize::from(live.protocol);
+                stats.compressed_connections += usize::from(live.compressed);
             }
         }
         for (tag, record) in &state.tags {

@@ -9,6 +9,7 @@ mod connection;
 mod control;
 mod dedupe;
 mod demo;
+mod handshake;
 mod history;
 mod hub;
 mod jwt;
@@ -45,6 +46,9 @@ pub struct ServerConfig {
     pub verbose: bool,
     /// Per-connection rate and frame size.
     pub limits: Limits,
+    /// Agree to permessage-deflate (RFC 7692) with clients that offer it,
+    /// as every browser does.
+    pub compression: bool,
     /// Origins allowed to open a WebSocket (the `Origin` header); empty:
     /// any origin.
     pub allowed_origins: Vec<String>,
@@ -73,7 +77,8 @@ pub async fn serve(config: ServerConfig, listener: TcpListener) -> io::Result<()
     });
     let hub = Hub::new(config.test_control, config.verbose)
         .guarded(config.limits, config.allowed_origins.clone())
-        .with_secret(config.jwt_secret.clone());
+        .with_secret(config.jwt_secret.clone())
+        .with_compression(config.compression);
     let hub = match &config.redis {
         None => Arc::new(hub.with_broker(Broker::Memory(Memory::new(config.history)))),
         Some(url) => {

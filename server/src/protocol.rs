@@ -1,11 +1,10 @@
 //! The pure decision of what the server does with one inbound WebSocket frame,
 //! in raw mode ([`decide`]) and in protocol mode ([`decide_protocol`]).
 //!
-//! Kept free of I/O so the rules the browser tests rely on (the exact ping
-//! text, what is echoed, what is recorded, which frames are refused) are unit
-//! tested in one place.
+//! Kept free of I/O, and of the WebSocket library, so the rules the browser
+//! tests rely on (the exact ping text, what is echoed, what is recorded,
+//! which frames are refused) are unit tested in one place.
 
-use axum::extract::ws::Message;
 use serde::de::IgnoredAny;
 use serde::{Deserialize, Deserializer};
 use serde_json::error::Category;
@@ -23,38 +22,41 @@ pub const PING: &str = r#"{"type":"ping"}"#;
 /// The heartbeat answer to [`PING`].
 pub const PONG: &str = r#"{"type":"pong"}"#;
 
-/// What to do with one inbound frame.
+/// A WebSocket data frame, inbound or outbound. Control frames (ping, pong,
+/// close) never get here: the WebSocket library answers them itself, as the
+/// protocol requires.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Message {
+    Text(String),
+    Binary(Vec<u8>),
+}
+
+/// What to do with one inbound frame in raw mode: send `reply`; when
+/// `record` is set, count the frame and remember this description of it for
+/// `/control/received`.
 #[derive(Debug, PartialEq)]
-pub enum Action {
-    /// Send `reply`; when `record` is set, count the frame and remember this
-    /// description of it for `/control/received`.
-    Reply {
-        reply: Message,
-        record: Option<String>,
-    },
-    /// Nothing to do here: WebSocket ping, pong and close frames are answered
-    /// by the WebSocket library itself as the protocol requires.
-    Nothing,
+pub struct Action {
+    pub reply: Message,
+    pub record: Option<String>,
 }
 
 /// Decides the answer to `frame`: heartbeat pings get a pong and are not
-/// recorded (they are not application traffic); every other data frame is
-/// echoed unchanged, in the same frame type, and recorded.
-pub fn decide(frame: &Message) -> Action {
+/// recorded (they are not application traffic); every other frame is echoed
+/// unchanged, in the same frame type, and recorded.
+pub fn decide(frame: Message) -> Action {
     match frame {
-        Message::Text(text) if text.as_str() == PING => Action::Reply {
+        Message::Text(text) if text == PING => Action {
             reply: Message::Text(PONG.into()),
             record: None,
         },
-        Message::Text(text) => Action::Reply {
-            reply: frame.clone(),
-            record: Some(text.as_str().to_owned()),
+        Message::Text(text) => Action {
+            record: Some(text.clone()),
+            reply: Message::Text(text),
         },
-        Message::Binary(bytes) => Action::Reply {
-            reply: frame.clone(),
+        Message::Binary(bytes) => Action {
             record: Some(describe_binary(bytes.len())),
+            reply: Message::Binary(bytes),
         },
-        Message::Ping(_) | Message::Pong(_) | Message::Close(_) => Action::Nothing,
     }
 }
 
@@ -80,8 +82,6 @@ pub enum ProtocolAction {
     Unsubscribe(String),
     /// The client's credentials (a JWT).
     Auth(String),
-    /// Nothing to do: WebSocket control frames are left to the library.
-    Nothing,
 }
 
 /// A well-formed `msg` frame, ready to be handled.
@@ -105,7 +105,7 @@ pub enum Handling {
 }
 
 /// Decides the answer to `frame` on a connection in protocol mode. Every
-/// data frame must be a text frame holding one JSON object with a string
+/// frame must be a text frame holding one JSON object with a string
 /// `type`: `ping` gets a pong, `msg` is delivered, `subscribe` and
 /// `unsubscribe` change the connection's channels, and anything else gets a
 /// `bad_frame` error naming what is wrong (the connection stays open).
@@ -125,13 +125,12 @@ pub fn decide_protocol(frame: &Message) -> ProtocolAction {
             "frame: binary WebSocket frames are not accepted in protocol mode; \
              send a msg with the bytes in base64 in its `binary` field",
         )),
-        Message::Ping(_) | Message::Pong(_) | Message::Close(_) => ProtocolAction::Nothing,
     }
 }
 
 /// The acknowledgement of the message `id`: `{"type":"ack","id":"..."}`.
 pub fn ack(id: &str) -> Message {
-    Message::Text(format!(r#"{{"type":"ack","id":{}}}"#, json_string(id)).into())
+    Message::Text(format!(r#"{{"type":"ack","id":{}}}"#, json_string(id)))
 }
 
 /// The text of a message of `channel` for its subscribers:
@@ -146,36 +145,27 @@ pub fn publication(channel: &str, offset: u64, data: &str) -> String {
 /// The answer to `subscribe`: `{"type":"subscribed","channel":"...","offset":N}`,
 /// `offset` being the channel's newest message (0 before the first).
 pub fn subscribed(channel: &str, offset: u64) -> Message {
-    Message::Text(
-        format!(
-            r#"{{"type":"subscribed","channel":{},"offset":{offset}}}"#,
-            json_string(channel)
-        )
-        .into(),
-    )
+    Message::Text(format!(
+        r#"{{"type":"subscribed","channel":{},"offset":{offset}}}"#,
+        json_string(channel)
+    ))
 }
 
 /// The answer to `unsubscribe`: `{"type":"unsubscribed","channel":"..."}`.
 pub fn unsubscribed(channel: &str) -> Message {
-    Message::Text(
-        format!(
-            r#"{{"type":"unsubscribed","channel":{}}}"#,
-            json_string(channel)
-        )
-        .into(),
-    )
+    Message::Text(format!(
+        r#"{{"type":"unsubscribed","channel":{}}}"#,
+        json_string(channel)
+    ))
 }
 
 /// Messages after `since` are lost; the replay starts at `from`:
 /// `{"type":"gap","channel":"...","since":S,"from":F}`.
 pub fn gap(channel: &str, since: u64, from: u64) -> Message {
-    Message::Text(
-        format!(
-            r#"{{"type":"gap","channel":{},"since":{since},"from":{from}}}"#,
-            json_string(channel)
-        )
-        .into(),
-    )
+    Message::Text(format!(
+        r#"{{"type":"gap","channel":{},"since":{since},"from":{from}}}"#,
+        json_string(channel)
+    ))
 }
 
 /// The answer to a frame over the connection's rate limit; the frame was
@@ -191,38 +181,29 @@ pub fn rate_limited() -> Message {
 /// `{"type":"error","code":"forbidden","id":"...","message":"..."}`.
 pub fn forbidden_publication(id: &str, channel: &str) -> Message {
     let message = format!("the token does not allow publishing to {channel}");
-    Message::Text(
-        format!(
-            r#"{{"type":"error","code":"forbidden","id":{},"message":{}}}"#,
-            json_string(id),
-            json_string(&message)
-        )
-        .into(),
-    )
+    Message::Text(format!(
+        r#"{{"type":"error","code":"forbidden","id":{},"message":{}}}"#,
+        json_string(id),
+        json_string(&message)
+    ))
 }
 
 /// The answer to a subscription the client's token does not allow:
 /// `{"type":"error","code":"forbidden","channel":"...","message":"..."}`.
 pub fn forbidden(channel: &str) -> Message {
-    Message::Text(
-        format!(
-            r#"{{"type":"error","code":"forbidden","channel":{},"message":"the token does not allow this channel"}}"#,
-            json_string(channel)
-        )
-        .into(),
-    )
+    Message::Text(format!(
+        r#"{{"type":"error","code":"forbidden","channel":{},"message":"the token does not allow this channel"}}"#,
+        json_string(channel)
+    ))
 }
 
 /// The answer to a malformed frame:
 /// `{"type":"error","code":"bad_frame","message":"..."}`.
 pub fn bad_frame(message: &str) -> Message {
-    Message::Text(
-        format!(
-            r#"{{"type":"error","code":"bad_frame","message":{}}}"#,
-            json_string(message)
-        )
-        .into(),
-    )
+    Message::Text(format!(
+        r#"{{"type":"error","code":"bad_frame","message":{}}}"#,
+        json_string(message)
+    ))
 }
 
 /// `text` as a JSON string literal.
@@ -398,7 +379,7 @@ fn parse_msg(fields: &Fields<'_>) -> Result<Delivery, String> {
         (Some(data), None, None) => (Message::Text(data.get().into()), data.get().to_owned()),
         (None, Some(_), None) => {
             let text = string_field("text", fields.text)?;
-            (Message::Text(text.as_str().into()), text)
+            (Message::Text(text.clone()), text)
         }
         (None, None, Some(_)) => {
             let encoded = string_field("binary", fields.binary)?;
@@ -406,7 +387,7 @@ fn parse_msg(fields: &Fields<'_>) -> Result<Delivery, String> {
                 format!("binary: not standard base64 with padding: {problem}")
             })?;
             let record = describe_binary(bytes.len());
-            (Message::Binary(bytes.into()), record)
+            (Message::Binary(bytes), record)
         }
         (data, text, binary) => {
             let given: Vec<&str> = [("data", data), ("text", text), ("binary", binary)]

@@ -51,6 +51,7 @@ async fn protocol_messages_are_echoed_then_acked_and_recorded() {
             "connectionsTotal": 1,
             "duplicates": 0,
             "protocolConnections": 1,
+            "compressedConnections": 0,
             "subscriptions": {},
             "subscribeFrames": 0,
             "unsubscribeFrames": 0

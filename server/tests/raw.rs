@@ -40,6 +40,7 @@ async fn text_and_binary_are_echoed_and_recorded() {
             "connectionsTotal": 1,
             "duplicates": 0,
             "protocolConnections": 0,
+            "compressedConnections": 0,
             "subscriptions": {},
             "subscribeFrames": 0,
             "unsubscribeFrames": 0
@@ -62,6 +63,7 @@ async fn text_and_binary_are_echoed_and_recorded() {
             "connectionsTotal": 0,
             "duplicates": 0,
             "protocolConnections": 0,
+            "compressedConnections": 0,
             "subscriptions": {},
             "subscribeFrames": 0,
             "unsubscribeFrames": 0
@@ -127,6 +129,68 @@ async fn a_client_close_is_answered() {
         other => panic!("expected the close handshake to finish, got {other:?}"),
     }
     assert!(within("end after close", client.next()).await.is_none());
+}
+
+#[tokio::test]
+async fn control_frames_are_answered_once_and_not_recorded() {
+    let address = start_with_control().await;
+    let (mut stream, head) = upgrade_by_hand(address, "/ws?tag=k", "").await;
+    assert!(head.starts_with("HTTP/1.1 101"), "{head}");
+    let pong = [0x8A, 2, b'h', b'b'];
+    stream
+        .write_all(&client_frame(0x9, b"hb"))
+        .await
+        .expect("ping");
+    let mut answer = [0u8; 4];
+    within("pong", stream.read_exact(&mut answer))
+        .await
+        .expect("pong");
+    assert_eq!(answer, pong);
+    stream
+        .write_all(&client_frame(0xA, b"x"))
+        .await
+        .expect("pong");
+    let close = [0x88, 2, 0x03, 0xE8];
+    assert_eq!(
+        close_and_read_rest(&mut stream, &close[2..]).await,
+        close,
+        "one close frame answers the client's, then the end"
+    );
+    assert_eq!(
+        control(address, "/control/stats?tag=k").await["framesReceived"],
+        0
+    );
+}
+
+#[tokio::test]
+async fn a_control_close_is_sent_once() {
+    let address = start_with_control().await;
+    let (mut stream, _) = upgrade_by_hand(address, "/ws?tag=co", "").await;
+    assert_eq!(
+        control(address, "/control/close?tag=co&code=4001&reason=bye").await,
+        json!({ "closed": 1 })
+    );
+    let mut close = [0u8; 7];
+    within("close", stream.read_exact(&mut close))
+        .await
+        .expect("close");
+    assert_eq!(close, [0x88, 5, 0x0F, 0xA1, b'b', b'y', b'e']);
+    let rest = close_and_read_rest(&mut stream, &close[2..]).await;
+    assert!(rest.is_empty(), "nothing after the close: {rest:?}");
+}
+
+/// Sends a close frame with `payload` on a WebSocket opened by hand, and
+/// returns whatever the server sends until it ends the connection.
+async fn close_and_read_rest(stream: &mut TcpStream, payload: &[u8]) -> Vec<u8> {
+    stream
+        .write_all(&client_frame(0x8, payload))
+        .await
+        .expect("close");
+    let mut rest = Vec::new();
+    within("end", stream.read_to_end(&mut rest))
+        .await
+        .expect("read");
+    rest
 }
 
 #[tokio::test]
@@ -260,6 +324,7 @@ async fn tags_isolate_actions_and_records() {
             "connectionsTotal": 2,
             "duplicates": 0,
             "protocolConnections": 0,
+            "compressedConnections": 0,
             "subscriptions": {},
             "subscribeFrames": 0,
             "unsubscribeFrames": 0
@@ -289,6 +354,7 @@ async fn tags_isolate_actions_and_records() {
             "connectionsTotal": 1,
             "duplicates": 0,
             "protocolConnections": 0,
+            "compressedConnections": 0,
             "subscriptions": {},
             "subscribeFrames": 0,
             "unsubscribeFrames": 0

@@ -7,8 +7,8 @@ fn hub() -> Arc<Hub> {
 #[test]
 fn stats_and_received_follow_tags() {
     let hub = hub();
-    let (a, _a_rx) = hub.register("a".into(), false);
-    let (_b, _b_rx) = hub.register("b".into(), false);
+    let (a, _a_rx) = hub.register("a".into(), false, false);
+    let (_b, _b_rx) = hub.register("b".into(), false, false);
     hub.record("a", "one".into());
     hub.record("b", "two".into());
     hub.record("a", "three".into());
@@ -32,9 +32,21 @@ fn stats_and_received_follow_tags() {
 }
 
 #[test]
+fn stats_count_the_live_compressed_connections_in_scope() {
+    let hub = hub();
+    let (a, _a_rx) = hub.register("a".into(), true, true);
+    let (_b, _b_rx) = hub.register("a".into(), false, false);
+    let (_c, _c_rx) = hub.register("c".into(), false, true);
+    assert_eq!(hub.stats(Scope::Tag("a")).compressed_connections, 1);
+    assert_eq!(hub.stats(Scope::All).compressed_connections, 2);
+    drop(a);
+    assert_eq!(hub.stats(Scope::Tag("a")).compressed_connections, 0);
+}
+
+#[test]
 fn reset_forgets_only_the_scope() {
     let hub = hub();
-    let (_a, _a_rx) = hub.register("a".into(), false);
+    let (_a, _a_rx) = hub.register("a".into(), false, false);
     hub.record("a", "one".into());
     hub.record("b", "two".into());
     hub.reset(Scope::Tag("a"));
@@ -78,8 +90,8 @@ fn nothing_is_recorded_without_the_control_api() {
 #[test]
 fn commands_reach_only_the_scope_and_drop_unlists() {
     let hub = hub();
-    let (_a, mut a_rx) = hub.register("a".into(), false);
-    let (_b, mut b_rx) = hub.register("b".into(), false);
+    let (_a, mut a_rx) = hub.register("a".into(), false, false);
+    let (_b, mut b_rx) = hub.register("b".into(), false, false);
     assert_eq!(hub.command(Scope::Tag("a"), &Order::Stall).len(), 1);
     assert!(matches!(
         a_rx.try_recv(),
@@ -112,8 +124,8 @@ fn refusal_expires() {
 #[test]
 fn deliver_handles_each_id_once_per_tag() {
     let hub = hub();
-    let (_p, _p_rx) = hub.register("a".into(), true);
-    let (_r, _r_rx) = hub.register("a".into(), false);
+    let (_p, _p_rx) = hub.register("a".into(), true, false);
+    let (_r, _r_rx) = hub.register("a".into(), false, false);
     let new = Delivered {
         handled: true,
         ack: true,
@@ -198,9 +210,9 @@ fn reached(published: Result<Published, Unavailable>) -> (usize, u64) {
 #[tokio::test]
 async fn channels_follow_connections_and_scopes() {
     let hub = hub();
-    let (a, mut a_rx) = hub.register("t".into(), true);
-    let (b, mut b_rx) = hub.register("t".into(), true);
-    let (c, mut c_rx) = hub.register("other".into(), true);
+    let (a, mut a_rx) = hub.register("t".into(), true, false);
+    let (b, mut b_rx) = hub.register("t".into(), true, false);
+    let (c, mut c_rx) = hub.register("other".into(), true, false);
     for (registration, channel) in [(&a, "x"), (&a, "x"), (&b, "x"), (&c, "y")] {
         registration
             .subscribe(channel, None)
@@ -243,7 +255,7 @@ async fn a_subscriber_gets_the_newest_offset_and_what_it_missed() {
     for data in ["1", "2", "3"] {
         hub.publish("x", data).await.expect("in memory");
     }
-    let (a, _a_rx) = hub.register("t".into(), true);
+    let (a, _a_rx) = hub.register("t".into(), true, false);
     assert_eq!(
         a.subscribe("x", None).await,
         Ok(Subscribed {
@@ -263,8 +275,8 @@ async fn a_subscriber_gets_the_newest_offset_and_what_it_missed() {
 #[tokio::test]
 async fn a_broken_broker_link_closes_only_the_subscribers() {
     let hub = hub();
-    let (a, mut a_rx) = hub.register("t".into(), true);
-    let (_b, mut b_rx) = hub.register("t".into(), true);
+    let (a, mut a_rx) = hub.register("t".into(), true, false);
+    let (_b, mut b_rx) = hub.register("t".into(), true, false);
     a.subscribe("x", None).await.expect("in memory");
     hub.close_subscribers(1012, "link lost");
     let command = a_rx.try_recv().expect("the subscriber is told");

@@ -1,11 +1,10 @@
 use super::*;
-use axum::extract::ws::CloseFrame;
 
 #[test]
 fn heartbeat_ping_gets_pong_and_is_not_recorded() {
     assert_eq!(
-        decide(&Message::Text(PING.into())),
-        Action::Reply {
+        decide(Message::Text(PING.into())),
+        Action {
             reply: Message::Text(PONG.into()),
             record: None
         }
@@ -16,8 +15,8 @@ fn heartbeat_ping_gets_pong_and_is_not_recorded() {
 fn ping_must_match_exactly() {
     let spaced = r#"{"type": "ping"}"#;
     assert_eq!(
-        decide(&Message::Text(spaced.into())),
-        Action::Reply {
+        decide(Message::Text(spaced.into())),
+        Action {
             reply: Message::Text(spaced.into()),
             record: Some(spaced.to_owned())
         }
@@ -27,8 +26,8 @@ fn ping_must_match_exactly() {
 #[test]
 fn pong_text_from_client_is_echoed() {
     assert_eq!(
-        decide(&Message::Text(PONG.into())),
-        Action::Reply {
+        decide(Message::Text(PONG.into())),
+        Action {
             reply: Message::Text(PONG.into()),
             record: Some(PONG.to_owned())
         }
@@ -38,8 +37,8 @@ fn pong_text_from_client_is_echoed() {
 #[test]
 fn text_is_echoed_and_recorded() {
     assert_eq!(
-        decide(&Message::Text("hello".into())),
-        Action::Reply {
+        decide(Message::Text("hello".into())),
+        Action {
             reply: Message::Text("hello".into()),
             record: Some("hello".to_owned())
         }
@@ -49,8 +48,8 @@ fn text_is_echoed_and_recorded() {
 #[test]
 fn empty_text_is_echoed_and_recorded() {
     assert_eq!(
-        decide(&Message::Text("".into())),
-        Action::Reply {
+        decide(Message::Text("".into())),
+        Action {
             reply: Message::Text("".into()),
             record: Some(String::new())
         }
@@ -59,11 +58,10 @@ fn empty_text_is_echoed_and_recorded() {
 
 #[test]
 fn binary_is_echoed_as_binary_and_recorded_by_size() {
-    let frame = Message::Binary(vec![1u8, 2, 3].into());
     assert_eq!(
-        decide(&frame),
-        Action::Reply {
-            reply: Message::Binary(vec![1u8, 2, 3].into()),
+        decide(Message::Binary(vec![1u8, 2, 3])),
+        Action {
+            reply: Message::Binary(vec![1u8, 2, 3]),
             record: Some("<binary 3 bytes>".to_owned())
         }
     );
@@ -71,26 +69,14 @@ fn binary_is_echoed_as_binary_and_recorded_by_size() {
 
 #[test]
 fn binary_ping_text_is_not_a_heartbeat() {
-    let frame = Message::Binary(PING.as_bytes().to_vec().into());
+    let frame = Message::Binary(PING.as_bytes().to_vec());
     assert_eq!(
-        decide(&frame),
-        Action::Reply {
-            reply: frame.clone(),
+        decide(frame.clone()),
+        Action {
+            reply: frame,
             record: Some(format!("<binary {} bytes>", PING.len()))
         }
     );
-}
-
-#[test]
-fn control_frames_are_left_to_the_library() {
-    assert_eq!(decide(&Message::Ping(vec![1u8].into())), Action::Nothing);
-    assert_eq!(decide(&Message::Pong(vec![1u8].into())), Action::Nothing);
-    assert_eq!(decide(&Message::Close(None)), Action::Nothing);
-    let frame = CloseFrame {
-        code: 1000,
-        reason: "done".into(),
-    };
-    assert_eq!(decide(&Message::Close(Some(frame))), Action::Nothing);
 }
 
 // Protocol mode.
@@ -195,13 +181,13 @@ fn msg_with_binary_is_decoded() {
         protocol(r#"{"type":"msg","id":"b","binary":"AQID/w=="}"#),
         delivery(
             "b",
-            Message::Binary(vec![1u8, 2, 3, 255].into()),
+            Message::Binary(vec![1u8, 2, 3, 255]),
             "<binary 4 bytes>"
         )
     );
     assert_eq!(
         protocol(r#"{"type":"msg","id":"b0","binary":""}"#),
-        delivery("b0", Message::Binary(Vec::new().into()), "<binary 0 bytes>")
+        delivery("b0", Message::Binary(Vec::new()), "<binary 0 bytes>")
     );
 }
 
@@ -322,25 +308,9 @@ fn repeated_fields_are_refused() {
 
 #[test]
 fn binary_frames_are_refused_in_protocol_mode() {
-    let message = refusal(&Message::Binary(PING.as_bytes().to_vec().into()));
+    let message = refusal(&Message::Binary(PING.as_bytes().to_vec()));
     assert!(message.contains("binary WebSocket frames"), "{message}");
-    assert!(refusal(&Message::Binary(Vec::new().into())).starts_with("frame:"));
-}
-
-#[test]
-fn protocol_control_frames_are_left_to_the_library() {
-    assert_eq!(
-        decide_protocol(&Message::Ping(vec![1u8].into())),
-        ProtocolAction::Nothing
-    );
-    assert_eq!(
-        decide_protocol(&Message::Pong(vec![1u8].into())),
-        ProtocolAction::Nothing
-    );
-    assert_eq!(
-        decide_protocol(&Message::Close(None)),
-        ProtocolAction::Nothing
-    );
+    assert!(refusal(&Message::Binary(Vec::new())).starts_with("frame:"));
 }
 
 #[test]
@@ -361,7 +331,7 @@ fn acks_and_errors_are_compact_with_type_first() {
 
 #[test]
 fn subscribe_and_unsubscribe_name_a_channel() {
-    let frame = |text: &str| decide_protocol(&Message::Text(text.to_owned().into()));
+    let frame = |text: &str| decide_protocol(&Message::Text(text.to_owned()));
     assert_eq!(
         frame(r#"{"type":"subscribe","channel":"nav:FUND-1"}"#),
         ProtocolAction::Subscribe {
@@ -434,7 +404,7 @@ fn channel_frames_carry_the_channel_and_offsets() {
 
 #[test]
 fn a_msg_may_publish_to_a_channel_instead() {
-    let frame = |text: &str| decide_protocol(&Message::Text(text.to_owned().into()));
+    let frame = |text: &str| decide_protocol(&Message::Text(text.to_owned()));
     assert_eq!(
         frame(r#"{"type":"msg","id":"p1","publish":{"channel":"nav:1","data":{"nav":1.5}}}"#),
         ProtocolAction::Deliver(Delivery {

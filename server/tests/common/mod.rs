@@ -58,6 +58,7 @@ pub fn config(test_control: bool, www: PathBuf, pkg: PathBuf) -> ServerConfig {
         test_control,
         verbose: false,
         limits: Limits::default(),
+        compression: true,
         allowed_origins: Vec::new(),
         jwt_secret: None,
         history: HistoryLimits::default(),
@@ -147,6 +148,17 @@ pub async fn upgrade_head(address: SocketAddr, path: &str, protocols: &str) -> S
 
 /// The same with `headers` (each line ending in CRLF) added to the request.
 pub async fn upgrade_head_with(address: SocketAddr, path: &str, headers: &str) -> String {
+    upgrade_by_hand(address, path, headers).await.1
+}
+
+/// Sends a WebSocket upgrade request with `headers` (each line ending in
+/// CRLF) added; returns the stream and the response head, read up to the
+/// blank line.
+pub async fn upgrade_by_hand(
+    address: SocketAddr,
+    path: &str,
+    headers: &str,
+) -> (TcpStream, String) {
     within("upgrade response", async {
         let mut stream = TcpStream::connect(address).await.expect("connect");
         let request = format!(
@@ -160,9 +172,17 @@ pub async fn upgrade_head_with(address: SocketAddr, path: &str, headers: &str) -
             let byte = stream.read_u8().await.expect("read");
             head.push(byte);
         }
-        String::from_utf8(head).expect("UTF-8 head")
+        (stream, String::from_utf8(head).expect("UTF-8 head"))
     })
     .await
+}
+
+/// A client frame of `opcode` with a short `payload` (under 126 bytes),
+/// masked with a zero key so its payload reads as is.
+pub fn client_frame(opcode: u8, payload: &[u8]) -> Vec<u8> {
+    let mut frame = vec![0x80 | opcode, 0x80 | payload.len() as u8, 0, 0, 0, 0];
+    frame.extend_from_slice(payload);
+    frame
 }
 
 /// Asserts that nothing arrives for a while (the server may still be
