@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Release build of the npm package into pkg/, and its size as a page loads
-# it: the .wasm plus the JS glue, raw and gzipped.
+# Release build of the npm package into pkg/ (the wasm-pack output, the
+# framework bindings of js/ and the package.json that exports them), and
+# its size as a page loads it: the .wasm plus the JS glue, raw and gzipped.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -10,6 +11,7 @@ wasm-pack --quiet build --release --target web --mode no-install >/dev/null
 node_modules/.bin/wasm-opt -Oz --enable-bulk-memory --enable-nontrapping-float-to-int \
   --enable-reference-types --enable-multivalue --enable-sign-ext --enable-mutable-globals \
   pkg/tabwire_bg.wasm -o pkg/tabwire_bg.wasm
+node scripts/package.mjs
 
 size() { wc -c < "$1" | tr -d ' '; }
 gz() { gzip -9 -c "$1" | wc -c | tr -d ' '; }
