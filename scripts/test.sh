@@ -4,6 +4,8 @@
 #   2. browser: wasm-pack test in headless Chromium against the reference server
 #   3. types:   tsc --strict over TypeScript that uses the package
 #   4. e2e:     Playwright driving the demo page
+#   5. consumer: the npm package from its tarball: its files, an application's
+#                tsc, a Vite build in Chromium, the React hooks in Chromium
 # Ends with one line counting what passed and failed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -99,5 +101,6 @@ types_tests() {
 layer types types_tests
 
 layer e2e node --test tests/e2e/
+layer consumer node --test tests/consumer/
 
 echo "summary: $passed passed, $failed failed"
