@@ -43,11 +43,12 @@ function item(alert) {
   const element = clone("alert-item");
   element.dataset.level = alert.level;
   element.dataset.id = alert.id;
-  const ratio = Math.round((alert.value / alert.limit) * 100);
+  // Floored: a warning just under its limit must not read 100 %.
+  const ratio = Math.floor((alert.value / alert.limit) * 100);
   fill(element, {
     ".level": alert.level,
     ".alert-title": `${alert.fund} · ${alert.metric}`,
-    ".alert-detail": `${alert.value} against a limit of ${alert.limit} (${ratio}%)`,
+    ".alert-detail": `${alert.value.toFixed(2)} vs limit ${alert.limit.toFixed(2)} · ${ratio}%`,
   });
   stamp(element.querySelector(".alert-time"), alert.at);
   return element;

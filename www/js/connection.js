@@ -16,9 +16,11 @@ const DETAILS = {
 };
 const EVENTS = ["state", "open", "close", "reconnecting", "role", "ack", "error"];
 
-const text = (id, value) => {
-  $(id).textContent = value;
-};
+/** Sets an element's text; unchanged text is left alone (no churn for screen readers). */
+function text(id, value) {
+  const element = $(id);
+  if (element.textContent !== value) element.textContent = value;
+}
 
 /** `heartbeat`: the client's heartbeat options, told in the panel. */
 export function startConnection(ws, heartbeat) {
@@ -30,7 +32,8 @@ export function startConnection(ws, heartbeat) {
     const retryMs = stats.state === "reconnecting" && stats.retryAt != null ? Math.max(0, stats.retryAt - Date.now()) : null;
     const retry = retryMs == null ? "—" : retryMs > 0 ? `${(retryMs / 1000).toFixed(1)} s` : "now";
     for (const id of ["status-pill", "state-box"]) $(id).dataset.state = stats.state;
-    text("status-text", retryMs == null ? stats.state : `${stats.state} · ${retry}`);
+    text("status-text", stats.state);
+    text("status-retry", retryMs == null ? "" : `· ${retry}`);
     text("state", stats.state);
     text("state-detail", stats.state === "open" ? `Live · heartbeat ${heartbeat.intervalMs / 1000} s` : DETAILS[stats.state]);
     text("retry-in", retry);
