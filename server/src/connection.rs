@@ -136,6 +136,9 @@ async fn run(
         registration.tag()
     ));
     let mut stalled = false;
+    // Channel messages that came while stalled: a stalled server sends
+    // nothing (so that heartbeats notice), and loses nothing once resumed.
+    let mut held: Vec<Command> = Vec::new();
     let mut positions = Positions::default();
     let mut bucket = Bucket::new(&hub.limits, Instant::now());
     if let Auth::Refused(reason) = &auth {
@@ -148,7 +151,18 @@ async fn run(
             // Stalled: the socket is not read, so nothing is answered and the
             // frames wait in the TCP buffers until resumed.
             match commands.recv().await {
-                Some(command) => obey(command, &mut socket, &mut stalled, &mut positions).await,
+                Some(command) if matches!(command.order, Order::Publication { .. }) => {
+                    held.push(command);
+                    Flow::Continue
+                }
+                Some(command) => {
+                    let flow = obey(command, &mut socket, &mut stalled, &mut positions).await;
+                    if stalled {
+                        flow
+                    } else {
+                        release(std::mem::take(&mut held), &mut socket, &mut positions).await
+                    }
+                }
                 None => Flow::End,
             }
         } else {
@@ -403,6 +417,17 @@ async fn receive(socket: &mut WebSocket) -> Option<Message> {
 /// reports the end.
 async fn settle(socket: &mut WebSocket) {
     let _ = timeout(SEND_CLOSE_LIMIT, socket.next_frame()).await;
+}
+
+/// Sends the channel messages held back while stalled, in order.
+async fn release(held: Vec<Command>, socket: &mut WebSocket, positions: &mut Positions) -> Flow {
+    let mut stalled = false;
+    for command in held {
+        if let Flow::End = obey(command, socket, &mut stalled, positions).await {
+            return Flow::End;
+        }
+    }
+    Flow::Continue
 }
 
 /// Carries out one control order and reports it done.

@@ -180,3 +180,22 @@ async fn the_demo_streams_publish_navs_approvals_and_alerts() {
     });
     assert!(all_three.await.is_ok(), "only {seen:?} within 10 s");
 }
+
+#[tokio::test]
+async fn a_stalled_connection_gets_its_channel_messages_only_once_resumed() {
+    let address = start_with_control().await;
+    let mut client = connect_protocol(address, "ch").await;
+    subscribe(&mut client, "x", None, 0).await;
+    control(address, "/control/stall?tag=ch").await;
+    for index in 1..=3 {
+        publish(address, "x", &index.to_string()).await;
+    }
+    nothing_within_300_ms(&mut client, "a stalled server sends nothing").await;
+    control(address, "/control/resume?tag=ch").await;
+    for offset in 1..=3 {
+        assert_eq!(
+            next(&mut client).await,
+            pub_frame("x", offset, &offset.to_string())
+        );
+    }
+}
