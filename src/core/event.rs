@@ -42,6 +42,18 @@ pub enum Event<P> {
 }
 
 impl<P> Event<P> {
+    /// The channel an event is about, if it is about one.
+    pub fn channel(&self) -> Option<&str> {
+        match self {
+            Event::Publication { channel, .. }
+            | Event::Subscribed { channel, .. }
+            | Event::Unsubscribed { channel }
+            | Event::SubscribeError { channel, .. }
+            | Event::Gap { channel, .. } => Some(channel),
+            _ => None,
+        }
+    }
+
     /// Events of the shared connection, which a leader passes on to every
     /// tab; the others concern the tab's own messages, storage or role.
     pub fn concerns_every_tab(&self) -> bool {

@@ -63,6 +63,11 @@ impl Subscriptions {
         change
     }
 
+    /// The channels `tab` listens to (none for a tab not known).
+    pub fn channels_of(&self, tab: &str) -> &[String] {
+        self.by_tab.iter().find(|(known, _)| known == tab).map_or(&[], |(_, channels)| channels.as_slice())
+    }
+
     /// How many tabs are known (the leader's own included).
     pub fn tab_count(&self) -> usize {
         self.by_tab.len()

@@ -162,10 +162,14 @@ impl<P: Payload + Clone> Machine<P> {
             }
             Peer::Hello { tab, channels, offsets } => {
                 if self.role == Role::Leader {
+                    let behind = self.behind_on_joined_channels(&tab, &channels, &offsets);
                     for (channel, offset) in offsets {
                         self.offsets.note(&channel, offset);
                     }
                     self.on_hello(tab, channels);
+                    for (channel, since) in behind {
+                        self.replay_for_tab(channel, since);
+                    }
                 }
             }
             Peer::Bye { tab } => self.forget_tab(&tab),
@@ -241,6 +245,11 @@ impl<P: Payload + Clone> Machine<P> {
     }
 
     fn on_leader_event(&mut self, event: Event<P>) {
+        // The leader passes on the events of every tab's channels; one this
+        // tab does not listen to concerns it not, and leaves no position.
+        if event.channel().is_some_and(|channel| !self.channels.iter().any(|own| own == channel)) {
+            return;
+        }
         match event {
             Event::State(change) => {
                 self.state = change.state;
@@ -262,6 +271,12 @@ impl<P: Payload + Clone> Machine<P> {
     /// its offset shows it was already (a replay overlapping what came live).
     pub(super) fn on_publication(&mut self, channel: String, offset: Option<u64>, payload: P) {
         if offset.is_some_and(|offset| !self.offsets.advance(&channel, offset)) {
+            // Delivered here already, but perhaps a replay another tab asked
+            // for: the tabs get it too, and each drops what it has.
+            if self.role == Role::Leader && self.sharing {
+                let event = Event::Publication { channel, offset, payload };
+                self.broadcast(Peer::Event { epoch: self.epoch, event });
+            }
             return;
         }
         self.count_in(&payload);
@@ -292,6 +307,33 @@ impl<P: Payload + Clone> Machine<P> {
         if let Some(entry) = self.outbox.remove(&id) {
             self.unpersist(&entry);
             self.report(id, outcome);
+        }
+    }
+
+    /// The channels `tab` now listens to for the first time that the
+    /// connection already subscribed to for other tabs, and where the tab
+    /// wants to start from, when that is before where the connection is: a
+    /// tab that subscribes with `since` after the leader must still get
+    /// the history it asks for.
+    fn behind_on_joined_channels(&self, tab: &str, channels: &[String], offsets: &[(String, u64)]) -> Vec<(String, u64)> {
+        let before = self.subscriptions.channels_of(tab);
+        offsets
+            .iter()
+            .filter(|(channel, offset)| {
+                channels.contains(channel)
+                    && !before.contains(channel)
+                    && self.subscriptions.channels().any(|subscribed| subscribed == channel)
+                    && self.offsets.get(channel).is_some_and(|last| *offset < last)
+            })
+            .cloned()
+            .collect()
+    }
+
+    /// Asks the server again for what came after `since` on a subscribed
+    /// channel. The replay reaches every tab; each drops what it has.
+    fn replay_for_tab(&mut self, channel: String, since: u64) {
+        if self.can_subscribe() {
+            self.effects.push_back(Effect::SendSubscription { channel, subscribe: true, since: Some(since) });
         }
     }
 

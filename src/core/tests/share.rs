@@ -384,6 +384,54 @@ fn the_leaders_own_channels_count_too_and_a_new_leader_subscribes_to_the_union()
     assert_eq!(tabs.tab(1).sent, ["<subscribe b>"]);
 }
 
+/// The channel messages a tab delivered, as `offset:text`.
+fn publications(tab: &Harness) -> Vec<String> {
+    tab.events
+        .iter()
+        .filter_map(|event| match event {
+            Event::Publication { offset, payload, .. } => Some(format!("{}:{payload}", offset.unwrap_or(0))),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The leader's server sends messages `offsets` of channel `x`.
+fn server_publishes(tabs: &mut Tabs, offsets: std::ops::RangeInclusive<u64>) {
+    tabs.act(0, |leader| {
+        let generation = leader.generation();
+        for offset in offsets {
+            let (channel, payload) = ("x".to_owned(), format!("m{offset}"));
+            leader.input(Input::Publication { generation, channel, offset: Some(offset), payload });
+        }
+    });
+}
+
+#[test]
+fn a_tab_that_joins_a_channel_later_with_since_gets_its_history_and_the_others_no_repeat() {
+    let mut tabs = pair();
+    tabs.open();
+    for index in [0, 1] {
+        tabs.act(index, |tab| tab.input(Input::Subscribe { channel: "x".to_owned(), since: None }));
+    }
+    tabs.act(0, |leader| {
+        let generation = leader.generation();
+        leader.input(Input::Subscribed { generation, channel: "x".to_owned(), offset: 0 });
+    });
+    server_publishes(&mut tabs, 1..=3);
+    let about_x = |tab: &Harness| tab.events.iter().filter(|event| event.channel() == Some("x")).count();
+    assert_eq!(about_x(tabs.tab(2)), 0, "a tab not listening to x hears nothing of it");
+    tabs.act(2, |late| late.input(Input::Subscribe { channel: "x".to_owned(), since: Some(0) }));
+    assert_eq!(tabs.tab(0).sent, ["<subscribe x>", "<subscribe x since 0>"], "the history is asked for");
+    // The replay, then a live message.
+    server_publishes(&mut tabs, 1..=4);
+    let all = ["1:m1", "2:m2", "3:m3", "4:m4"];
+    assert_eq!(publications(tabs.tab(2)), all, "the late tab got the history");
+    assert_eq!(publications(tabs.tab(0)), all, "the leader, no repeat");
+    assert_eq!(publications(tabs.tab(1)), all, "the other follower, no repeat");
+    tabs.act(2, |late| late.input(Input::Subscribe { channel: "x".to_owned(), since: Some(0) }));
+    assert_eq!(tabs.tab(0).sent.len(), 2, "asked once, not at every hello");
+}
+
 #[test]
 fn channels_are_not_subscribed_in_raw_mode() {
     let mut tabs = Tabs::new();
