@@ -199,13 +199,7 @@ test("killed connections: reconnecting, then open again", { timeout: TEST_MS }, 
   assert.deepEqual(pageErrors, []);
 });
 
-// The reference server's stall still forwards channel publications to the
-// stalled connection (server/src/connection.rs, `obey`), and with --demo they
-// come several times a second: the socket is never silent, so the heartbeat
-// cannot notice. Remove `todo` once a stalled connection holds them back.
-const STALL_TODO = "a stalled connection still receives the demo's publications";
-
-test("a stalled server: the heartbeat notices and the client reconnects", { timeout: TEST_MS, todo: STALL_TODO }, async () => {
+test("a stalled server: the heartbeat notices and the client reconnects", { timeout: TEST_MS }, async () => {
   await untilText(page, "#state", "open");
   await recordStates(page);
   await page.locator("#stall").click();
@@ -259,13 +253,7 @@ test("three tabs share one connection: a leader, two followers", { timeout: TEST
   assert.deepEqual(pageErrors, []);
 });
 
-// A tab that joins as a follower is not given the channels' history: the
-// leader holds the server's subscriptions and a follower's `since: 0` is
-// not replayed, so it starts with what arrives live. Remove `todo` once
-// followers get the history too.
-const FOLLOWER_HISTORY_TODO = "a follower's subscribe({since: 0}) gets no history";
-
-test("a tab that joins later rebuilds the queue from the history", { timeout: TEST_MS, todo: FOLLOWER_HISTORY_TODO }, async () => {
+test("a tab that joins later rebuilds the queue from the history", { timeout: TEST_MS }, async () => {
   const context = await browser.newContext({ viewport: VIEWPORT });
   try {
     const leader = await openConsole(context, "history");
