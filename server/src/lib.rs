@@ -8,7 +8,7 @@ mod broker;
 mod connection;
 mod control;
 mod dedupe;
-mod demo;
+pub mod demo;
 mod handshake;
 mod history;
 mod hub;
