@@ -45,6 +45,7 @@ export interface ChannelMessage<T = unknown> {
   /** Its position in the channel, when the server numbers messages. */
   offset?: number;
 }
+/** Options of `subscribe()`. */
 export interface SubscribeOptions {
   /** Deliver the messages after this offset first (the server replays what it still has). */
   since?: number;

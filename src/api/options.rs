@@ -118,6 +118,7 @@ pub enum JitterMode {
     None,
 }
 
+/// The heartbeat: a ping after `intervalMs`; no frame at all within `timeoutMs` after it means the socket is dead (`heartbeat: false` turns it off).
 #[derive(Deserialize, Tsify)]
 #[serde(rename_all = "camelCase")]
 pub struct HeartbeatOptions {
@@ -148,6 +149,7 @@ pub struct CloseCodeOptions {
     auth_failure: Option<Vec<CodeSpec>>,
 }
 
+/// A close code, or an inclusive `[first, last]` range of codes.
 #[derive(Deserialize, Tsify)]
 #[serde(untagged)]
 enum CodeSpec {
@@ -155,6 +157,7 @@ enum CodeSpec {
     Range(f64, f64),
 }
 
+/// Where the token goes: "frame" (default), an `auth` frame first on every socket; "query", the URL's `token` parameter.
 #[derive(Deserialize, Tsify)]
 #[serde(rename_all = "lowercase")]
 pub enum TokenIn {
@@ -162,6 +165,7 @@ pub enum TokenIn {
     Query,
 }
 
+/// "auto" (default): offer the `tabwire.v1` subprotocol and use acknowledged delivery when the server selects it; "raw": never.
 #[derive(Deserialize, Tsify)]
 #[serde(rename_all = "lowercase")]
 pub enum ProtocolMode {
@@ -193,6 +197,7 @@ pub struct QueueOptions {
     when_full: Option<WhenFull>,
 }
 
+/// "local" (default): one localStorage key per undelivered message, kept across reloads; "memory": lost with the page.
 #[derive(Deserialize, Tsify)]
 #[serde(rename_all = "lowercase")]
 pub enum StorageMode {
@@ -200,6 +205,7 @@ pub enum StorageMode {
     Memory,
 }
 
+/// What `send()` does when the outbox is full: "refuse" (default) returns a `refused` receipt; "throw" throws. Nothing queued is ever dropped.
 #[derive(Deserialize, Tsify, Clone, Copy, PartialEq, Eq, Debug)]
 #[serde(rename_all = "lowercase")]
 pub enum WhenFull {
