@@ -27,7 +27,7 @@ use yawc::{Frame, HttpWebSocket as WebSocket, IncomingUpgrade, OpCode};
 use crate::auth::{Auth, Gate, AUTH_FAILED};
 use crate::broker::Unavailable;
 use crate::handshake;
-use crate::hub::{Command, Hub, Order, Registration};
+use crate::hub::{Command, Firehose, Hub, Order, Registration};
 use crate::limits::{Bucket, Verdict};
 use crate::positions::Positions;
 use crate::protocol::{
@@ -459,6 +459,7 @@ async fn obey(
                 Flow::Continue
             }
         }
+        Order::Firehose(firehose) => pour(socket, firehose).await,
         Order::Close { code, reason } => {
             let frame = Frame::close(CloseCode::from(code), reason);
             let sent = timeout(SEND_CLOSE_LIMIT, socket.send(frame)).await;
@@ -474,6 +475,28 @@ async fn obey(
     // The control request may have stopped waiting; that is not our problem.
     let _ = done.send(());
     flow
+}
+
+/// Sends the frames of `firehose` back to back: each is queued in yawc's
+/// write buffer, which goes to the socket whenever it fills, and the rest
+/// once the last frame is queued. A failed send ends the connection.
+async fn pour(socket: &mut WebSocket, firehose: Firehose) -> Flow {
+    let mut payload = firehose.template();
+    for seq in 0..firehose.count {
+        firehose.number(&mut payload, seq);
+        let frame = if firehose.binary {
+            Frame::binary(payload.clone())
+        } else {
+            Frame::text(payload.clone())
+        };
+        if socket.feed(frame).await.is_err() {
+            return Flow::End;
+        }
+    }
+    match socket.flush().await {
+        Ok(()) => Flow::Continue,
+        Err(_) => Flow::End,
+    }
 }
 
 /// Reads until the client's close frame, ignoring data that was already in

@@ -19,12 +19,16 @@ use serde_json::{json, Value};
 use tower_http::cors::CorsLayer;
 
 use crate::broker::{Reach, Unavailable};
-use crate::hub::{Hub, Order, Scope};
+use crate::hub::{Firehose, Hub, Order, Scope};
 use crate::protocol::check_channel;
 
 /// How long a control request waits for connections to carry out an order
 /// before answering anyway.
 const ORDER_LIMIT: Duration = Duration::from_secs(3);
+
+/// How long `/control/firehose` waits for the connections to queue their
+/// frames: a slow client takes seconds for a long firehose.
+const FIREHOSE_LIMIT: Duration = Duration::from_secs(60);
 
 /// Longest refusal period `/control/refuse` accepts: one hour.
 const MAX_REFUSE_MS: u64 = 3_600_000;
@@ -62,6 +66,7 @@ pub fn routes(hub: Arc<Hub>) -> Router {
         .route("/control/acks", both(acks))
         .route("/control/publish", both(publish))
         .route("/control/token", both(token))
+        .route("/control/firehose", both(firehose))
         .layer(CorsLayer::permissive())
         .with_state(hub)
 }
@@ -93,16 +98,30 @@ fn scope(params: &Params) -> Scope<'_> {
 /// Sends `order` to the connections in scope and waits (bounded) until they
 /// carried it out; returns how many were reached.
 async fn command(hub: &Hub, params: &Params, order: Order) -> usize {
+    command_within(hub, params, order, ORDER_LIMIT).await.0
+}
+
+/// The same, waiting up to `limit`; returns how many connections were
+/// reached and how many of them carried the order out in time.
+async fn command_within(
+    hub: &Hub,
+    params: &Params,
+    order: Order,
+    limit: Duration,
+) -> (usize, usize) {
     let receipts = hub.command(scope(params), &order);
     let count = receipts.len();
-    let _ = tokio::time::timeout(ORDER_LIMIT, async {
+    let mut done = 0;
+    let _ = tokio::time::timeout(limit, async {
         for receipt in receipts {
-            let _ = receipt.await;
+            done += usize::from(receipt.await.is_ok());
         }
     })
     .await;
-    hub.log(format_args!("control: {order:?} reached {count}"));
-    count
+    hub.log(format_args!(
+        "control: {order:?} reached {count}, {done} carried out"
+    ));
+    (count, done)
 }
 
 async fn drop_connections(
@@ -310,14 +329,72 @@ async fn token(State(hub): State<Arc<Hub>>, query: Result<Query<Params>, QueryRe
 
 /// Parses the required `enabled` parameter.
 fn enabled(raw: Option<&str>) -> Result<bool, BadRequest> {
+    boolean("enabled", raw)?
+        .ok_or_else(|| BadRequest("enabled: required (true or false)".to_owned()))
+}
+
+/// Parses the parameter `name`, `true` or `false`, if given.
+fn boolean(name: &str, raw: Option<&str>) -> Result<Option<bool>, BadRequest> {
     match raw {
-        Some("true") => Ok(true),
-        Some("false") => Ok(false),
+        None => Ok(None),
+        Some("true") => Ok(Some(true)),
+        Some("false") => Ok(Some(false)),
         Some(other) => Err(BadRequest(format!(
-            "enabled: expected true or false, got {other:?}"
+            "{name}: expected true or false, got {other:?}"
         ))),
-        None => Err(BadRequest("enabled: required (true or false)".to_owned())),
     }
+}
+
+/// `firehose?tag=&count=N&bytes=B&binary=false|true`: every connection in
+/// scope sends N frames of B bytes (default 64), text (default) or binary,
+/// as fast as its socket takes them (see [`Firehose`] for their payload).
+/// Answers once they have queued them all, or after [`FIREHOSE_LIMIT`]:
+/// `{"connections": reached, "sent": connections that queued them all,
+/// "count", "bytes", "binary"}`.
+async fn firehose(
+    State(hub): State<Arc<Hub>>,
+    query: Result<Query<Params>, QueryRejection>,
+) -> Reply {
+    let params = params(query)?;
+    let order = firehose_order(&params)?;
+    let (reached, sent) =
+        command_within(&hub, &params, Order::Firehose(order), FIREHOSE_LIMIT).await;
+    Ok(Json(json!({
+        "connections": reached,
+        "sent": sent,
+        "count": order.count,
+        "bytes": order.bytes,
+        "binary": order.binary,
+    })))
+}
+
+/// The firehose that `count` (required), `bytes` and `binary` describe.
+fn firehose_order(params: &Params) -> Result<Firehose, BadRequest> {
+    let number = |name: &str, raw: Option<&String>, low: u64, high: u64| {
+        let raw = raw.ok_or_else(|| BadRequest(format!("{name}: required")))?;
+        match raw.parse::<u64>() {
+            Ok(value) if (low..=high).contains(&value) => Ok(value),
+            _ => Err(BadRequest(format!(
+                "{name}: a whole number from {low} to {high}, not {raw:?}"
+            ))),
+        }
+    };
+    let count = number("count", params.get("count"), 1, Firehose::MAX_COUNT.into())?;
+    let bytes = match params.get("bytes") {
+        None => 64,
+        raw => number(
+            "bytes",
+            raw,
+            Firehose::MIN_BYTES as u64,
+            Firehose::MAX_BYTES as u64,
+        )?,
+    };
+    Ok(Firehose {
+        // Both are within their bounds, checked above.
+        count: u32::try_from(count).unwrap_or(Firehose::MAX_COUNT),
+        bytes: usize::try_from(bytes).unwrap_or(Firehose::MAX_BYTES),
+        binary: boolean("binary", params.get("binary").map(String::as_str))?.unwrap_or(false),
+    })
 }
 
 #[cfg(test)]
@@ -366,6 +443,41 @@ mod tests {
         for bad in [None, Some(""), Some("1"), Some("TRUE"), Some("no")] {
             assert!(error(enabled(bad)).starts_with("enabled:"), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn firehose_parameters() {
+        let parse = |query: &[(&str, &str)]| {
+            let params: Params = query
+                .iter()
+                .map(|(name, value)| ((*name).to_owned(), (*value).to_owned()))
+                .collect();
+            firehose_order(&params)
+        };
+        assert_eq!(
+            parse(&[("count", "3")]).ok(),
+            Some(Firehose {
+                count: 3,
+                bytes: 64,
+                binary: false
+            })
+        );
+        assert_eq!(
+            parse(&[("count", "10"), ("bytes", "16384"), ("binary", "true")]).ok(),
+            Some(Firehose {
+                count: 10,
+                bytes: 16384,
+                binary: true
+            })
+        );
+        assert!(error(parse(&[])).starts_with("count:"));
+        for count in ["0", "-1", "x", "10000001"] {
+            assert!(error(parse(&[("count", count)])).starts_with("count:"));
+        }
+        for bytes in ["7", "1048577", ""] {
+            assert!(error(parse(&[("count", "1"), ("bytes", bytes)])).starts_with("bytes:"));
+        }
+        assert!(error(parse(&[("count", "1"), ("binary", "yes")])).starts_with("binary:"));
     }
 
     #[test]

@@ -385,6 +385,56 @@ async fn control_routes_are_absent_without_test_control() {
     assert_eq!(next(&mut client).await, Message::text("hi"));
 }
 
+#[tokio::test]
+async fn firehose_sends_numbered_frames_to_the_scope() {
+    let address = start_with_control().await;
+    let mut raw = connect(address, "f").await;
+    let mut protocol = connect_protocol(address, "f").await;
+    let mut other = connect(address, "g").await;
+    // The answer comes once the frames are queued: read them meanwhile.
+    let request = tokio::spawn(async move {
+        control(address, "/control/firehose?tag=f&count=500&bytes=100").await
+    });
+    for client in [&mut raw, &mut protocol] {
+        for seq in 0..500 {
+            let Message::Text(text) = next(client).await else {
+                panic!("frame {seq}: not text");
+            };
+            assert_eq!(text.len(), 100);
+            assert_eq!(&text[..8], format!("{seq:08}"));
+            assert!(text[8..].bytes().all(|b| b.is_ascii_alphanumeric()));
+        }
+    }
+    assert_eq!(
+        request.await.expect("control request"),
+        json!({ "connections": 2, "sent": 2, "count": 500, "bytes": 100, "binary": false })
+    );
+    let reply = control(
+        address,
+        "/control/firehose?tag=f&count=3&bytes=16384&binary=true",
+    )
+    .await;
+    assert_eq!(
+        (reply["connections"].clone(), reply["sent"].clone()),
+        (json!(2), json!(2))
+    );
+    for seq in 0..3u32 {
+        let Message::Binary(bytes) = next(&mut raw).await else {
+            panic!("frame {seq}: not binary");
+        };
+        assert_eq!(bytes.len(), 16384);
+        assert_eq!(bytes[..4], seq.to_be_bytes());
+    }
+    nothing_within_300_ms(&mut other, "a connection out of scope").await;
+    // Still an ordinary connection afterwards.
+    send(&mut raw, Message::text("hi")).await;
+    assert_eq!(next(&mut raw).await, Message::text("hi"));
+    for query in ["", "count=0", "count=1&bytes=4", "count=1&binary=1"] {
+        let reply = http(address, "GET", &format!("/control/firehose?tag=f&{query}")).await;
+        assert_eq!(reply.status, 400, "{query}: {}", reply.body);
+    }
+}
+
 /// A fresh directory with one file in it.
 fn dir_with(file: &str, content: &str) -> PathBuf {
     static COUNT: AtomicUsize = AtomicUsize::new(0);

@@ -293,3 +293,25 @@ async fn a_broken_broker_link_closes_only_the_subscribers() {
     );
     assert_eq!(hub.stats(Scope::All).connections, 1);
 }
+
+#[test]
+fn firehose_frames_are_numbered_over_a_fixed_filler() {
+    let text = Firehose {
+        count: 2,
+        bytes: 40,
+        binary: false,
+    };
+    let mut payload = text.template();
+    assert_eq!(payload.len(), 40);
+    text.number(&mut payload, 0);
+    assert_eq!(payload, b"00000000ijklmnopqrstuvwxyz0123456789abcd");
+    text.number(&mut payload, 12_345_678);
+    assert!(payload.starts_with(b"12345678ijkl"));
+    let binary = Firehose {
+        binary: true,
+        ..text
+    };
+    let mut payload = binary.template();
+    binary.number(&mut payload, 0x0102_0304);
+    assert_eq!(&payload[..6], [1, 2, 3, 4, b'e', b'f']);
+}
