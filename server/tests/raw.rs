@@ -469,6 +469,22 @@ async fn static_files_are_served_uncached() {
 
     assert_eq!(http(address, "GET", "/tabwire.js").await.status, 404);
     assert_eq!(http(address, "GET", "/pkg/index.html").await.status, 404);
+    assert_eq!(index.header("cross-origin-embedder-policy"), None);
+
+    // The same pages, cross-origin isolated.
+    let isolated = http(address, "GET", "/isolated/index.html").await;
+    assert_eq!(isolated.status, 200);
+    assert_eq!(isolated.body, "<h1>tabwire</h1>");
+    assert_eq!(
+        isolated.header("cross-origin-opener-policy"),
+        Some("same-origin")
+    );
+    assert_eq!(
+        isolated.header("cross-origin-embedder-policy"),
+        Some("require-corp")
+    );
+    assert_eq!(isolated.header("cache-control"), Some("no-cache"));
+    assert_eq!(http(address, "GET", "/isolated/").await.status, 200);
 
     let _ = std::fs::remove_dir_all(www);
     let _ = std::fs::remove_dir_all(pkg);
