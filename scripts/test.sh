@@ -6,6 +6,7 @@
 #   4. e2e:     Playwright driving the demo page
 #   5. consumer: the npm package from its tarball: its files, an application's
 #                tsc, a Vite build in Chromium, the React hooks in Chromium
+#   6. fuzz:    a short run of every cargo fuzz target
 # Ends with one line counting what passed and failed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -102,5 +103,7 @@ layer types types_tests
 
 layer e2e node --test tests/e2e/
 layer consumer node --test tests/consumer/
+# A short run of every fuzz target (scripts/fuzz.sh; longer: SECONDS_PER_TARGET=600).
+layer fuzz env SECONDS_PER_TARGET="${FUZZ_SECONDS:-20}" bash scripts/fuzz.sh
 
 echo "summary: $passed passed, $failed failed"

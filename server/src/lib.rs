@@ -9,6 +9,8 @@ mod connection;
 mod control;
 mod dedupe;
 pub mod demo;
+#[doc(hidden)]
+pub mod fuzzing;
 mod handshake;
 mod history;
 mod hub;
