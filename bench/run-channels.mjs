@@ -14,7 +14,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 
 import { ROOT } from "../tests/e2e/helpers.mjs";
-import { CHROMIUM, freePort, machine, printRows, run, runPage, SERVER_BIN, startBenchServerWith, startProcess } from "./runner.mjs";
+import { CHROMIUM, freePort, machine, printRows, run, runPage, SERVER_BIN, startBenchServerWith, startProcess, summary } from "./runner.mjs";
 
 const RESULTS_FILE = path.join(ROOT, "bench", "results", "channels.json");
 const RESULTS_TIMEOUT_MS = 90_000;
@@ -26,13 +26,6 @@ async function startRedis() {
   const port = await freePort();
   await startProcess(REDIS, ["--bind", "127.0.0.1", "--port", String(port), "--save", "", "--appendonly", "no"], /Ready to accept connections/);
   return `redis://127.0.0.1:${port}`;
-}
-
-/** The p50, p99 and max of `times` (ms), to 0.01 ms. */
-function summary(times) {
-  const sorted = [...times].sort((a, b) => a - b);
-  const at = (q) => Math.round(sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] * 100) / 100;
-  return { n: sorted.length, p50: at(0.5), p99: at(0.99), max: at(1) };
 }
 
 /** Latency summary and rate of one set-up, from the page's raw times. */

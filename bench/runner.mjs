@@ -1,8 +1,9 @@
 // What the benchmark runners share: a results server the bench page posts
-// to, a plain headless Chromium (no Playwright, no CDP: a driver attached to
-// the page slows every frame), the page run on it, the reference server
-// (also with extra options) and other processes such as Redis, cleanup of
-// all of it, and a table printer.
+// to (and asks for actions the runner takes), a plain headless Chromium (no
+// Playwright, no CDP: a driver attached to the page slows every frame), the
+// page run on it, the reference server (also with extra options, on a given
+// port, killable) and other processes such as Redis, cleanup of all of it,
+// and a table printer.
 
 import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -56,12 +57,14 @@ export async function startBenchServer() {
 /**
  * Starts `command` under `timeout 600`, so that it ends by itself whatever
  * becomes of this process, and resolves to the match of `ready` in the
- * first line of its stdout that has one. It is stopped at cleanup.
+ * first line of its stdout that has one. It is stopped at cleanup. With
+ * `killable`, it runs in a process group of its own and the match has a
+ * `kill()` that SIGKILLs it (and `timeout`) at once, as a crash would.
  */
-export async function startProcess(command, args, ready) {
-  const child = spawn("timeout", ["600", command, ...args], { stdio: ["ignore", "pipe", "pipe"] });
+export async function startProcess(command, args, ready, { killable = false } = {}) {
+  const child = spawn("timeout", ["600", command, ...args], { stdio: ["ignore", "pipe", "pipe"], detached: killable });
   const exited = new Promise((resolve) => child.once("exit", (code, signal) => resolve({ code, signal })));
-  cleanups.push(() => stopChild(child, exited));
+  cleanups.push(() => stopChild(child, exited, { group: killable }));
   const output = [];
   child.stderr.setEncoding("utf8").on("data", (chunk) => output.push(chunk));
   const started = new Promise((resolve, reject) => {
@@ -74,14 +77,33 @@ export async function startProcess(command, args, ready) {
     exited.then(({ code, signal }) =>
       reject(new Error(`${command} exited (code ${code}, signal ${signal}) before it was ready:\n${output.join("")}`)));
   });
-  return withTimeout(started, START_TIMEOUT_MS, `${command} to start`);
+  const match = await withTimeout(started, START_TIMEOUT_MS, `${command} to start`);
+  if (killable) {
+    match.kill = async () => {
+      try {
+        process.kill(-child.pid, "SIGKILL");
+      } catch {
+        // Already gone.
+      }
+      await exited;
+    };
+  }
+  return match;
+}
+
+/**
+ * A reference server serving bench/ and pkg/, started with `args` besides,
+ * on `port` (0: a free one), from `bin`; resolves to `{origin, kill}`.
+ */
+export async function benchServer(args, { port = 0, bin = SERVER_BIN } = {}) {
+  const base = ["--host", "127.0.0.1", "--port", String(port), "--test-control", "--www", path.join(ROOT, "bench"), "--pkg", PKG_DIR];
+  const match = await startProcess(bin, [...base, "--exit-after-secs", "300", ...args], /listening on (http:\/\/\S+)$/, { killable: true });
+  return { origin: match[1], kill: match.kill };
 }
 
 /** A reference server serving bench/ and pkg/, started with `args` besides; resolves to its origin. */
 export async function startBenchServerWith(args) {
-  const base = ["--host", "127.0.0.1", "--port", "0", "--test-control", "--www", path.join(ROOT, "bench"), "--pkg", PKG_DIR];
-  const [, origin] = await startProcess(SERVER_BIN, [...base, "--exit-after-secs", "300", ...args], /listening on (http:\/\/\S+)$/);
-  return origin;
+  return (await benchServer(args)).origin;
 }
 
 /** Listens on a free port of 127.0.0.1. */
@@ -101,8 +123,13 @@ export async function freePort() {
   return port;
 }
 
-/** The results server: takes POST /log (progress lines) and POST /results (once). */
-export async function startResultsServer() {
+/**
+ * The results server: takes POST /log (progress lines), POST /results
+ * (once), and POST to each route of `actions`, whose function gets the
+ * posted JSON and resolves to the JSON answered (for steps only the runner
+ * can take, such as killing a server).
+ */
+export async function startResultsServer(actions = {}) {
   let deliver;
   const results = new Promise((resolve) => {
     deliver = resolve;
@@ -117,7 +144,7 @@ export async function startResultsServer() {
       response.writeHead(204, headers).end();
       return;
     }
-    if (request.method !== "POST" || !["/log", "/results"].includes(request.url)) {
+    if (request.method !== "POST" || !["/log", "/results", ...Object.keys(actions)].includes(request.url)) {
       response.writeHead(404, headers).end();
       return;
     }
@@ -135,6 +162,14 @@ export async function startResultsServer() {
         response.writeHead(400, headers).end();
         return;
       }
+      const action = Object.hasOwn(actions, request.url) ? actions[request.url] : null;
+      if (action) {
+        action(body).then(
+          (answer) => response.writeHead(200, { ...headers, "content-type": "application/json" }).end(JSON.stringify(answer ?? {})),
+          (error) => response.writeHead(500, headers).end(String(error?.message ?? error)),
+        );
+        return;
+      }
       response.writeHead(204, headers).end();
       if (request.url === "/log") console.log(`  page: ${body.line}`);
       else deliver(body);
@@ -148,10 +183,11 @@ export async function startResultsServer() {
   return { origin: `http://127.0.0.1:${server.address().port}`, results };
 }
 
-export function launchChromium(url) {
+/** Starts Chromium on `url`, with `extraArgs` after the usual ones. */
+export function launchChromium(url, extraArgs = []) {
   const profile = mkdtempSync(path.join(os.tmpdir(), "tabwire-bench-"));
   cleanups.push(async () => rmSync(profile, { recursive: true, force: true }));
-  const args = ["--headless=new", ...CHROMIUM_ARGS, `--user-data-dir=${profile}`, url];
+  const args = ["--headless=new", ...CHROMIUM_ARGS, ...extraArgs, `--user-data-dir=${profile}`, url];
   // Its own process group, so that its helper processes go with it.
   const child = spawn(CHROMIUM, args, { stdio: ["ignore", "ignore", "pipe"], detached: true });
   const stderr = [];
@@ -168,18 +204,27 @@ export function launchChromium(url) {
 
 /**
  * Opens bench/`page` in Chromium, with `params` and the results server in
- * its query, and resolves to what the page posts to /results.
+ * its query, and resolves to what the page posts to /results. `actions`:
+ * see `startResultsServer`; `chromiumArgs`: more command-line arguments.
  */
-export async function runPage(origin, page, params, timeoutMs) {
-  const report = await startResultsServer();
+export async function runPage(origin, page, params, timeoutMs, { actions = {}, chromiumArgs = [] } = {}) {
+  const report = await startResultsServer(actions);
   const query = new URLSearchParams({ ...params, report: report.origin });
-  const chromium = launchChromium(`${origin}/${page}?${query}`);
+  const chromium = launchChromium(`${origin}/${page}?${query}`, chromiumArgs);
   const early = chromium.exited.then(({ code, signal }) => {
     throw new Error(`Chromium exited (code ${code}, signal ${signal}) before the results:\n${chromium.stderr.join("")}`);
   });
   const body = await withTimeout(Promise.race([report.results, early]), timeoutMs, "the page's results");
   if (body.error) throw new Error(`the page failed: ${body.error}`);
   return body;
+}
+
+/** The p50, p99 and max of `times` (ms), to `decimals` places. */
+export function summary(times, decimals = 2) {
+  const sorted = [...times].sort((a, b) => a - b);
+  const scale = 10 ** decimals;
+  const at = (q) => Math.round(sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] * scale) / scale;
+  return { n: sorted.length, p50: at(0.5), p99: at(0.99), max: at(1) };
 }
 
 /** Prints `[name, value, unit]` rows as an aligned table. */
