@@ -1,0 +1,641 @@
+// The comparison benchmark page, run by bench/run-compare.mjs in a plain
+// headless Chromium (no driver attached, which would slow every frame),
+// served cross-origin isolated (/isolated/) for 5 µs timers. The same
+// workloads for each set-up:
+//
+//   raw                     the browser WebSocket (a hand-written
+//                           reconnect-on-close loop for the reconnect runs)
+//   reconnecting-websocket  and partysocket (its WebSocket), bundled by the
+//   partysocket             runner with vite, retries at their minimum delay
+//   tabwire solo            share: false
+//   tabwire leader          share: true, with a follower in a same-origin
+//   tabwire follower        iframe (compare-tab.html) that gets everything
+//                           through the leader
+//
+// All with heartbeat: false; tabwire reconnects with {minDelayMs: 0,
+// jitter: "none"} and otherwise its defaults (protocol mode with the
+// reference server). The workloads:
+//
+//   throughput  /control/firehose makes the server send N frames to one
+//               connection; timed from the request to the last one received
+//   echo        sequential 64 B round trips (raw mode for raw WebSocket and
+//               the wrappers, protocol mode for tabwire)
+//   reconnect   from the close to the next open, after /control/drop and
+//               after the runner SIGKILLs the server and restarts it 250 ms
+//               later (POST /restart to the runner)
+//   memory      JS heap (after gc()) and tabwire's wasm memory, before,
+//               after reconnect cycles and after a firehose
+//   profile     JS-thread time per message in the socket's (and the
+//               BroadcastChannel's) message listeners
+//
+// Every workload checks what it received: the count, once each, in order.
+// Query: ws and victim (WebSocket URLs of the two servers), report, run,
+// config (JSON: counts). The page posts its raw figures; the runner sums up.
+
+import init, { TabWire } from "/pkg/tabwire.js";
+
+import { check, checks, log, post, sleep, until, within } from "./page.js";
+
+const query = new URLSearchParams(location.search);
+const WS = query.get("ws");
+const VICTIM = query.get("victim");
+const RUN = query.get("run");
+const CONFIG = JSON.parse(query.get("config"));
+const WAIT_MS = 60_000;
+
+const now = () => performance.now();
+const noop = () => {};
+const http = (ws) => ws.replace(/^ws/, "http").replace(/\/ws$/, "");
+const withTag = (url, tag) => `${url}?tag=${encodeURIComponent(tag)}`;
+
+async function control(ws, route, params = {}) {
+  const response = await fetch(`${http(ws)}/control/${route}?${new URLSearchParams(params)}`, { method: "POST" });
+  if (!response.ok) throw new Error(`/control/${route}: HTTP ${response.status} ${await response.text()}`);
+  return response.json();
+}
+
+// ---- Profiling: JS-thread time in "message" listeners -------------------
+
+/**
+ * Sums the time spent in the message listeners registered while `on`, and
+ * in BroadcastChannel.postMessage (in the frames instrumented while `on`).
+ */
+const profile = { on: false };
+const resetProfile = () =>
+  Object.assign(profile, { socket: { ms: 0, calls: 0, beforeApp: 0, afterApp: 0 }, broadcast: { ms: 0, calls: 0 }, post: { ms: 0, calls: 0 }, send: { ms: 0, calls: 0 } });
+resetProfile();
+
+/** Adds the time of `run()` to `profile[key]`. */
+function timed(key, run) {
+  const start = now();
+  try {
+    return run();
+  } finally {
+    profile[key].ms += now() - start;
+    profile[key].calls += 1;
+  }
+}
+/** Set by the profiling sink: when the application's listener ran. */
+let appEnter = 0;
+let appExit = 0;
+
+/**
+ * Wraps the message listeners of `win`'s WebSocket and BroadcastChannel that
+ * are registered while profiling, and, if profiling already, its
+ * BroadcastChannel.postMessage (this frame and the follower's).
+ */
+function instrument(win) {
+  if (profile.on) instrumentPosts(win);
+  for (const [Target, key] of [[win.WebSocket, "socket"], [win.BroadcastChannel, "broadcast"]]) {
+    const wrapped = new WeakMap();
+    const { addEventListener: add, removeEventListener: remove } = win.EventTarget.prototype;
+    Target.prototype.addEventListener = function (type, listener, options) {
+      if (!profile.on || type !== "message" || typeof listener !== "function") return add.call(this, type, listener, options);
+      const timed = function (event) {
+        const start = now();
+        appEnter = 0;
+        try {
+          return listener.call(this, event);
+        } finally {
+          const end = now();
+          const account = profile[key];
+          account.ms += end - start;
+          account.calls += 1;
+          if (appEnter && account.beforeApp !== undefined) {
+            account.beforeApp += appEnter - start;
+            account.afterApp += end - appExit;
+          }
+        }
+      };
+      wrapped.set(listener, timed);
+      return add.call(this, type, timed, options);
+    };
+    Target.prototype.removeEventListener = function (type, listener, options) {
+      return remove.call(this, type, wrapped.get(listener) ?? listener, options);
+    };
+  }
+}
+window.instrument = instrument;
+
+/** Times every BroadcastChannel.postMessage of `win` from now on. */
+function instrumentPosts(win) {
+  const postMessage = win.BroadcastChannel.prototype.postMessage;
+  win.BroadcastChannel.prototype.postMessage = function (message) {
+    return timed("post", () => postMessage.call(this, message));
+  };
+}
+instrument(window);
+
+// ---- Set-ups ---------------------------------------------------------
+
+/** What a set-up gives the workloads: hooks they replace, and counters. */
+function hooks() {
+  const client = { sink: noop, onOpen: noop, onClose: noop, opens: 0, closes: 0 };
+  client.opened = () => {
+    client.opens += 1;
+    client.onOpen();
+  };
+  client.closed = () => {
+    client.closes += 1;
+    client.onClose();
+  };
+  return client;
+}
+
+/** A browser WebSocket with the baseline reconnect loop: a new socket as soon as one closes. */
+function raw(url) {
+  const client = hooks();
+  let socket;
+  let stopped = false;
+  const connect = () => {
+    socket = new WebSocket(url);
+    socket.binaryType = "arraybuffer";
+    socket.addEventListener("open", client.opened);
+    socket.addEventListener("message", (event) => client.sink(event.data));
+    socket.addEventListener("close", () => {
+      client.closed();
+      if (!stopped) connect();
+    });
+  };
+  connect();
+  client.send = (data) => socket.send(data);
+  client.stop = () => {
+    stopped = true;
+    socket.close();
+  };
+  return client;
+}
+
+/** reconnecting-websocket or partysocket's WebSocket, retrying at their minimum delays. */
+function wrapper(Class, url) {
+  const client = hooks();
+  const socket = new Class(url, undefined, { minReconnectionDelay: 0, maxReconnectionDelay: 0, reconnectionDelayGrowFactor: 1 });
+  socket.binaryType = "arraybuffer";
+  socket.addEventListener("open", client.opened);
+  socket.addEventListener("message", (event) => client.sink(event.data));
+  socket.addEventListener("close", client.closed);
+  client.send = (data) => socket.send(data);
+  client.stop = () => socket.close();
+  return client;
+}
+
+const RECONNECT = { minDelayMs: 0, jitter: "none" };
+const tabwireOptions = (url, key, share) => ({ url, heartbeat: false, share, queue: { key }, reconnect: RECONNECT });
+
+function tabwire(tw) {
+  const client = hooks();
+  tw.on("open", client.opened);
+  tw.on("message", ({ data }) => client.sink(data));
+  tw.on("close", client.closed);
+  client.tw = tw;
+  client.send = (data) => tw.send(data);
+  client.stop = () => tw.free();
+  return client;
+}
+
+/** A leader in this page and a follower in a same-origin iframe, sharing its connection. */
+async function shared(url, key) {
+  const leader = tabwire(new TabWire(tabwireOptions(url, key, true)));
+  await until("the leader", () => leader.tw.stats().role === "leader" && leader.tw.state === "open");
+  const frame = document.createElement("iframe");
+  frame.src = `compare-tab.html?${new URLSearchParams({ options: JSON.stringify(tabwireOptions(url, key, true)) })}`;
+  document.body.append(frame);
+  await until("the follower's client", () => frame.contentWindow?.tw);
+  const follower = tabwire(frame.contentWindow.tw);
+  await until("the follower", () => follower.tw.stats().role === "follower" && follower.tw.state === "open");
+  // A follower joining an open connection gets no open event: it counts as one.
+  follower.opens = Math.max(follower.opens, 1);
+  follower.stop = () => {
+    follower.tw.free();
+    frame.remove();
+  };
+  return { leader, follower };
+}
+
+let libraries;
+
+/**
+ * The set-ups on the server of `ws`, each with its own tag: `{name, tag,
+ * clients: {row: client}}`; "tabwire shared" has the rows leader and
+ * follower, the others one row of their name.
+ */
+async function setUps(ws, label) {
+  const tag = (name) => `${label}-${name.replace(/\W+/g, "-")}-${RUN}`;
+  const list = [
+    { name: "raw WebSocket", make: (url) => raw(url) },
+    { name: "reconnecting-websocket", make: (url) => wrapper(libraries.rws, url) },
+    { name: "partysocket", make: (url) => wrapper(libraries.partysocket, url) },
+    { name: "tabwire solo", make: (url, key) => tabwire(new TabWire(tabwireOptions(url, key, false))) },
+  ];
+  const ready = [];
+  for (const { name, make } of list) {
+    const client = make(withTag(ws, tag(name)), tag(name));
+    ready.push({ name, tag: tag(name), clients: { [name]: client } });
+  }
+  const sharedTag = tag("tabwire shared");
+  const { leader, follower } = await shared(withTag(ws, sharedTag), sharedTag);
+  ready.push({ name: "tabwire shared", tag: sharedTag, clients: { "tabwire leader": leader, "tabwire follower": follower } });
+  const closed = () => ready.flatMap(({ clients }) => Object.entries(clients).filter(([, c]) => c.opens === 0).map(([row]) => row));
+  await until("every set-up open", () => closed().length === 0).catch((error) => {
+    throw new Error(`${error.message}: ${closed().join(", ")} not open`);
+  });
+  return ready;
+}
+
+function stopAll(setups) {
+  for (const { clients } of setups) {
+    // The follower first, so that the leader has nobody to hand over to.
+    for (const client of Object.values(clients).reverse()) client.stop();
+  }
+}
+
+// ---- Throughput ---------------------------------------------------------
+
+/** Counts what `client` receives of a firehose: frame k must be the k-th, of the right size. */
+function tally(client, { count, bytes, binary }) {
+  const seen = { received: 0, wrong: 0, lastAt: 0 };
+  seen.done = new Promise((resolve) => {
+    client.sink = binary
+      ? (data) => {
+          if (data.byteLength !== bytes || new DataView(data).getUint32(0) !== seen.received) seen.wrong += 1;
+          seen.received += 1;
+          if (seen.received === count) {
+            seen.lastAt = now();
+            resolve();
+          }
+        }
+      : (data) => {
+          if (data.length !== bytes || Number(data.slice(0, 8)) !== seen.received) seen.wrong += 1;
+          seen.received += 1;
+          if (seen.received === count) {
+            seen.lastAt = now();
+            resolve();
+          }
+        };
+  });
+  return seen;
+}
+
+/**
+ * One firehose to the connection of `setup`: the ms from the request until
+ * each of its clients had the last frame, and what was wrong (nothing: []).
+ */
+async function firehose(setup, workload) {
+  const clients = Object.entries(setup.clients);
+  const tallies = clients.map(([, client]) => tally(client, workload));
+  const started = now();
+  const answer = control(WS, "firehose", { tag: setup.tag, count: workload.count, bytes: workload.bytes, binary: workload.binary });
+  await within(Promise.all(tallies.map((seen) => seen.done)), WAIT_MS, `${workload.name} to ${setup.name}`);
+  const reply = await answer;
+  // Anything more than the count would be a duplicate.
+  await sleep(50);
+  const times = {};
+  const problems = [];
+  clients.forEach(([row, client], index) => {
+    const { received, wrong, lastAt } = tallies[index];
+    client.sink = noop;
+    times[row] = lastAt - started;
+    if (received !== workload.count || wrong !== 0 || reply.connections !== 1 || reply.sent !== 1) problems.push({ row, received, wrong, reply });
+  });
+  return { times, problems };
+}
+
+async function throughput(setups) {
+  const figures = {};
+  for (const workload of CONFIG.throughput) {
+    log(`throughput: ${workload.name}, ${CONFIG.reps} runs each`);
+    const warmUp = { ...workload, count: Math.ceil(workload.count / 20) };
+    const problems = [];
+    for (const setup of setups) problems.push(...(await firehose(setup, warmUp)).problems);
+    const runs = {};
+    for (let rep = 0; rep < CONFIG.reps; rep += 1) {
+      for (const setup of setups) {
+        const { times, problems: wrong } = await firehose(setup, workload);
+        problems.push(...wrong);
+        for (const [row, ms] of Object.entries(times)) (runs[row] ??= []).push(ms);
+      }
+    }
+    check(`throughput: ${workload.name}: every frame once, in order, in every run`, problems.length === 0, problems);
+    figures[workload.name] = { count: workload.count, bytes: workload.bytes, binary: workload.binary, ms: runs };
+  }
+  return figures;
+}
+
+// ---- Echo round trips -----------------------------------------------------
+
+const FILLER = "abcdefghijklmnopqrstuvwxyz0123456789".repeat(2);
+const echoPayload = (seq) => `e${String(seq).padStart(7, "0")}${FILLER}`.slice(0, 64);
+
+/** `count` sequential round trips: `sender` sends, `receiver` must get the same text back; ms each. */
+function echoes(sender, receiver, count) {
+  const times = [];
+  let wrong = 0;
+  return within(
+    new Promise((resolve) => {
+      let expected;
+      let sentAt;
+      const next = () => {
+        expected = echoPayload(times.length);
+        sentAt = now();
+        sender.send(expected);
+      };
+      receiver.sink = (data) => {
+        const at = now();
+        if (data !== expected) {
+          wrong += 1;
+          return;
+        }
+        times.push(at - sentAt);
+        if (times.length === count) {
+          receiver.sink = noop;
+          resolve({ times, wrong });
+        } else next();
+      };
+      next();
+    }),
+    WAIT_MS,
+    "the echoes",
+  );
+}
+
+async function roundTrips(setups) {
+  log(`echo: ${CONFIG.echo.count} sequential round trips of 64 B each (after ${CONFIG.echo.warmUp})`);
+  const figures = {};
+  for (const setup of setups) {
+    for (const [row, client] of Object.entries(setup.clients)) {
+      await echoes(client, client, CONFIG.echo.warmUp);
+      const { times, wrong } = await echoes(client, client, CONFIG.echo.count);
+      figures[row] = times;
+      check(`echo: ${row}: every echo once, in order`, times.length === CONFIG.echo.count && wrong === 0, { received: times.length, wrong });
+    }
+  }
+  return figures;
+}
+
+// ---- Reconnect ------------------------------------------------------------
+
+/** The close of `client`'s connection and the next open after it. */
+function reopening(client) {
+  const mark = { closedAt: 0, openedAt: 0 };
+  mark.done = new Promise((resolve) => {
+    client.onClose = () => {
+      if (!mark.closedAt) mark.closedAt = now();
+    };
+    client.onOpen = () => {
+      if (mark.closedAt && !mark.openedAt) {
+        mark.openedAt = now();
+        resolve();
+      }
+    };
+  });
+  return mark;
+}
+
+/**
+ * `runs` times `breakIt()` (after `pauseMs`), timing close→open in every
+ * client of `setup`; checks one open each time and one connection on the
+ * server after each.
+ */
+async function reconnects(setup, ws, runs, breakIt, pauseMs = 30) {
+  const clients = Object.entries(setup.clients);
+  const opens = clients.map(([, client]) => client.opens);
+  const times = Object.fromEntries(clients.map(([row]) => [row, []]));
+  let connections = [];
+  for (let run = 0; run < runs; run += 1) {
+    if (pauseMs) await sleep(pauseMs);
+    const marks = clients.map(([, client]) => reopening(client));
+    await breakIt(setup);
+    await within(Promise.all(marks.map((mark) => mark.done)), WAIT_MS, `${setup.name} to reconnect`);
+    clients.forEach(([row], index) => times[row].push(marks[index].openedAt - marks[index].closedAt));
+    connections.push((await control(ws, "stats", { tag: setup.tag })).connections);
+  }
+  await sleep(50);
+  for (const [, client] of clients) client.onOpen = client.onClose = noop;
+  const extraOpens = clients.map(([, client], index) => client.opens - opens[index] - runs);
+  connections = [...new Set(connections)];
+  return { times, ok: extraOpens.every((n) => n === 0) && connections.length === 1 && connections[0] === 1, detail: { extraOpens, connections } };
+}
+
+async function reconnectAfterDrop(setups) {
+  log(`reconnect: ${CONFIG.drops} drops each`);
+  const figures = {};
+  for (const setup of setups) {
+    const { times, ok, detail } = await reconnects(setup, WS, CONFIG.drops, () => control(WS, "drop", { tag: setup.tag }));
+    Object.assign(figures, times);
+    check(`reconnect after drop: ${setup.name}: one open per drop, one connection`, ok, detail);
+  }
+  return figures;
+}
+
+async function reconnectAfterRestart() {
+  log(`reconnect: ${CONFIG.restarts} server restarts each`);
+  const setups = await setUps(VICTIM, "restart");
+  const figures = {};
+  const restart = async () => {
+    const response = await post("/restart", {});
+    if (!response.ok) throw new Error(`the runner could not restart the server: ${await response.text()}`);
+  };
+  for (const setup of setups) {
+    const { times, ok, detail } = await reconnects(setup, VICTIM, CONFIG.restarts, restart);
+    Object.assign(figures, times);
+    check(`reconnect after restart: ${setup.name}: one open per restart, one connection`, ok, detail);
+  }
+  stopAll(setups);
+  return figures;
+}
+
+// ---- Memory ---------------------------------------------------------------
+
+async function collected(wasm) {
+  for (let round = 0; round < 3; round += 1) {
+    window.gc();
+    await sleep(20);
+  }
+  return { jsHeap: performance.memory.usedJSHeapSize, wasm: wasm.memory.buffer.byteLength };
+}
+
+/** Memory of one client: after it opened, after `cycles` drops and reopens, after a firehose. */
+async function memoryOf(name, make, wasm) {
+  const tag = `memory-${name.replace(/\W+/g, "-")}-${RUN}`;
+  const client = make(withTag(WS, tag), tag);
+  await until(`${name} open`, () => client.opens > 0);
+  const setup = { name, tag, clients: { [name]: client } };
+  const before = await collected(wasm);
+  const cycling = await reconnects(setup, WS, CONFIG.memory.cycles, () => control(WS, "drop", { tag }), 0);
+  check(`memory: ${name}: ${CONFIG.memory.cycles} reconnect cycles, one open each`, cycling.ok, cycling.detail);
+  const afterReconnects = await collected(wasm);
+  const workload = { name: `${CONFIG.memory.messages} × 64 B`, count: CONFIG.memory.messages, bytes: 64, binary: false };
+  const { problems } = await firehose(setup, workload);
+  check(`memory: ${name}: ${workload.name}, every frame once, in order`, problems.length === 0, problems);
+  const afterMessages = await collected(wasm);
+  client.stop();
+  return { before, afterReconnects, afterMessages, reconnectMs: cycling.times[name] };
+}
+
+async function memory(wasm) {
+  log(`memory: ${CONFIG.memory.cycles} reconnect cycles, then ${CONFIG.memory.messages} messages`);
+  if (typeof window.gc !== "function" || !performance.memory) throw new Error("start Chromium with --js-flags=--expose-gc --enable-precise-memory-info");
+  return {
+    "raw WebSocket": await memoryOf("raw WebSocket", (url) => raw(url), wasm),
+    "tabwire solo": await memoryOf("tabwire solo", (url, key) => tabwire(new TabWire(tabwireOptions(url, key, false))), wasm),
+  };
+}
+
+// ---- Profile --------------------------------------------------------------
+
+const perMessage = ({ ms, calls }) => (calls ? (ms * 1000) / calls : 0);
+
+/** What the profile counted: µs per call of each part, and the calls. */
+const profiled = () => ({
+  socketListenerUs: perMessage(profile.socket),
+  beforeAppUs: perMessage({ ms: profile.socket.beforeApp, calls: profile.socket.calls }),
+  afterAppUs: perMessage({ ms: profile.socket.afterApp, calls: profile.socket.calls }),
+  socketCalls: profile.socket.calls,
+  postMessageUs: perMessage(profile.post),
+  posts: profile.post.calls,
+  broadcastListenerUs: perMessage(profile.broadcast),
+  broadcastCalls: profile.broadcast.calls,
+  sendUs: perMessage(profile.send),
+});
+
+/**
+ * A bare BroadcastChannel from this page to the follower's frame, carrying
+ * what a leader carries per frame (a small object holding the data): the
+ * ceiling of one post per message between these frames.
+ */
+async function bareBroadcast(frame, { name, count, bytes, binary }) {
+  const channel = `bare-${name.replace(/\W+/g, "-")}-${RUN}`;
+  const receiver = new frame.contentWindow.BroadcastChannel(channel);
+  const sender = new BroadcastChannel(channel);
+  const data = binary ? new ArrayBuffer(bytes) : "x".repeat(bytes);
+  let received = 0;
+  const all = new Promise((resolve) => {
+    receiver.onmessage = () => {
+      received += 1;
+      if (received === count) resolve();
+    };
+  });
+  const started = now();
+  for (let seq = 0; seq < count; seq += 1) sender.postMessage({ tabwire: 1, kind: "event", epoch: 1, event: "message", data });
+  const postsMs = now() - started;
+  await within(all, WAIT_MS, "the bare BroadcastChannel");
+  const totalMs = now() - started;
+  sender.close();
+  receiver.close();
+  return { postMessageUs: (postsMs * 1000) / count, perSecond: count / (totalMs / 1000), received };
+}
+
+/** Profiled echo round trips: the JS time of send() and of the socket listeners per round trip. */
+async function profiledEchoes(clients) {
+  const figures = {};
+  for (const [row, client] of Object.entries(clients)) {
+    const send = client.send;
+    client.send = (data) => timed("send", () => send(data));
+    await echoes(client, client, CONFIG.echo.warmUp);
+    resetProfile();
+    const { times, wrong } = await echoes(client, client, CONFIG.echo.warmUp * 5);
+    const roundTrips = times.length;
+    figures[row] = {
+      roundTrips,
+      p50Ms: times.sort((a, b) => a - b)[roundTrips >> 1],
+      sendUs: perMessage(profile.send),
+      // The listener that gets an echo sends the next message: without that send().
+      socketListenersUsPerRoundTrip: ((profile.socket.ms - profile.send.ms) * 1000) / roundTrips,
+      socketFramesPerRoundTrip: profile.socket.calls / roundTrips,
+      wrong,
+    };
+  }
+  return figures;
+}
+
+/** JS-thread time per message in the message listeners, for each set-up and workload. */
+async function profiles() {
+  log("profile: JS-thread time per message");
+  profile.on = true;
+  instrumentPosts(window);
+  const setups = await setUps(WS, "profile");
+  const memoryQueue = `profile-memory-queue-${RUN}`;
+  const echoClients = {
+    "raw WebSocket": setups[0].clients["raw WebSocket"],
+    "tabwire solo": setups[3].clients["tabwire solo"],
+    "tabwire solo, queue in memory": tabwire(new TabWire({ ...tabwireOptions(withTag(WS, memoryQueue), memoryQueue, false), queue: { key: memoryQueue, storage: "memory" } })),
+  };
+  await until("the memory-queue client", () => echoClients["tabwire solo, queue in memory"].opens > 0);
+  const figures = { echo: await profiledEchoes(echoClients), bareBroadcastChannel: {} };
+  echoClients["tabwire solo, queue in memory"].stop();
+  const follower = document.querySelector("iframe");
+  for (const workload of CONFIG.profile) {
+    figures.bareBroadcastChannel[workload.name] = await bareBroadcast(follower, workload);
+    for (const setup of setups) {
+      resetProfile();
+      // The application's listener, marking when it ran.
+      const clients = Object.values(setup.clients);
+      const tallies = clients.map((client) => tally(client, workload));
+      for (const client of clients) {
+        const count = client.sink;
+        client.sink = (data) => {
+          appEnter = now();
+          count(data);
+          appExit = now();
+        };
+      }
+      const started = now();
+      await control(WS, "firehose", { tag: setup.tag, count: workload.count, bytes: workload.bytes, binary: workload.binary });
+      await within(Promise.all(tallies.map((seen) => seen.done)), WAIT_MS, "the profiled firehose");
+      const wallMs = Math.max(...tallies.map((seen) => seen.lastAt)) - started;
+      (figures[workload.name] ??= {})[setup.name] = {
+        wallUsPerMessage: (wallMs * 1000) / workload.count,
+        ...profiled(),
+        received: tallies.map((seen) => seen.received),
+        wrong: tallies.map((seen) => seen.wrong),
+      };
+      for (const client of clients) client.sink = noop;
+    }
+  }
+  profile.on = false;
+  stopAll(setups);
+  const wrong = CONFIG.profile.flatMap(({ name, count }) => [
+    ...Object.entries(figures[name]).filter(([, seen]) => seen.received.some((n) => n !== count) || seen.wrong.some(Boolean)),
+    ...(figures.bareBroadcastChannel[name].received === count ? [] : [["bare BroadcastChannel", figures.bareBroadcastChannel[name]]]),
+  ]);
+  const wrongEchoes = Object.entries(figures.echo).filter(([, { wrong: bad }]) => bad);
+  check("profile: every frame once, in order; every echo", wrong.length === 0 && wrongEchoes.length === 0, [...wrong, ...wrongEchoes]);
+  return figures;
+}
+
+// ---- Main -----------------------------------------------------------------
+
+async function modes(setups) {
+  const result = {};
+  for (const setup of setups) {
+    const stats = await control(WS, "stats", { tag: setup.tag });
+    result[setup.name] = { connections: stats.connections, protocol: stats.protocolConnections === 1 };
+  }
+  return result;
+}
+
+try {
+  localStorage.clear();
+  const wasm = await init();
+  const [rws, partysocket] = await Promise.all(["reconnecting-websocket", "partysocket"].map((name) => import(`./results/compare/page/${name}.js`)));
+  libraries = { rws: rws.default, partysocket: partysocket.default };
+  check("the bundled libraries load", typeof libraries.rws === "function" && typeof libraries.partysocket === "function", Object.keys(libraries));
+  const timerResolution = crossOriginIsolated ? "5 µs (cross-origin isolated)" : "100 µs (not cross-origin isolated)";
+  log(`timer resolution ${timerResolution}`);
+  const started = now();
+  const setups = await setUps(WS, "main");
+  const serverModes = await modes(setups);
+  check("tabwire in protocol mode, the others in raw mode, one connection each", Object.entries(serverModes).every(([name, { connections, protocol }]) => connections === 1 && protocol === name.startsWith("tabwire")), serverModes);
+  const results = { modes: serverModes };
+  results.throughput = await throughput(setups);
+  results.echo = await roundTrips(setups);
+  results.reconnectAfterDrop = await reconnectAfterDrop(setups);
+  stopAll(setups);
+  results.reconnectAfterRestart = await reconnectAfterRestart();
+  results.memory = await memory(wasm);
+  results.profile = await profiles();
+  results.pageSeconds = (now() - started) / 1000;
+  await post("/results", { userAgent: navigator.userAgent, crossOriginIsolated, timerResolution, config: CONFIG, results, checks });
+} catch (error) {
+  await post("/results", { error: String(error?.stack ?? error), checks });
+}
