@@ -5,6 +5,7 @@
 -- KEYS[1]  the channel's offset counter
 -- KEYS[2]  the channel's stream (its history)
 -- KEYS[3]  optional: the client message id, to publish it once
+-- KEYS[4]  optional, with KEYS[3]: counts the ids found already published
 -- ARGV[1]  the message's data (JSON text)
 -- ARGV[2]  most messages the stream keeps
 -- ARGV[3]  longest a message is kept, in milliseconds
@@ -14,6 +15,9 @@
 -- Returns {offset, instances that heard it}, or {0, 0} for an id already
 -- published.
 if KEYS[3] and not redis.call('SET', KEYS[3], '1', 'NX', 'EX', ARGV[5]) then
+  if KEYS[4] then
+    redis.call('INCR', KEYS[4])
+  end
   return {0, 0}
 end
 local offset = redis.call('INCR', KEYS[1])

@@ -7,6 +7,8 @@
 //! - `tabwire:seen:<tag>:<id>` remembers, for a while, a client message id
 //!   already published, so a client that resends through another instance
 //!   publishes once;
+//! - `tabwire:duplicates:<tag>` counts the publications of that tag whose id
+//!   was found already published (across every instance and restart);
 //! - the pub/sub channel `tabwire:pub:<channel>` announces each message,
 //!   as `<offset>:<data>`, to every instance.
 //!
@@ -143,6 +145,7 @@ impl RedisBroker {
         invocation.key(history_key(channel));
         if let Some((tag, id)) = once {
             invocation.key(format!("tabwire:seen:{tag}:{id}"));
+            invocation.key(format!("tabwire:duplicates:{tag}"));
         }
         invocation
             .arg(data)
