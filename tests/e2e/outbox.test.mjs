@@ -13,11 +13,10 @@
 // and restart it on that same port.
 
 import assert from "node:assert/strict";
-import net from "node:net";
 import path from "node:path";
 import { after, before, test } from "node:test";
 
-import { closeBrowser, control, launchBrowser, ROOT, sleep, startServer, withTimeout } from "./helpers.mjs";
+import { closeBrowser, control, freePort, launchBrowser, ROOT, sleep, startServer, withTimeout } from "./helpers.mjs";
 
 const PAGES_DIR = path.join(ROOT, "tests", "e2e", "pages");
 /** Upper bound of any single wait. */
@@ -36,19 +35,6 @@ let pageServer;
 let wsServer;
 let wsPort;
 let browser;
-
-/** A port that was free a moment ago on 127.0.0.1. */
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const probe = net.createServer();
-    probe.unref();
-    probe.once("error", reject);
-    probe.listen(0, "127.0.0.1", () => {
-      const { port } = probe.address();
-      probe.close(() => resolve(port));
-    });
-  });
-}
 
 /** Starts a server that `after` stops, whatever happens. */
 async function spawnServer(options) {
