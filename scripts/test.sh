@@ -4,9 +4,10 @@
 #   2. browser: wasm-pack test in headless Chromium against the reference server
 #   3. types:   tsc --strict over TypeScript that uses the package
 #   4. e2e:     Playwright driving the demo page
-#   5. consumer: the npm package from its tarball: its files, an application's
+#   5. chaos:   tabs and a solo client publishing through seeded faults (75 s)
+#   6. consumer: the npm package from its tarball: its files, an application's
 #                tsc, a Vite build in Chromium, the React hooks in Chromium
-#   6. fuzz:    a short run of every cargo fuzz target
+#   7. fuzz:    a short run of every cargo fuzz target
 # Ends with one line counting what passed and failed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -102,6 +103,7 @@ types_tests() {
 layer types types_tests
 
 layer e2e node --test tests/e2e/
+layer chaos node --test tests/chaos/
 layer consumer node --test tests/consumer/
 # A short run of every fuzz target (scripts/fuzz.sh; longer: SECONDS_PER_TARGET=600).
 layer fuzz env SECONDS_PER_TARGET="${FUZZ_SECONDS:-20}" bash scripts/fuzz.sh

@@ -1,0 +1,120 @@
+// The page of tests/chaos/: one TabWire client that publishes numbered
+// messages {tab, seq} to the channel "chaos" at a steady pace and records
+// what its listener of that channel receives (subscribed with since: 0).
+//
+// Query: ?options=<TabWire options as JSON>&tab=<name>&everyMs=<pace>
+//        [&trace=true][&publish=false]
+//
+// The tab's name and its next seq live in sessionStorage, so a reload goes
+// on numbering where the last load stopped. After each publication the
+// highest seq sent is written to localStorage (`chaos:sent:<tab>`) in the
+// same task as publish() stored it in the outbox, so the test still knows
+// what a closed tab sent.
+//
+// With &trace=true the page logs its role, states, publications (seq and
+// id) and acks to the console as `chaos <tab> ...` lines, for the test's
+// trace file.
+
+import init, { TabWire } from "/pkg/tabwire.js";
+
+const query = new URLSearchParams(location.search);
+const CHANNEL = "chaos";
+const options = JSON.parse(query.get("options"));
+
+const tab = sessionStorage.getItem("chaos:tab") ?? query.get("tab");
+sessionStorage.setItem("chaos:tab", tab);
+let next = Number(sessionStorage.getItem("chaos:next") ?? "1");
+const loads = Number(sessionStorage.getItem("chaos:loads") ?? "0") + 1;
+sessionStorage.setItem("chaos:loads", String(loads));
+document.getElementById("tab").textContent = tab;
+
+window.tab = tab;
+window.loads = loads;
+/** [offset, tab, seq] of every channel message received since this load. */
+window.received = [];
+window.gaps = [];
+window.rejected = [];
+window.expired = [];
+window.refused = 0;
+window.errors = [];
+window.warnings = [];
+window.publishing = false;
+const trace = query.get("trace") === "true" ? (line) => console.debug(`chaos ${tab} ${line}`) : () => {};
+
+try {
+  await init();
+  const tw = new TabWire(options);
+  tw.on("role", ({ role }) => {
+    trace(`role ${role}`);
+    document.getElementById("role").textContent = role;
+  });
+  tw.on("state", ({ state }) => {
+    trace(`state ${state}`);
+    document.getElementById("state").textContent = state;
+  });
+  tw.on("gap", (gap) => window.gaps.push(gap));
+  tw.on("ack", ({ id }) => trace(`ack ${id}`));
+  tw.on("close", ({ code, reason }) => trace(`close ${code} ${reason}`));
+  tw.on("rejected", (rejected) => window.rejected.push(rejected));
+  tw.on("expired", ({ ids }) => window.expired.push(...ids));
+  tw.on("warning", ({ key, message }) => window.warnings.push({ key, message }));
+  tw.on("error", ({ kind, message }) => {
+    if (window.errors.length < 200) window.errors.push({ kind, message });
+  });
+  tw.subscribe(CHANNEL, ({ data, offset }) => {
+    if (window.received.length === 0) trace(`first offset ${offset}`);
+    window.received.push([offset, data?.tab, data?.seq]);
+  }, { since: 0 });
+  trace(`load ${loads}, next #${next}`);
+
+  const publishNext = () => {
+    const receipt = tw.publish(CHANNEL, { tab, seq: next });
+    if (receipt.status === "refused") {
+      window.refused += 1;
+      trace(`refused #${next}`);
+      return;
+    }
+    trace(`publish #${next} ${receipt.status} ${receipt.id}`);
+    localStorage.setItem(`chaos:sent:${tab}`, String(next));
+    next += 1;
+    sessionStorage.setItem("chaos:next", String(next));
+  };
+  let timer;
+  window.startPublishing = () => {
+    if (timer === undefined) timer = setInterval(publishNext, Number(query.get("everyMs")));
+    window.publishing = true;
+  };
+  window.stopPublishing = () => {
+    clearInterval(timer);
+    timer = undefined;
+    window.publishing = false;
+  };
+  window.tw = tw;
+  /** What the test reads while waiting for the tabs to drain. */
+  window.view = () => {
+    const prefix = `tabwire:${options.queue.key}:ob:`;
+    let stored = 0;
+    for (let index = 0; index < localStorage.length; index += 1) {
+      if (localStorage.key(index)?.startsWith(prefix)) stored += 1;
+    }
+    const last = window.received.at(-1);
+    return {
+      tab, loads, role: tw.stats().role, state: tw.state, outbox: tw.outbox().length, stored,
+      received: window.received.length, lastOffset: last ? last[0] : 0,
+    };
+  };
+  /** Every `chaos:sent:<tab>` of this origin's localStorage (every tab of the context). */
+  window.sentCounts = () => {
+    const counts = {};
+    for (let index = 0; index < localStorage.length; index += 1) {
+      const key = localStorage.key(index);
+      if (key?.startsWith("chaos:sent:")) counts[key.slice("chaos:sent:".length)] = Number(localStorage.getItem(key));
+    }
+    return counts;
+  };
+  if (query.get("publish") !== "false") window.startPublishing();
+  window.ready = true;
+} catch (error) {
+  window.initError = String(error?.stack ?? error);
+  window.ready = true;
+}

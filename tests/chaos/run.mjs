@@ -1,0 +1,51 @@
+// The chaos soak: the scenario of scenario.mjs for as long as asked, with a
+// seed (the same seed gives the same sequence of fault kinds, pauses and
+// durations; the browser's own timing still varies). From the repository
+// root, after building (bash scripts/build.sh; cargo build -p tabwire-server):
+//
+//   node tests/chaos/run.mjs --seed 7 --minutes 10
+//
+// With --trace FILE, the faults and every page's role changes, states,
+// publications and acks go to FILE too. Prints the faults as they are injected, then the counts as a table and
+// every failed check; exits 1 if any check failed.
+
+import { parseArgs } from "node:util";
+
+import { CHECKS, formatCounts, formatProblems, runChaos } from "./scenario.mjs";
+
+const { values } = parseArgs({
+  options: {
+    seed: { type: "string", default: String(Date.now() % 1_000_000) },
+    minutes: { type: "string", default: "10" },
+    tabs: { type: "string", default: "3" },
+    quiet: { type: "boolean", default: false },
+    trace: { type: "string" },
+  },
+});
+const seed = Number(values.seed);
+const minutes = Number(values.minutes);
+const tabs = Number(values.tabs);
+if (!Number.isInteger(seed) || seed < 0 || !(minutes > 0) || !Number.isInteger(tabs) || tabs < 2) {
+  console.error("usage: node tests/chaos/run.mjs [--seed N] [--minutes M] [--tabs N (2 or more)] [--quiet] [--trace FILE]");
+  process.exit(2);
+}
+
+const durationMs = Math.round(minutes * 60_000);
+// Whatever happens, this process ends: the faults, the drain and the
+// start-up take far less than this.
+setTimeout(() => {
+  console.error("chaos: the run overran its budget; exiting");
+  process.exit(3);
+}, durationMs + 240_000).unref();
+
+console.log(`chaos: seed ${seed}, ${minutes} min of faults, ${tabs} tabs and a solo client`);
+const { counts, problems } = await runChaos({
+  seed, durationMs, tabs, trace: values.trace, log: values.quiet ? () => {} : (line) => console.log(line),
+});
+console.log(formatCounts(counts));
+const failed = formatProblems(problems);
+if (failed) {
+  console.log(`\nfailed checks:\n${failed}`);
+  process.exit(1);
+}
+console.log(`\nevery check passed: ${Object.keys(CHECKS).join(", ")}`);
