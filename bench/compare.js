@@ -180,6 +180,7 @@ function wrapper(Class, url) {
 }
 
 const RECONNECT = { minDelayMs: 0, jitter: "none" };
+const MEMORY_QUEUE = "tabwire solo, queue.storage memory";
 const tabwireOptions = (url, key, share) => ({ url, heartbeat: false, share, queue: { key }, reconnect: RECONNECT });
 
 function tabwire(tw) {
@@ -358,10 +359,20 @@ function echoes(sender, receiver, count) {
   );
 }
 
+/** A solo client whose outbox is in memory, not localStorage: what durability costs a round trip. */
+async function memoryQueueClient(label) {
+  const key = `${label}-memory-queue-${RUN}`;
+  const client = tabwire(new TabWire({ ...tabwireOptions(withTag(WS, key), key, false), queue: { key, storage: "memory" } }));
+  await until("the memory-queue client", () => client.opens > 0);
+  return client;
+}
+
 async function roundTrips(setups) {
   log(`echo: ${CONFIG.echo.count} sequential round trips of 64 B each (after ${CONFIG.echo.warmUp})`);
   const figures = {};
-  for (const setup of setups) {
+  const memoryQueue = await memoryQueueClient("echo");
+  const extra = { name: "memory queue", clients: { [MEMORY_QUEUE]: memoryQueue } };
+  for (const setup of [...setups, extra]) {
     for (const [row, client] of Object.entries(setup.clients)) {
       await echoes(client, client, CONFIG.echo.warmUp);
       const { times, wrong } = await echoes(client, client, CONFIG.echo.count);
@@ -369,6 +380,7 @@ async function roundTrips(setups) {
       check(`echo: ${row}: every echo once, in order`, times.length === CONFIG.echo.count && wrong === 0, { received: times.length, wrong });
     }
   }
+  memoryQueue.stop();
   return figures;
 }
 
@@ -554,15 +566,13 @@ async function profiles() {
   profile.on = true;
   instrumentPosts(window);
   const setups = await setUps(WS, "profile");
-  const memoryQueue = `profile-memory-queue-${RUN}`;
   const echoClients = {
     "raw WebSocket": setups[0].clients["raw WebSocket"],
     "tabwire solo": setups[3].clients["tabwire solo"],
-    "tabwire solo, queue in memory": tabwire(new TabWire({ ...tabwireOptions(withTag(WS, memoryQueue), memoryQueue, false), queue: { key: memoryQueue, storage: "memory" } })),
+    [MEMORY_QUEUE]: await memoryQueueClient("profile"),
   };
-  await until("the memory-queue client", () => echoClients["tabwire solo, queue in memory"].opens > 0);
   const figures = { echo: await profiledEchoes(echoClients), bareBroadcastChannel: {} };
-  echoClients["tabwire solo, queue in memory"].stop();
+  echoClients[MEMORY_QUEUE].stop();
   const follower = document.querySelector("iframe");
   for (const workload of CONFIG.profile) {
     figures.bareBroadcastChannel[workload.name] = await bareBroadcast(follower, workload);

@@ -27,7 +27,7 @@ import zlib from "node:zlib";
 import { build } from "vite";
 
 import { ROOT, sleep } from "../tests/e2e/helpers.mjs";
-import { benchServer, CHROMIUM, freePort, machine, printRows, run, runPage, SERVER_BIN, summary } from "./runner.mjs";
+import { benchServer, CHROMIUM, freePort, machine, printTable, run, runPage, SERVER_BIN, summary } from "./runner.mjs";
 
 const RESULTS_FILE = path.join(ROOT, "bench", "results", "compare.json");
 /** The bundles: page/ for the page, size/ for the size table. Under bench/, so the server serves them. */
@@ -68,6 +68,8 @@ const MEMORY_BOUND_MB = { jsHeap: 1, wasm: 1 };
 
 /** The rows of the results: set-up name → table rows. */
 const ROWS = ["raw WebSocket", "reconnecting-websocket", "partysocket", "tabwire solo", "tabwire leader", "tabwire follower"];
+/** The echo's extra row: tabwire solo without the durable outbox. */
+const MEMORY_QUEUE = "tabwire solo, queue.storage memory";
 
 /** Each library as a user imports it: a one-line entry, bundled and minified. */
 const SIZE_ENTRIES = {
@@ -196,45 +198,59 @@ function memoryFigures(memory) {
   return { figures, over };
 }
 
-function tables({ throughput, echo, drop, restart, memory, size, profile }) {
-  const rows = [];
-  for (const [name, byRow] of Object.entries(throughput)) {
-    for (const row of ROWS) {
-      const { perSecond, ratio } = byRow[row];
-      rows.push([`throughput ${name}: ${row}`, `${perSecond} (${ratio}x)`, "messages/s (x raw)"]);
-    }
-  }
-  for (const row of ROWS) {
-    const { p50, p99, max } = echo[row];
-    rows.push([`echo RTT 64 B: ${row}`, `${p50} / ${p99} / ${max}`, "ms p50 / p99 / max"]);
-  }
-  for (const [kind, figures] of [["drop", drop], ["250 ms restart", restart]]) {
-    for (const row of ROWS) rows.push([`reconnect after ${kind}: ${row}`, `${figures[row].medianMs} / ${figures[row].maxMs}`, "ms median / max"]);
-  }
-  for (const [row, { jsHeapMB, wasmMB, reconnectCycleMedianMs }] of Object.entries(memory)) {
-    rows.push([`memory ${row}: JS heap before / after reconnects / after messages`, `${jsHeapMB.before} / ${jsHeapMB.afterReconnects} / ${jsHeapMB.afterMessages}`, "MB"]);
-    if (row.startsWith("tabwire")) rows.push([`memory ${row}: wasm memory, same points`, `${wasmMB.before} / ${wasmMB.afterReconnects} / ${wasmMB.afterMessages}`, "MB"]);
-    rows.push([`memory ${row}: one drop-and-reopen cycle, median`, reconnectCycleMedianMs, "ms"]);
-  }
-  for (const [name, { min, gzip, brotli }] of Object.entries(size)) rows.push([`size ${name}`, `${min} / ${gzip} / ${brotli}`, "B min / gzip / brotli"]);
-  const us = (value) => round(value, 2);
+const ms = (value) => round(value, 3);
+const us = (value) => round(value, 1);
+
+/** The figures as Markdown tables, one per workload. */
+function printFigures({ modes, throughput, echo, drop, restart, memory, size, profile }) {
+  const mode = (row) => (modes[row.startsWith("tabwire") ? (row === "tabwire solo" ? row : "tabwire shared") : row].protocol ? "protocol" : "raw");
+  const names = Object.keys(throughput);
+  console.log(`\nThroughput, server to client: messages/s, median of ${CONFIG.reps} runs (× raw WebSocket)\n`);
+  printTable(["set-up", ...names], ROWS.map((row) => [row, ...names.map((name) => `${throughput[name][row].perSecond} (${throughput[name][row].ratio}×)`)]));
+
+  console.log(`\nEcho round trip, ${CONFIG.echo.count} sequential 64 B messages, and reconnect, close to open (${CONFIG.drops} drops, ${CONFIG.restarts} restarts): ms\n`);
+  printTable(
+    ["set-up", "mode", "echo p50", "echo p99", "echo max", "after drop: median", "max", "after 250 ms restart: median", "max"],
+    [...ROWS, MEMORY_QUEUE].map((row) => [
+      row,
+      row === MEMORY_QUEUE ? "protocol" : mode(row),
+      ms(echo[row].p50),
+      ms(echo[row].p99),
+      ms(echo[row].max),
+      ...[drop, restart].flatMap((figures) => (figures[row] ? [figures[row].medianMs, figures[row].maxMs] : ["", ""])),
+    ]),
+  );
+
+  console.log(`\nMemory (after gc()): MB, after ${CONFIG.memory.cycles} drop-and-reopen cycles, then ${CONFIG.memory.messages} messages of 64 B\n`);
+  printTable(
+    ["client", "JS heap: first", "after reconnects", "after messages", "wasm memory: first", "after reconnects", "after messages", "one cycle, median ms"],
+    Object.entries(memory).map(([row, { jsHeapMB: js, wasmMB: wasm, reconnectCycleMedianMs }]) => {
+      const tabwireOnly = (value) => (row.startsWith("tabwire") ? value : "");
+      return [row, js.before, js.afterReconnects, js.afterMessages, tabwireOnly(wasm.before), tabwireOnly(wasm.afterReconnects), tabwireOnly(wasm.afterMessages), reconnectCycleMedianMs];
+    }),
+  );
+
+  console.log("\nSize, each library as imported by a one-line entry, bundled and minified by vite: bytes\n");
+  const kinds = (files) => files.map((file) => (file.endsWith(".js") ? "js" : file)).join(" + ");
+  printTable(["bundle", "files", "minified", "gzip -9", "brotli q11"], Object.entries(size).map(([name, { files, min, gzip, brotli }]) => [name, kinds(files), min, gzip, brotli]));
+
   const { echo: echoProfile, bareBroadcastChannel, ...firehoses } = profile;
+  console.log("\nProfile: JS-thread time per message in the message listeners, µs (wall: from the request to the last message)\n");
+  const profileRows = [];
   for (const [workload, bySetup] of Object.entries(firehoses)) {
     for (const [setup, figure] of Object.entries(bySetup)) {
-      const parts = [`wall ${us(figure.wallUsPerMessage)}`, `socket listener ${us(figure.socketListenerUs)}`, `of which before / after the app's ${us(figure.beforeAppUs)} / ${us(figure.afterAppUs)}`];
-      if (setup === "tabwire shared") {
-        parts.push(`postMessage ${us(figure.postMessageUs)} (${figure.posts} posts)`, `follower's BroadcastChannel listener ${us(figure.broadcastListenerUs)}`);
-      }
-      rows.push([`profile ${workload}: ${setup}`, parts.join(", "), "µs/message"]);
+      const sharing = setup === "tabwire shared";
+      profileRows.push([`${workload}: ${setup}`, us(figure.wallUsPerMessage), us(figure.socketListenerUs), us(figure.beforeAppUs), us(figure.afterAppUs), sharing ? us(figure.postMessageUs) : "", sharing ? us(figure.broadcastListenerUs) : ""]);
     }
     const bare = bareBroadcastChannel[workload];
-    rows.push([`profile ${workload}: bare BroadcastChannel to the follower's frame`, `postMessage ${us(bare.postMessageUs)} µs, ${round(bare.perSecond)} delivered/s`, "per message"]);
+    profileRows.push([`${workload}: bare BroadcastChannel, ${round(bare.perSecond)} delivered/s`, us(1e6 / bare.perSecond), "", "", "", us(bare.postMessageUs), ""]);
   }
-  for (const [row, figure] of Object.entries(echoProfile)) {
-    const parts = [`p50 ${round(figure.p50Ms * 1000)}`, `send() ${us(figure.sendUs)}`, `socket listeners without the send() in them ${us(figure.socketListenersUsPerRoundTrip)} (${figure.socketFramesPerRoundTrip} frames)`];
-    rows.push([`profile echo: ${row}`, parts.join(", "), "µs/round trip"]);
-  }
-  return rows;
+  printTable(["workload: set-up", "wall", "socket listener", "of which before the app's", "after it", "postMessage", "follower's listener"], profileRows);
+  console.log("\nProfile: one echo round trip, µs\n");
+  printTable(
+    ["client", "p50", "send()", "socket listeners, without the send() in them", "frames"],
+    Object.entries(echoProfile).map(([row, figure]) => [row, us(figure.p50Ms * 1000), us(figure.sendUs), us(figure.socketListenersUsPerRoundTrip), figure.socketFramesPerRoundTrip]),
+  );
 }
 
 /** The goals of the issue, each with the measured figure and whether it is met. */
@@ -317,9 +333,9 @@ async function main() {
   writeFileSync(RESULTS_FILE, `${JSON.stringify(output, null, 2)}\n`);
 
   console.log(`\n${body.userAgent}; timer resolution ${body.timerResolution}; modes: ${Object.entries(results.modes).map(([name, { protocol }]) => `${name} ${protocol ? "protocol" : "raw"}`).join(", ")}\n`);
-  printRows(tables(figures));
-  console.log("\ngoals (not checks: a missed goal does not fail the run)");
-  printRows(goalList.map(([goal, measured, met]) => [goal, measured, met ? "met" : "MISSED"]));
+  printFigures(figures);
+  console.log("\nGoals (not checks: a missed goal does not fail the run)\n");
+  printTable(["goal", "measured", "met"], goalList.map(([goal, measured, met]) => [goal, measured, met ? "yes" : "**no**"]));
   console.log();
   for (const { name, ok, detail } of checks) console.log(`${ok ? "ok  " : "FAIL"} ${name}${ok ? "" : `: ${detail}`}`);
   console.log(`\nwrote ${path.relative(ROOT, RESULTS_FILE)} in ${seconds} s`);

@@ -236,6 +236,19 @@ export function printRows(rows) {
   for (const [name, value, unit] of rows) console.log(`${name.padEnd(width)}  ${String(value).padStart(valueWidth)}  ${unit}`);
 }
 
+/**
+ * Prints a Markdown table (padded, so that it also reads in a terminal):
+ * `header` names the columns, each row has as many cells; the first column
+ * is left-aligned, the others right-aligned.
+ */
+export function printTable(header, rows) {
+  const widths = header.map((name, column) => Math.max(name.length, ...rows.map((row) => String(row[column]).length)));
+  const line = (cells) => `| ${cells.map((cell, column) => (column ? String(cell).padStart(widths[column]) : String(cell).padEnd(widths[column]))).join(" | ")} |`;
+  console.log(line(header));
+  console.log(`| ${widths.map((width, column) => (column ? `${"-".repeat(width - 1)}:` : "-".repeat(width))).join(" | ")} |`);
+  for (const row of rows) console.log(line(row));
+}
+
 /** The machine a figure was measured on. */
 export function machine() {
   return { cpus: os.cpus().length, cpu: os.cpus()[0]?.model, node: process.version };
