@@ -36,7 +36,7 @@ async fn connects_and_echoes_text_json_and_binary() {
     assert_eq!(messages[1].as_string().as_deref(), Some(r#"{"type":"approve","id":7}"#));
     let binary = messages[2].dyn_ref::<ArrayBuffer>().expect("binary frames arrive as ArrayBuffer");
     assert_eq!(Uint8Array::new(binary).to_vec(), [1, 2, 3, 255]);
-    let stats = client.stats().unwrap().js_value();
+    let stats = client.stats().js_value();
     assert_eq!((number(&stats, "messagesOut"), number(&stats, "messagesIn")), (3.0, 3.0));
     client.close(None, None).unwrap();
 }
@@ -70,14 +70,14 @@ async fn a_stalled_server_is_declared_dead_by_the_heartbeat() {
     events.wait("open", 5_000, |e| e.count("open") == 1).await;
     // A first ping answered: the round trip is measured.
     sleep(350).await;
-    let stats = client.stats().unwrap().js_value();
+    let stats = client.stats().js_value();
     assert!(number(&stats, "lastRttMs") >= 0.0, "a pong was measured");
     control("stall", "tag=stall").await;
     events.wait("a heartbeat timeout", 5_000, |e| e.error_kinds().contains(&"heartbeat_timeout".to_owned())).await;
     let close = events.of("close").pop().expect("the dead socket was closed");
     assert_eq!((number(&close, "code"), close_flag(&close, "willReconnect")), (4000.0, true));
     events.wait("a new connection", 5_000, |e| e.count("open") == 2).await;
-    assert_eq!(client.state().unwrap().js_value().as_string().as_deref(), Some("open"));
+    assert_eq!(client.state().js_value().as_string().as_deref(), Some("open"));
     control("resume", "tag=stall").await;
     client.close(None, None).unwrap();
 }
@@ -131,7 +131,7 @@ async fn hundreds_of_reconnect_cycles_leave_no_errors_and_one_socket() {
         events.wait("reopen after reconnect()", 5_000, |e| e.count("open") == 201 + cycle).await;
     }
     assert_eq!(events.count("close"), 250);
-    let stats = client.stats().unwrap().js_value();
+    let stats = client.stats().js_value();
     assert_eq!(number(&stats, "reconnects"), 250.0);
     sleep(100).await;
     assert_eq!(live_connections("cycles").await, 1.0, "every replaced socket was closed");
@@ -227,6 +227,8 @@ fn bad_options_throw_a_message_naming_the_option() {
     assert_eq!(bad(r#"{"heartbeat":{"interval":1}}"#), "tabwire: unknown option \"heartbeat.interval\"");
     assert!(bad(r#"{"heartbeat":{"intervalMs":0}}"#).contains("heartbeat.intervalMs must be above 0 ms"));
     assert!(bad(r#"{"reconnect":{"jitter":"sometimes"}}"#).contains("sometimes"));
+    assert_eq!(bad(r#"{"reconnect":{"minDelayMs":"5"}}"#), "tabwire: reconnect.minDelayMs must be a number, not \"5\"");
+    assert_eq!(bad(r#"{"queue":{"maxMessages":1.5}}"#), "tabwire: queue.maxMessages (1.5) must be a whole number from 0 to 4294967295");
     assert!(bad(r#"{"closeCodes":{"fatal":[[4100,4000]]}}"#).contains("closeCodes.fatal range [4100, 4000]"));
     let http = object(&[("url", "http://127.0.0.1/".into())]);
     assert_eq!(construction_error(http), "tabwire: url \"http://127.0.0.1/\" must start with ws:// or wss://");
@@ -245,6 +247,6 @@ fn bad_calls_throw_and_change_nothing() {
     let refused = client.send("refused".into()).unwrap().js_value();
     assert_eq!((text(&refused, "status"), text(&refused, "reason")), ("refused".to_owned(), "too_many_messages".to_owned()));
     assert!(text(&refused, "message").contains("the outbox is full (1 messages"));
-    let stats = client.stats().unwrap().js_value();
+    let stats = client.stats().js_value();
     assert_eq!((text(&stats, "state"), number(&stats, "queued")), ("idle".to_owned(), 1.0));
 }

@@ -4,11 +4,11 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 use js_sys::Function;
-use serde::Serialize;
 use tsify::{Ts, Tsify};
 use wasm_bindgen::prelude::*;
 
 use super::events::{EventKind, RoleName, StateName};
+use super::js_object::JsObject;
 use super::listeners::{ListenerSink, Listeners};
 use super::options::{TabWireOptions, WhenFull};
 use super::send::{to_frame, to_publication, SendError, SendReceipt};
@@ -25,12 +25,11 @@ pub struct TabWire {
 }
 
 /// An undelivered message, as `outbox()` lists it.
-#[derive(Serialize, Tsify)]
+#[derive(Tsify)]
 #[serde(rename_all = "camelCase")]
 pub struct OutboxEntry {
     id: String,
     #[tsify(type = "string | ArrayBuffer")]
-    #[serde(with = "serde_wasm_bindgen::preserve")]
     data: JsValue,
     /// When `send()` took it (Unix epoch ms).
     created_at: f64,
@@ -55,8 +54,21 @@ impl From<Entry<Frame>> for OutboxEntry {
     }
 }
 
+impl OutboxEntry {
+    fn into_js(self) -> Ts<OutboxEntry> {
+        JsObject::new()
+            .set("id", self.id)
+            .set("data", self.data)
+            .set("createdAt", self.created_at)
+            .set("attempts", self.attempts)
+            .set("inFlight", self.in_flight)
+            .set("stored", self.stored)
+            .typed()
+    }
+}
+
 /// Counters of `stats()`.
-#[derive(Serialize, Tsify)]
+#[derive(Tsify)]
 #[serde(rename_all = "camelCase")]
 pub struct Stats {
     state: StateName,
@@ -77,14 +89,31 @@ pub struct Stats {
     bytes_out: f64,
     /// Round trip of the last answered heartbeat ping, in ms.
     #[tsify(optional)]
-    #[serde(skip_serializing_if = "Option::is_none")]
     last_rtt_ms: Option<f64>,
     /// Undelivered messages (the outbox).
     queued: u32,
     /// While `reconnecting`: when the next attempt starts (Unix epoch ms).
     #[tsify(optional)]
-    #[serde(skip_serializing_if = "Option::is_none")]
     retry_at: Option<f64>,
+}
+
+impl Stats {
+    fn into_js(self) -> Ts<Stats> {
+        JsObject::new()
+            .set("state", self.state.name())
+            .set("role", self.role.name())
+            .set("tabs", self.tabs)
+            .set("attempts", self.attempts)
+            .set("reconnects", self.reconnects)
+            .set("messagesIn", self.messages_in)
+            .set("messagesOut", self.messages_out)
+            .set("bytesIn", self.bytes_in)
+            .set("bytesOut", self.bytes_out)
+            .set_some("lastRttMs", self.last_rtt_ms)
+            .set("queued", self.queued)
+            .set_some("retryAt", self.retry_at)
+            .typed()
+    }
 }
 
 /// Longest channel name, as the reference server accepts it.
@@ -124,7 +153,7 @@ impl TabWire {
     #[wasm_bindgen(constructor)]
     pub fn new(options: Ts<TabWireOptions>) -> Result<TabWire, JsError> {
         let mut resolved =
-            TabWireOptions::from_js(options.js_value()).and_then(TabWireOptions::resolve).map_err(js_error)?;
+            TabWireOptions::from_js(&options.js_value()).and_then(TabWireOptions::resolve).map_err(js_error)?;
         // Without localStorage (disabled, or a worker) the outbox lives in memory.
         let store = resolved.config.queue.durable.then(|| OutboxStore::open(&resolved.namespace)).flatten();
         resolved.config.queue.durable = store.is_some();
@@ -210,8 +239,8 @@ impl TabWire {
 
     /// The undelivered messages, oldest first: waiting for a connection, or
     /// sent and waiting for their acknowledgement.
-    pub fn outbox(&self) -> Result<Vec<Ts<OutboxEntry>>, JsError> {
-        self.driver.outbox().into_iter().map(|entry| Ts::from_rust(&OutboxEntry::from(entry)).map_err(js_error)).collect()
+    pub fn outbox(&self) -> Vec<Ts<OutboxEntry>> {
+        self.driver.outbox().into_iter().map(|entry| OutboxEntry::from(entry).into_js()).collect()
     }
 
     /// Drops every undelivered message, from memory and from storage.
@@ -247,11 +276,11 @@ impl TabWire {
     }
 
     #[wasm_bindgen(getter)]
-    pub fn state(&self) -> Result<Ts<StateName>, JsError> {
-        Ts::from_rust(&StateName::from(self.driver.state())).map_err(js_error)
+    pub fn state(&self) -> Ts<StateName> {
+        Ts::new_unchecked(StateName::from(self.driver.state()).name().into())
     }
 
-    pub fn stats(&self) -> Result<Ts<Stats>, JsError> {
+    pub fn stats(&self) -> Ts<Stats> {
         let (stats, queued, retry_at_ms) = self.driver.stats();
         let stats = Stats {
             state: self.driver.state().into(),
@@ -267,7 +296,7 @@ impl TabWire {
             queued: u32::try_from(queued).unwrap_or(u32::MAX),
             retry_at: retry_at_ms.map(clock::to_epoch_ms),
         };
-        Ts::from_rust(&stats).map_err(js_error)
+        stats.into_js()
     }
 }
 
@@ -279,7 +308,7 @@ impl TabWire {
             Err(refusal) if self.when_full == WhenFull::Throw => return Err(js_error(SendError::QueueFull(refusal))),
             Err(refusal) => SendReceipt::from(refusal),
         };
-        Ts::from_rust(&receipt).map_err(js_error)
+        Ok(receipt.into_js())
     }
 
     /// The function `on` and `onType` return: it removes the listener `id`.

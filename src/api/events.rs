@@ -1,10 +1,10 @@
 //! The events a `TabWire` emits: their names, their TypeScript payload
 //! types, and the conversion of core events into those payloads.
 
-use serde::Serialize;
 use tsify::Tsify;
 use wasm_bindgen::prelude::*;
 
+use super::js_object::JsObject;
 use crate::core::{self, CloseInfo, ConnectionState, Event, Failure, Role};
 use crate::web::clock;
 use crate::web::Frame;
@@ -122,7 +122,7 @@ impl EventKind {
 }
 
 /// A tab's part in the shared connection, as `role` events and `stats()` name it.
-#[derive(Serialize, Tsify)]
+#[derive(Tsify)]
 #[serde(rename_all = "lowercase")]
 pub enum RoleName {
     /// This tab has its own socket: sharing is off or not possible here.
@@ -131,6 +131,17 @@ pub enum RoleName {
     Leader,
     /// Another tab holds the socket; this one sends and receives through it.
     Follower,
+}
+
+impl RoleName {
+    /// The name the TypeScript declaration spells.
+    pub fn name(&self) -> &'static str {
+        match self {
+            RoleName::Solo => "solo",
+            RoleName::Leader => "leader",
+            RoleName::Follower => "follower",
+        }
+    }
 }
 
 impl From<Role> for RoleName {
@@ -144,43 +155,73 @@ impl From<Role> for RoleName {
 }
 
 /// Payload of `subscribed`: the server took a subscription (after every (re)connect).
-#[derive(Serialize, Tsify)]
+#[derive(Tsify)]
 pub struct SubscribedEvent {
     channel: String,
     /// The channel's newest message when the server took it.
     offset: f64,
 }
 
+impl SubscribedEvent {
+    fn into_js(self) -> JsObject {
+        JsObject::new().set("channel", self.channel).set("offset", self.offset)
+    }
+}
+
 /// Payload of `unsubscribed`: the server ended a subscription.
-#[derive(Serialize, Tsify)]
+#[derive(Tsify)]
 pub struct UnsubscribedEvent {
     channel: String,
 }
 
+impl UnsubscribedEvent {
+    fn into_js(self) -> JsObject {
+        JsObject::new().set("channel", self.channel)
+    }
+}
+
 /// Payload of `subscribe_error`: the server refused a subscription (`forbidden`: the token does not allow the channel); the connection stays up.
-#[derive(Serialize, Tsify)]
+#[derive(Tsify)]
 pub struct SubscribeErrorEvent {
     channel: String,
     code: String,
     message: String,
 }
 
+impl SubscribeErrorEvent {
+    fn into_js(self) -> JsObject {
+        JsObject::new().set("channel", self.channel).set("code", self.code).set("message", self.message)
+    }
+}
+
 /// Payload of `gap`: messages of `channel` after `since` were lost before this client could get them (the server no longer has them); what follows starts at `from`. Refetch what they carried.
-#[derive(Serialize, Tsify)]
+#[derive(Tsify)]
 pub struct GapEvent {
     channel: String,
     since: f64,
     from: f64,
 }
 
+impl GapEvent {
+    fn into_js(self) -> JsObject {
+        JsObject::new().set("channel", self.channel).set("since", self.since).set("from", self.from)
+    }
+}
+
 /// Payload of `role`: this tab took or lost the lead.
-#[derive(Serialize, Tsify)]
+#[derive(Tsify)]
 pub struct RoleEvent {
     role: RoleName,
 }
 
+impl RoleEvent {
+    fn into_js(self) -> JsObject {
+        JsObject::new().set("role", self.role.name())
+    }
+}
+
 /// The connection state, as `state` events and the `state` getter name it.
-#[derive(Serialize, Tsify)]
+#[derive(Tsify)]
 #[serde(rename_all = "lowercase")]
 pub enum StateName {
     Idle,
@@ -189,6 +230,20 @@ pub enum StateName {
     Reconnecting,
     Offline,
     Closed,
+}
+
+impl StateName {
+    /// The name the TypeScript declaration spells.
+    pub fn name(&self) -> &'static str {
+        match self {
+            StateName::Idle => "idle",
+            StateName::Connecting => "connecting",
+            StateName::Open => "open",
+            StateName::Reconnecting => "reconnecting",
+            StateName::Offline => "offline",
+            StateName::Closed => "closed",
+        }
+    }
 }
 
 impl From<ConnectionState> for StateName {
@@ -205,7 +260,7 @@ impl From<ConnectionState> for StateName {
 }
 
 /// Payload of `state`: sent on every change of state.
-#[derive(Serialize, Tsify)]
+#[derive(Tsify)]
 #[serde(rename_all = "camelCase")]
 pub struct StateEvent {
     state: StateName,
@@ -213,23 +268,37 @@ pub struct StateEvent {
     attempt: u32,
     /// While `reconnecting`: milliseconds until the next attempt.
     #[tsify(optional)]
-    #[serde(skip_serializing_if = "Option::is_none")]
     retry_in_ms: Option<f64>,
     /// While `reconnecting`: when the next attempt starts (Unix epoch ms, like `Date.now()`).
     #[tsify(optional)]
-    #[serde(skip_serializing_if = "Option::is_none")]
     retry_at: Option<f64>,
     /// Once `closed` by a close code or by the user: that close.
     #[tsify(optional)]
-    #[serde(skip_serializing_if = "Option::is_none")]
     close: Option<CloseDetails>,
 }
 
+impl StateEvent {
+    fn into_js(self) -> JsObject {
+        JsObject::new()
+            .set("state", self.state.name())
+            .set("attempt", self.attempt)
+            .set_some("retryInMs", self.retry_in_ms)
+            .set_some("retryAt", self.retry_at)
+            .set_some("close", self.close.map(CloseDetails::into_js))
+    }
+}
+
 /// Payload of `open`.
-#[derive(Serialize, Tsify)]
+#[derive(Tsify)]
 pub struct OpenEvent {
     /// How many retries this connection took (0 at the first try).
     attempt: u32,
+}
+
+impl OpenEvent {
+    fn into_js(self) -> JsObject {
+        JsObject::new().set("attempt", self.attempt)
+    }
 }
 
 /// Payload of `message`: the frame as the browser delivered it.
@@ -244,7 +313,7 @@ thread_local! {
 }
 
 impl InboundMessage {
-    /// Built by hand, not through serde: this runs for every message.
+    /// With the key made once: this runs for every message.
     fn into_js(self) -> JsValue {
         let payload = js_sys::Object::new();
         DATA.with(|key| js_sys::Reflect::set(&payload, key, &self.data)).ok();
@@ -253,7 +322,7 @@ impl InboundMessage {
 }
 
 /// Payload of `close`: one per socket, whoever ended it.
-#[derive(Serialize, Tsify)]
+#[derive(Tsify)]
 #[serde(rename_all = "camelCase")]
 pub struct CloseDetails {
     code: u16,
@@ -264,8 +333,18 @@ pub struct CloseDetails {
     will_reconnect: bool,
 }
 
+impl CloseDetails {
+    fn into_js(self) -> JsObject {
+        JsObject::new()
+            .set("code", self.code)
+            .set("reason", self.reason)
+            .set("wasClean", self.was_clean)
+            .set("willReconnect", self.will_reconnect)
+    }
+}
+
 /// Payload of `reconnecting`: a retry is scheduled.
-#[derive(Serialize, Tsify)]
+#[derive(Tsify)]
 #[serde(rename_all = "camelCase")]
 pub struct ReconnectingEvent {
     /// The number of the retry (1 for the first).
@@ -275,8 +354,14 @@ pub struct ReconnectingEvent {
     retry_at: f64,
 }
 
+impl ReconnectingEvent {
+    fn into_js(self) -> JsObject {
+        JsObject::new().set("attempt", self.attempt).set("delayMs", self.delay_ms).set("retryAt", self.retry_at)
+    }
+}
+
 /// What went wrong, for the `error` event.
-#[derive(Serialize, Tsify)]
+#[derive(Tsify)]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorKind {
     ConnectTimeout,
@@ -293,22 +378,52 @@ pub enum ErrorKind {
     Server,
 }
 
+impl ErrorKind {
+    /// The name the TypeScript declaration spells.
+    fn name(&self) -> &'static str {
+        match self {
+            ErrorKind::ConnectTimeout => "connect_timeout",
+            ErrorKind::HeartbeatTimeout => "heartbeat_timeout",
+            ErrorKind::Socket => "socket",
+            ErrorKind::SocketRefused => "socket_refused",
+            ErrorKind::UrlProvider => "url_provider",
+            ErrorKind::InvalidUrl => "invalid_url",
+            ErrorKind::RetriesExhausted => "retries_exhausted",
+            ErrorKind::QueueFull => "queue_full",
+            ErrorKind::StorageFailed => "storage_failed",
+            ErrorKind::Server => "server",
+        }
+    }
+}
+
 /// Payload of `error`.
-#[derive(Serialize, Tsify)]
+#[derive(Tsify)]
 pub struct TabWireError {
     kind: ErrorKind,
     message: String,
 }
 
+impl TabWireError {
+    fn into_js(self) -> JsObject {
+        JsObject::new().set("kind", self.kind.name()).set("message", self.message)
+    }
+}
+
 /// Payload of `ack`: the server acknowledged a message; it left the outbox.
-#[derive(Serialize, Tsify)]
+#[derive(Tsify)]
 pub struct AckEvent {
     /// The id `send()` returned.
     id: String,
 }
 
+impl AckEvent {
+    fn into_js(self) -> JsObject {
+        JsObject::new().set("id", self.id)
+    }
+}
+
 /// Payload of `rejected`: the server refused a message for good (`code` "forbidden": the token may not publish to its channel); it left the outbox and will not be sent again.
-#[derive(Serialize, Tsify)]
+#[derive(Tsify)]
 pub struct RejectedEvent {
     /// The id `send()` or `publish()` returned.
     id: String,
@@ -316,17 +431,36 @@ pub struct RejectedEvent {
     message: String,
 }
 
+impl RejectedEvent {
+    fn into_js(self) -> JsObject {
+        JsObject::new().set("id", self.id).set("code", self.code).set("message", self.message)
+    }
+}
+
 /// Payload of `expired`: messages dropped undelivered after `queue.ttlMs`.
-#[derive(Serialize, Tsify)]
+#[derive(Tsify)]
 pub struct ExpiredEvent {
     ids: Vec<String>,
 }
 
+impl ExpiredEvent {
+    fn into_js(self) -> JsObject {
+        let ids: js_sys::Array = self.ids.into_iter().map(JsValue::from).collect();
+        JsObject::new().set("ids", ids)
+    }
+}
+
 /// Payload of `warning`: something skipped without harm, such as a stored key that is not a readable tabwire message.
-#[derive(Serialize, Tsify)]
+#[derive(Tsify)]
 pub struct WarningEvent {
     key: String,
     message: String,
+}
+
+impl WarningEvent {
+    fn into_js(self) -> JsObject {
+        JsObject::new().set("key", self.key).set("message", self.message)
+    }
 }
 
 impl From<&Failure> for ErrorKind {
@@ -353,34 +487,28 @@ impl From<CloseInfo> for CloseDetails {
 }
 
 /// The JavaScript payload of an event.
-pub fn to_js(event: Event<Frame>) -> Result<JsValue, serde_wasm_bindgen::Error> {
-    let serializer = serde_wasm_bindgen::Serializer::new();
-    match event {
-        Event::Message(frame) => Ok(InboundMessage { data: frame.into_data() }.into_js()),
-        Event::Publication { channel, offset, payload } => Ok(channel_message(&channel, offset, payload.data())),
-        Event::Subscribed { channel, offset } => SubscribedEvent { channel, offset: offset as f64 }.serialize(&serializer),
-        Event::Unsubscribed { channel } => UnsubscribedEvent { channel }.serialize(&serializer),
-        Event::SubscribeError { channel, code, message } => {
-            SubscribeErrorEvent { channel, code, message }.serialize(&serializer)
-        }
-        Event::Gap { channel, since, from } => {
-            GapEvent { channel, since: since as f64, from: from as f64 }.serialize(&serializer)
-        }
-        Event::Role(role) => RoleEvent { role: role.into() }.serialize(&serializer),
-        Event::Open { attempt } => OpenEvent { attempt }.serialize(&serializer),
-        Event::Close(info) => CloseDetails::from(info).serialize(&serializer),
-        Event::State(change) => state_event(change).serialize(&serializer),
+pub fn to_js(event: Event<Frame>) -> JsValue {
+    let payload = match event {
+        Event::Message(frame) => return InboundMessage { data: frame.into_data() }.into_js(),
+        Event::Publication { channel, offset, payload } => return channel_message(&channel, offset, payload.data()),
+        Event::Subscribed { channel, offset } => SubscribedEvent { channel, offset: offset as f64 }.into_js(),
+        Event::Unsubscribed { channel } => UnsubscribedEvent { channel }.into_js(),
+        Event::SubscribeError { channel, code, message } => SubscribeErrorEvent { channel, code, message }.into_js(),
+        Event::Gap { channel, since, from } => GapEvent { channel, since: since as f64, from: from as f64 }.into_js(),
+        Event::Role(role) => RoleEvent { role: role.into() }.into_js(),
+        Event::Open { attempt } => OpenEvent { attempt }.into_js(),
+        Event::Close(info) => CloseDetails::from(info).into_js(),
+        Event::State(change) => state_event(change).into_js(),
         Event::Reconnecting { attempt, delay_ms, retry_at_ms } => {
-            ReconnectingEvent { attempt, delay_ms, retry_at: clock::to_epoch_ms(retry_at_ms) }.serialize(&serializer)
+            ReconnectingEvent { attempt, delay_ms, retry_at: clock::to_epoch_ms(retry_at_ms) }.into_js()
         }
-        Event::Error(failure) => {
-            TabWireError { kind: ErrorKind::from(&failure), message: failure.to_string() }.serialize(&serializer)
-        }
-        Event::Ack { id } => AckEvent { id }.serialize(&serializer),
-        Event::Rejected { id, code, message } => RejectedEvent { id, code, message }.serialize(&serializer),
-        Event::Expired { ids } => ExpiredEvent { ids }.serialize(&serializer),
-        Event::Warning { key, reason } => WarningEvent { key, message: reason }.serialize(&serializer),
-    }
+        Event::Error(failure) => TabWireError { kind: ErrorKind::from(&failure), message: failure.to_string() }.into_js(),
+        Event::Ack { id } => AckEvent { id }.into_js(),
+        Event::Rejected { id, code, message } => RejectedEvent { id, code, message }.into_js(),
+        Event::Expired { ids } => ExpiredEvent { ids }.into_js(),
+        Event::Warning { key, reason } => WarningEvent { key, message: reason }.into_js(),
+    };
+    payload.into()
 }
 
 /// `{ channel, data, offset? }` from a `pub` frame: its `data` field, decoded.

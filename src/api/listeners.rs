@@ -128,10 +128,6 @@ impl EventSink for ListenerSink {
         if listeners.is_empty() {
             return;
         }
-        let payload = match events::to_js(event) {
-            Ok(payload) => payload,
-            Err(error) => return report("tabwire: could not build an event", &JsValue::from(error)),
-        };
-        call_all(listeners, &payload);
+        call_all(listeners, &events::to_js(event));
     }
 }

@@ -2,9 +2,12 @@
 
 mod client;
 mod events;
+mod js_object;
 mod listeners;
-mod option_keys;
+mod option_reader;
 mod options;
+mod options_error;
+mod resolve;
 mod send;
 
 pub use client::TabWire;

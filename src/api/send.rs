@@ -3,10 +3,10 @@
 use std::fmt;
 
 use js_sys::{ArrayBuffer, JsString, Uint8Array, JSON};
-use serde::Serialize;
-use tsify::Tsify;
+use tsify::{Ts, Tsify};
 use wasm_bindgen::{JsCast, JsValue};
 
+use super::js_object::JsObject;
 use crate::core::{Failure, Refusal, SendOutcome, Sent};
 use crate::web::js_error::describe;
 use crate::web::Frame;
@@ -15,7 +15,7 @@ use crate::web::Frame;
 /// the outbox until a connection opens, or `"refused"` by a full outbox
 /// (nothing already queued was dropped). `id` follows the message to its
 /// `ack` event and in `outbox()`.
-#[derive(Serialize, Tsify)]
+#[derive(Tsify)]
 #[serde(tag = "status", rename_all = "lowercase")]
 pub enum SendReceipt {
     Sent { id: String },
@@ -23,13 +23,36 @@ pub enum SendReceipt {
     Refused { reason: RefusalReason, message: String },
 }
 
-#[derive(Serialize, Tsify)]
+#[derive(Tsify)]
 #[serde(rename_all = "snake_case")]
 pub enum RefusalReason {
     /// `queue.maxMessages` reached.
     TooManyMessages,
     /// `queue.maxBytes` would be exceeded.
     TooManyBytes,
+}
+
+impl SendReceipt {
+    pub fn into_js(self) -> Ts<SendReceipt> {
+        match self {
+            SendReceipt::Sent { id } => JsObject::new().set("status", "sent").set("id", id),
+            SendReceipt::Queued { id } => JsObject::new().set("status", "queued").set("id", id),
+            SendReceipt::Refused { reason, message } => {
+                JsObject::new().set("status", "refused").set("reason", reason.name()).set("message", message)
+            }
+        }
+        .typed()
+    }
+}
+
+impl RefusalReason {
+    /// The name the TypeScript declaration spells.
+    fn name(&self) -> &'static str {
+        match self {
+            RefusalReason::TooManyMessages => "too_many_messages",
+            RefusalReason::TooManyBytes => "too_many_bytes",
+        }
+    }
 }
 
 impl From<Sent> for SendReceipt {

@@ -115,12 +115,12 @@ pub fn receipt(client: &TabWire, data: &str) -> (String, String) {
 
 /// The `role` of `stats()`.
 pub fn role(client: &TabWire) -> String {
-    text(&client.stats().expect("stats").js_value(), "role")
+    text(&client.stats().js_value(), "role")
 }
 
 /// The `tabs` of `stats()`.
 pub fn tabs(client: &TabWire) -> f64 {
-    number(&client.stats().expect("stats").js_value(), "tabs")
+    number(&client.stats().js_value(), "tabs")
 }
 
 /// Waits until `condition` holds, failing the test after `timeout_ms`.

@@ -1,0 +1,214 @@
+//! The options, once read, turned into what the parts of the client need:
+//! defaults applied and every rule checked (see `core::config` for the rules).
+
+use js_sys::{Array, Function};
+use wasm_bindgen::{JsCast, JsValue};
+
+use crate::core::close_codes::{CloseCodePolicy, CodeRange};
+use crate::core::config::{
+    check_code_range, check_count, check_duration, check_factor, check_positive_duration, check_protocols, url_problem,
+};
+use crate::core::{Config, ConfigError, HeartbeatConfig, Jitter, QueueConfig, ReconnectConfig, ShareConfig, UrlSource};
+use crate::web::protocol::SUBPROTOCOL;
+use crate::web::wire::with_token;
+use crate::web::{PongMatcher, TokenPlace, TokenSource, WireConfig};
+
+use super::options::{
+    CloseCodeOptions, CodeSpec, Heartbeat, JitterMode, ProtocolMode, Protocols, QueueOptions,
+    ReconnectOptions, StorageMode, TabWireOptions, TokenIn, WhenFull,
+};
+use super::options_error::OptionsError;
+
+/// The default heartbeat ping frame and the pong it expects.
+const DEFAULT_PING: &str = r#"{"type":"ping"}"#;
+const DEFAULT_PONG: &str = r#"{"type":"pong"}"#;
+
+impl TabWireOptions {
+    /// Applies the defaults and checks every value.
+    pub fn resolve(self) -> Result<Resolved, OptionsError> {
+        let (url, url_provider) = if self.url.is_undefined() {
+            return Err(OptionsError::MissingUrl);
+        } else if let Some(url) = self.url.as_string() {
+            (UrlSource::Fixed(url), None)
+        } else if let Some(function) = self.url.dyn_ref::<Function>() {
+            (UrlSource::Provider, Some(function.clone()))
+        } else {
+            return Err(OptionsError::UrlType);
+        };
+        let token = if self.token.is_undefined() {
+            None
+        } else if let Some(token) = self.token.as_string() {
+            Some(TokenSource::Fixed(token))
+        } else if let Some(function) = self.token.dyn_ref::<Function>() {
+            Some(TokenSource::Provider(function.clone()))
+        } else {
+            return Err(OptionsError::TokenType);
+        };
+        let token_in = match self.token_in {
+            Some(TokenIn::Query) => TokenPlace::Query,
+            _ => TokenPlace::Frame,
+        };
+        let mut protocols = match self.protocols {
+            None => Vec::new(),
+            Some(Protocols::One(protocol)) => vec![protocol],
+            Some(Protocols::Many(protocols)) => protocols,
+        };
+        check_protocols(&protocols)?;
+        if !matches!(self.protocol, Some(ProtocolMode::Raw)) && !protocols.iter().any(|p| p == SUBPROTOCOL) {
+            protocols.push(SUBPROTOCOL.to_owned());
+        }
+        let namespace = match (&self.queue.as_ref().and_then(|q| q.key.clone()), &url) {
+            (Some(key), _) => key.clone(),
+            (None, UrlSource::Fixed(url)) => url.split(['?', '#']).next().unwrap_or_default().to_owned(),
+            (None, UrlSource::Provider) => "default".to_owned(),
+        };
+        let (heartbeat, ping, pong) = resolve_heartbeat(self.heartbeat)?;
+        // With a token provider every attempt resolves the URL again, to
+        // put a fresh token in (the URL itself is checked here, once).
+        if let (UrlSource::Fixed(url), Some(TokenSource::Provider(_))) = (&url, &token) {
+            if let Some(reason) = url_problem(url) {
+                return Err(ConfigError::InvalidUrl { url: url.clone(), reason }.into());
+            }
+        }
+        let (url, fixed_url) = match (url, &token, token_in) {
+            (UrlSource::Fixed(url), Some(TokenSource::Provider(_)), _) => (UrlSource::Provider, Some(url)),
+            (UrlSource::Fixed(url), Some(TokenSource::Fixed(token)), TokenPlace::Query) => {
+                (UrlSource::Fixed(with_token(&url, token)), None)
+            }
+            (url, _, _) => (url, None),
+        };
+        let mut config = Config::new(url);
+        config.reconnect = resolve_reconnect(self.reconnect)?;
+        if let Some(timeout) = self.connect_timeout_ms {
+            config.connect_timeout_ms = check_positive_duration("connectTimeoutMs", timeout)?;
+        }
+        config.heartbeat = heartbeat;
+        config.close_codes = resolve_close_codes(self.close_codes)?;
+        let mut when_full = WhenFull::Refuse;
+        if let Some(queue) = self.queue {
+            config.queue = resolve_queue(&queue)?;
+            when_full = queue.when_full.unwrap_or(WhenFull::Refuse);
+        }
+        config.auto_connect = self.auto_connect.unwrap_or(true);
+        config.share = self.share.unwrap_or(true).then(ShareConfig::default);
+        config.validate()?;
+        let protocols = protocols.into_iter().map(JsValue::from).collect::<Array>();
+        let wire = WireConfig { protocols, ping, pong, url_provider, fixed_url, token, token_in };
+        let type_field = self.type_field.unwrap_or_else(|| "type".to_owned());
+        if type_field.is_empty() {
+            return Err(ConfigError::EmptyTypeField.into());
+        }
+        Ok(Resolved { config, wire, namespace, when_full, type_field })
+    }
+}
+
+/// Options turned into what the parts of the client need.
+pub struct Resolved {
+    pub config: Config,
+    pub wire: WireConfig,
+    /// Names the stored outbox and the group of tabs sharing a connection.
+    pub namespace: String,
+    pub when_full: WhenFull,
+    /// The field `onType` routes by.
+    pub type_field: String,
+}
+
+fn resolve_queue(options: &QueueOptions) -> Result<QueueConfig, ConfigError> {
+    let mut config = QueueConfig::default();
+    if let Some(value) = options.max_messages {
+        config.max_messages = check_count("queue.maxMessages", value)? as usize;
+    }
+    if let Some(value) = options.max_bytes {
+        config.max_bytes = check_count("queue.maxBytes", value)? as usize;
+    }
+    if let Some(value) = options.ttl_ms {
+        config.ttl_ms = Some(check_positive_duration("queue.ttlMs", value)?);
+    }
+    config.durable = !matches!(options.storage, Some(StorageMode::Memory));
+    Ok(config)
+}
+
+fn resolve_reconnect(options: Option<ReconnectOptions>) -> Result<ReconnectConfig, ConfigError> {
+    let mut config = ReconnectConfig::default();
+    let Some(options) = options else { return Ok(config) };
+    if let Some(value) = options.min_delay_ms {
+        config.min_delay_ms = check_duration("reconnect.minDelayMs", value)?;
+    }
+    if let Some(value) = options.max_delay_ms {
+        config.max_delay_ms = check_duration("reconnect.maxDelayMs", value)?;
+    }
+    if let Some(value) = options.factor {
+        config.factor = check_factor(value)?;
+    }
+    if let Some(jitter) = options.jitter {
+        config.jitter = match jitter {
+            JitterMode::Full => Jitter::Full,
+            JitterMode::Equal => Jitter::Equal,
+            JitterMode::None => Jitter::None,
+        };
+    }
+    if let Some(value) = options.max_retries {
+        config.max_retries = if value == f64::INFINITY { None } else { Some(check_count("reconnect.maxRetries", value)?) };
+    }
+    if let Some(value) = options.min_uptime_ms {
+        config.min_uptime_ms = check_duration("reconnect.minUptimeMs", value)?;
+    }
+    Ok(config)
+}
+
+type HeartbeatParts = (Option<HeartbeatConfig>, Option<JsValue>, Option<PongMatcher>);
+
+fn resolve_heartbeat(option: Option<Heartbeat>) -> Result<HeartbeatParts, OptionsError> {
+    let options = match option {
+        Some(Heartbeat::Switch(false)) => return Ok((None, None, None)),
+        Some(Heartbeat::Switch(true)) | None => None,
+        Some(Heartbeat::Tuned(options)) => Some(options),
+    };
+    let mut config = HeartbeatConfig::default();
+    let mut ping = DEFAULT_PING.to_owned();
+    let mut pong = PongMatcher::Text(JsValue::from_str(DEFAULT_PONG));
+    if let Some(options) = options {
+        if let Some(value) = options.interval_ms {
+            config.interval_ms = check_positive_duration("heartbeat.intervalMs", value)?;
+        }
+        if let Some(value) = options.timeout_ms {
+            config.timeout_ms = check_positive_duration("heartbeat.timeoutMs", value)?;
+        }
+        if let Some(text) = options.ping {
+            if text.is_empty() {
+                return Err(ConfigError::EmptyPing.into());
+            }
+            ping = text;
+        }
+        if options.pong.is_string() {
+            pong = PongMatcher::Text(options.pong);
+        } else if let Some(function) = options.pong.dyn_ref::<Function>() {
+            pong = PongMatcher::Function(function.clone());
+        } else if !options.pong.is_undefined() {
+            return Err(OptionsError::PongType);
+        }
+    }
+    Ok((Some(config), Some(JsValue::from_str(&ping)), Some(pong)))
+}
+
+fn resolve_close_codes(options: Option<CloseCodeOptions>) -> Result<CloseCodePolicy, ConfigError> {
+    let mut policy = CloseCodePolicy::default();
+    let Some(options) = options else { return Ok(policy) };
+    if let Some(specs) = options.fatal {
+        policy.fatal = resolve_codes("closeCodes.fatal", specs)?;
+    }
+    if let Some(specs) = options.auth_failure {
+        policy.auth_failure = resolve_codes("closeCodes.authFailure", specs)?;
+    }
+    Ok(policy)
+}
+
+fn resolve_codes(option: &'static str, specs: Vec<CodeSpec>) -> Result<Vec<CodeRange>, ConfigError> {
+    specs
+        .into_iter()
+        .map(|spec| match spec {
+            CodeSpec::Code(code) => check_code_range(option, code, code),
+            CodeSpec::Range(first, last) => check_code_range(option, first, last),
+        })
+        .collect()
+}
