@@ -286,7 +286,10 @@ async function firehose(setup, workload) {
   const tallies = clients.map(([, client]) => tally(client, workload));
   const started = now();
   const answer = control(WS, "firehose", { tag: setup.tag, count: workload.count, bytes: workload.bytes, binary: workload.binary });
-  await within(Promise.all(tallies.map((seen) => seen.done)), WAIT_MS, `${workload.name} to ${setup.name}`);
+  await within(Promise.all(tallies.map((seen) => seen.done)), WAIT_MS, `${workload.name} to ${setup.name}`).catch((error) => {
+    const seen = clients.map(([row, client], index) => ({ row, received: tallies[index].received, wrong: tallies[index].wrong, stats: client.tw?.stats() }));
+    throw new Error(`${error.message}; of ${workload.count}: ${JSON.stringify(seen)}`);
+  });
   const reply = await answer;
   // Anything more than the count would be a duplicate.
   await sleep(50);

@@ -55,14 +55,15 @@ export async function startBenchServer() {
 }
 
 /**
- * Starts `command` under `timeout 600`, so that it ends by itself whatever
- * becomes of this process, and resolves to the match of `ready` in the
- * first line of its stdout that has one. It is stopped at cleanup. With
- * `killable`, it runs in a process group of its own and the match has a
- * `kill()` that SIGKILLs it (and `timeout`) at once, as a crash would.
+ * Starts `command` under `timeout 600` (or `limitSecs`), so that it ends by
+ * itself whatever becomes of this process, and resolves to the match of
+ * `ready` in the first line of its stdout that has one. It is stopped at
+ * cleanup. With `killable`, it runs in a process group of its own and the
+ * match has a `kill()` that SIGKILLs it (and `timeout`) at once, as a crash
+ * would.
  */
-export async function startProcess(command, args, ready, { killable = false } = {}) {
-  const child = spawn("timeout", ["600", command, ...args], { stdio: ["ignore", "pipe", "pipe"], detached: killable });
+export async function startProcess(command, args, ready, { killable = false, limitSecs = 600 } = {}) {
+  const child = spawn("timeout", [String(limitSecs), command, ...args], { stdio: ["ignore", "pipe", "pipe"], detached: killable });
   const exited = new Promise((resolve) => child.once("exit", (code, signal) => resolve({ code, signal })));
   cleanups.push(() => stopChild(child, exited, { group: killable }));
   const output = [];
@@ -93,11 +94,13 @@ export async function startProcess(command, args, ready, { killable = false } = 
 
 /**
  * A reference server serving bench/ and pkg/, started with `args` besides,
- * on `port` (0: a free one), from `bin`; resolves to `{origin, kill}`.
+ * on `port` (0: a free one), from `bin`, exiting by itself after
+ * `exitAfterSecs`; resolves to `{origin, kill}`.
  */
-export async function benchServer(args, { port = 0, bin = SERVER_BIN } = {}) {
+export async function benchServer(args, { port = 0, bin = SERVER_BIN, exitAfterSecs = 300 } = {}) {
   const base = ["--host", "127.0.0.1", "--port", String(port), "--test-control", "--www", path.join(ROOT, "bench"), "--pkg", PKG_DIR];
-  const match = await startProcess(bin, [...base, "--exit-after-secs", "300", ...args], /listening on (http:\/\/\S+)$/, { killable: true });
+  const command = [...base, "--exit-after-secs", String(exitAfterSecs), ...args];
+  const match = await startProcess(bin, command, /listening on (http:\/\/\S+)$/, { killable: true, limitSecs: exitAfterSecs + 60 });
   return { origin: match[1], kill: match.kill };
 }
 
@@ -183,13 +186,13 @@ export async function startResultsServer(actions = {}) {
   return { origin: `http://127.0.0.1:${server.address().port}`, results };
 }
 
-/** Starts Chromium on `url`, with `extraArgs` after the usual ones. */
+/** Starts Chromium on `url`, with `extraArgs` after the usual ones; it ends by itself after 15 minutes. */
 export function launchChromium(url, extraArgs = []) {
   const profile = mkdtempSync(path.join(os.tmpdir(), "tabwire-bench-"));
   cleanups.push(async () => rmSync(profile, { recursive: true, force: true }));
-  const args = ["--headless=new", ...CHROMIUM_ARGS, ...extraArgs, `--user-data-dir=${profile}`, url];
+  const args = ["900", CHROMIUM, "--headless=new", ...CHROMIUM_ARGS, ...extraArgs, `--user-data-dir=${profile}`, url];
   // Its own process group, so that its helper processes go with it.
-  const child = spawn(CHROMIUM, args, { stdio: ["ignore", "ignore", "pipe"], detached: true });
+  const child = spawn("timeout", args, { stdio: ["ignore", "ignore", "pipe"], detached: true });
   const stderr = [];
   child.stderr.setEncoding("utf8");
   child.stderr.on("data", (chunk) => {
