@@ -130,8 +130,9 @@ function redisCli(port, ...args) {
 
 /**
  * Runs the scenario for `durationMs` of faults with `seed` and resolves to
- * `{seed, counts, problems, faults}`; `problems` lists every failed check
- * (empty when all passed). `tabs`: tabs in the shared group at any time.
+ * `{seed, counts, problems, closed}`: `problems` holds, per check of
+ * CHECKS, what failed (every list empty when all passed); `closed`, the
+ * tabs closed on the way. `tabs`: tabs in the shared group at any time.
  * `log`: progress lines. `trace`: a file for the progress lines and every
  * page's trace (role, states, publications and acks; see pages/chaos.js).
  */
