@@ -12,6 +12,7 @@ use super::js_object::JsObject;
 use super::listeners::{ListenerSink, Listeners};
 use super::options::{TabWireOptions, WhenFull};
 use super::send::{to_frame, to_publication, SendError, SendReceipt};
+use crate::core::number::Number;
 use crate::core::Entry;
 use crate::web::{clock, Driver, Frame, OutboxStore};
 
@@ -256,7 +257,9 @@ impl TabWire {
         let code = match code {
             None => 1000,
             Some(code) if code == 1000.0 || (code.fract() == 0.0 && (3000.0..=4999.0).contains(&code)) => code as u16,
-            Some(code) => return Err(js_error(format!("tabwire: close code {code} must be 1000 or from 3000 to 4999"))),
+            Some(code) => {
+                return Err(js_error(format!("tabwire: close code {} must be 1000 or from 3000 to 4999", Number(code))))
+            }
         };
         let reason = reason.unwrap_or_default();
         if reason.len() > 123 {

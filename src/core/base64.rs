@@ -49,11 +49,12 @@ pub fn decode(text: &str) -> Result<Vec<u8>, String> {
         let mut group: u32 = 0;
         for (offset, &byte) in quad[..4 - padding].iter().enumerate() {
             let Some(value) = sextet(byte) else {
-                return Err(format!(
-                    "invalid character {:?} at offset {}",
-                    char::from(byte),
-                    index * 4 + offset
-                ));
+                let at = index * 4 + offset;
+                return Err(if byte.is_ascii_graphic() {
+                    format!("invalid character '{}' at offset {at}", char::from(byte))
+                } else {
+                    format!("invalid byte 0x{byte:02x} at offset {at}")
+                });
             };
             group = (group << 6) | u32::from(value);
         }

@@ -8,6 +8,7 @@
 use std::fmt;
 
 use super::close_codes::{CloseCodePolicy, CodeRange};
+use super::number::Number;
 use super::share::ShareConfig;
 
 /// Where the URL of each connection attempt comes from.
@@ -159,21 +160,23 @@ impl fmt::Display for ConfigError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             ConfigError::NotADuration { option, value } => {
-                write!(f, "{option} ({value}) must be a finite number of milliseconds, at least 0")
+                write!(f, "{option} ({}) must be a finite number of milliseconds, at least 0", Number(*value))
             }
             ConfigError::ZeroDuration { option } => write!(f, "{option} must be above 0 ms"),
             ConfigError::NotACount { option, value } => {
-                write!(f, "{option} ({value}) must be a whole number from 0 to {}", u32::MAX)
+                write!(f, "{option} ({}) must be a whole number from 0 to {}", Number(*value), u32::MAX)
             }
             ConfigError::FactorBelowOne { value } => {
-                write!(f, "reconnect.factor ({value}) must be a finite number of at least 1")
+                write!(f, "reconnect.factor ({}) must be a finite number of at least 1", Number(*value))
             }
             ConfigError::MinDelayAboveMax { min, max } => write!(
                 f,
-                "reconnect.minDelayMs ({min}) must not exceed reconnect.maxDelayMs ({max})"
+                "reconnect.minDelayMs ({}) must not exceed reconnect.maxDelayMs ({})",
+                Number(*min),
+                Number(*max)
             ),
             ConfigError::NotACloseCode { option, value } => {
-                write!(f, "{option} ({value}) must be a close code from 1000 to 4999")
+                write!(f, "{option} ({}) must be a close code from 1000 to 4999", Number(*value))
             }
             ConfigError::EmptyCodeRange { option, first, last } => {
                 write!(f, "{option} range [{first}, {last}] has its first code above its last")

@@ -2,6 +2,7 @@
 
 use std::fmt;
 
+use super::number::Number;
 use super::outbox::Refusal;
 use super::share::Role;
 use super::state::ConnectionState;
@@ -122,10 +123,10 @@ impl fmt::Display for Failure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Failure::ConnectTimeout { timeout_ms } => {
-                write!(f, "the socket did not open within {timeout_ms} ms")
+                write!(f, "the socket did not open within {} ms", Number(*timeout_ms))
             }
             Failure::HeartbeatTimeout { timeout_ms } => {
-                write!(f, "no frame arrived within {timeout_ms} ms after a heartbeat ping")
+                write!(f, "no frame arrived within {} ms after a heartbeat ping", Number(*timeout_ms))
             }
             Failure::Socket => write!(f, "the WebSocket reported an error"),
             Failure::SocketRefused { message } => write!(f, "the WebSocket could not be created: {message}"),

@@ -14,6 +14,7 @@ pub mod effect;
 pub mod event;
 pub mod input;
 pub mod machine;
+pub mod number;
 pub mod offsets;
 pub mod outbox;
 pub mod record;

@@ -7,6 +7,7 @@ mod config;
 mod connection;
 mod harness;
 mod heartbeat;
+mod number;
 mod outbox;
 mod queue;
 mod record;
