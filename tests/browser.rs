@@ -242,6 +242,8 @@ fn bad_calls_throw_and_change_nothing() {
     let message = |error: JsError| String::from(JsValue::from(error).unchecked_into::<js_sys::Error>().message());
     assert!(message(client.on("clsoe".into(), JsValue::NULL).unwrap_err()).contains("unknown event \"clsoe\""));
     assert!(message(client.send(JsValue::UNDEFINED).unwrap_err()).contains("not undefined"));
+    let throws_a_number = js_sys::Function::new_no_args("return { toJSON() { throw 42; } }").call0(&JsValue::NULL).unwrap();
+    assert!(message(client.send(throws_a_number).unwrap_err()).ends_with("could not serialise the value as JSON: 42"));
     assert!(message(client.close(Some(1001.0), None).unwrap_err()).contains("close code 1001"));
     assert_eq!(sent(client.send("kept".into())), "queued");
     let refused = client.send("refused".into()).unwrap().js_value();

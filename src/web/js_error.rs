@@ -20,7 +20,7 @@ pub fn describe(value: &JsValue) -> String {
     if let Some(text) = value.as_string() {
         return text;
     }
-    String::from(js_sys::JsString::from(value.clone()))
+    js_string(value)
 }
 
 /// `String(value)`, as JavaScript writes a number (`0.1`, `NaN`), a boolean
