@@ -9,3 +9,11 @@ pub mod web;
 pub mod api;
 
 pub use api::TabWire;
+
+/// Talc instead of Rust's default dlmalloc: a few kilobytes smaller, and a
+/// general-purpose allocator all the same (freed blocks are merged and
+/// reused, so a page that runs for days does not grow). Sound here because
+/// this wasm is single-threaded (no `atomics`).
+#[cfg(all(target_arch = "wasm32", not(target_feature = "atomics")))]
+#[global_allocator]
+static ALLOCATOR: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocator();
