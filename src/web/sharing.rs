@@ -2,7 +2,6 @@
 //! each tab's own lock (whose release tells the leader the tab is gone),
 //! the `BroadcastChannel`, and the epoch the next leader starts from.
 
-use std::collections::HashMap;
 use std::rc::Rc;
 
 use wasm_bindgen::JsValue;
@@ -35,8 +34,8 @@ pub struct Sharing {
     leader: Option<LockRequest>,
     /// Held for this page's life (released while in the back/forward cache).
     own: Option<LockRequest>,
-    /// The tabs whose end this leader waits for.
-    watches: HashMap<String, LockRequest>,
+    /// The tabs whose end this leader waits for (a handful: a Vec).
+    watches: Vec<(String, LockRequest)>,
     storage: Option<Storage>,
 }
 
@@ -57,7 +56,7 @@ impl Sharing {
             on_signal,
             leader: None,
             own: None,
-            watches: HashMap::new(),
+            watches: Vec::new(),
             storage,
         };
         sharing.hold_own_lock();
@@ -87,7 +86,7 @@ impl Sharing {
 
     /// Waits for `tab` to end: its own lock becomes free then.
     pub fn watch(&mut self, tab: &str) {
-        if self.watches.contains_key(tab) {
+        if self.watches.iter().any(|(watched, _)| watched == tab) {
             return;
         }
         let on_signal = self.on_signal.clone();
@@ -99,12 +98,12 @@ impl Sharing {
             move || on_signal(ShareSignal::TabGone(gone)),
             || {},
         );
-        self.watches.insert(tab.to_owned(), request);
+        self.watches.push((tab.to_owned(), request));
     }
 
     /// Lets go of the lock of a tab that ended (it was only borrowed to learn that).
     pub fn unwatch(&mut self, tab: &str) {
-        self.watches.remove(tab);
+        self.watches.retain(|(watched, _)| watched != tab);
     }
 
     /// Into the back/forward cache: hold nothing and hear nothing, so the
