@@ -67,6 +67,7 @@ pub struct WireConfig {
 /// `url` with `token` as its `token` query parameter.
 pub fn with_token(url: &str, token: &str) -> String {
     let encoded = String::from(js_sys::encode_uri_component(token));
-    let separator = if url.contains('?') { '&' } else { '?' };
+    // Bytes, not `contains('?')`: see `core::config::url_problem`.
+    let separator = if url.bytes().any(|b| b == b'?') { '&' } else { '?' };
     format!("{url}{separator}token={encoded}")
 }
