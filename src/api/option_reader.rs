@@ -29,14 +29,14 @@ impl OptionObject {
     /// Reads the options object with `read`.
     pub fn read_root<T>(value: &JsValue, read: impl FnOnce(&mut OptionObject) -> T) -> Result<T, OptionsError> {
         let object = plain_object(value).ok_or_else(|| OptionsError::NotAnObject(describe(value)))?;
-        OptionObject::read_with(object, String::new(), read)
+        let mut root = OptionObject::new(object, String::new());
+        let options = read(&mut root);
+        root.finish()?;
+        Ok(options)
     }
 
-    fn read_with<T>(object: Object, prefix: String, read: impl FnOnce(&mut OptionObject) -> T) -> Result<T, OptionsError> {
-        let mut reader = OptionObject { object, prefix, read: Vec::new(), problem: None };
-        let value = read(&mut reader);
-        reader.finish()?;
-        Ok(value)
+    fn new(object: Object, prefix: String) -> OptionObject {
+        OptionObject { object, prefix, read: Vec::new(), problem: None }
     }
 
     /// The first key that was not read, else the first wrong value.
@@ -53,19 +53,22 @@ impl OptionObject {
     }
 
     /// The value of `key` as it is (`undefined` when absent).
+    #[inline(never)]
     pub fn value(&mut self, key: &'static str) -> JsValue {
         self.read.push(key);
         js_sys::Reflect::get(&self.object, &JsValue::from_str(key)).unwrap_or(JsValue::UNDEFINED)
+    }
+
+    /// The value of `key`; `None` when absent (`undefined` or `null`).
+    fn present(&mut self, key: &'static str) -> Option<JsValue> {
+        Some(self.value(key)).filter(|value| !value.is_undefined() && !value.is_null())
     }
 
     /// The value of `key` turned by `parse`; `None` when absent (`undefined`
     /// or `null`), or when `parse` refuses it, which is reported as not
     /// being `expected` ("a number").
     pub fn get<T>(&mut self, key: &'static str, expected: &str, parse: impl FnOnce(&JsValue) -> Option<T>) -> Option<T> {
-        let value = self.value(key);
-        if value.is_undefined() || value.is_null() {
-            return None;
-        }
+        let value = self.present(key)?;
         let parsed = parse(&value);
         if parsed.is_none() {
             self.wrong_type(key, expected, &value);
@@ -73,30 +76,38 @@ impl OptionObject {
         parsed
     }
 
+    // Not inlined: each option is then a call, not a copy of the checks.
+    #[inline(never)]
     pub fn number(&mut self, key: &'static str) -> Option<f64> {
         self.get(key, "a number", JsValue::as_f64)
     }
 
+    #[inline(never)]
     pub fn string(&mut self, key: &'static str) -> Option<String> {
         self.get(key, "a string", JsValue::as_string)
     }
 
+    #[inline(never)]
     pub fn boolean(&mut self, key: &'static str) -> Option<bool> {
         self.get(key, "true or false", JsValue::as_bool)
     }
 
     /// One of the strings of `choices`, as the value paired with it.
-    pub fn choice<T: Copy>(&mut self, key: &'static str, choices: &[(&str, T)]) -> Option<T> {
-        let names: Vec<String> = choices.iter().map(|(name, _)| format!("\"{name}\"")).collect();
-        let expected = match names.split_last() {
-            Some((last, [])) => last.clone(),
-            Some((last, others)) => format!("{} or {last}", others.join(", ")),
-            None => String::new(),
-        };
-        self.get(key, &expected, |value| {
-            let text = value.as_string()?;
-            choices.iter().find(|(name, _)| *name == text).map(|(_, choice)| *choice)
-        })
+    pub fn choice<T: Copy>(&mut self, key: &'static str, choices: &[(&'static str, T)]) -> Option<T> {
+        let names: Vec<&str> = choices.iter().map(|(name, _)| *name).collect();
+        let index = self.choice_index(key, &names)?;
+        choices.get(index).map(|(_, choice)| *choice)
+    }
+
+    /// The position in `names` of the string under `key`.
+    #[inline(never)]
+    fn choice_index(&mut self, key: &'static str, names: &[&str]) -> Option<usize> {
+        let value = self.present(key)?;
+        let index = value.as_string().and_then(|text| names.iter().position(|name| *name == text));
+        if index.is_none() {
+            self.wrong_type(key, &one_of(names), &value);
+        }
+        index
     }
 
     /// The array under `key`, each element turned by `parse`; `None` when
@@ -125,10 +136,7 @@ impl OptionObject {
     /// The object of options under `key`, read with `read`; `None` when
     /// absent (`undefined` or `null`).
     pub fn object<T>(&mut self, key: &'static str, read: impl FnOnce(&mut OptionObject) -> T) -> Option<T> {
-        let value = self.value(key);
-        if value.is_undefined() || value.is_null() {
-            return None;
-        }
+        let value = self.present(key)?;
         self.nested(key, &value, "an object", read)
     }
 
@@ -141,15 +149,32 @@ impl OptionObject {
         expected: &str,
         read: impl FnOnce(&mut OptionObject) -> T,
     ) -> Option<T> {
-        let Some(object) = plain_object(value) else {
-            self.wrong_type(key, expected, value);
-            return None;
-        };
-        match OptionObject::read_with(object, format!("{}{key}.", self.prefix), read) {
-            Ok(options) => Some(options),
+        let mut child = self.child(key, value, expected)?;
+        let options = read(&mut child);
+        self.merge(child).then_some(options)
+    }
+
+    /// The reader of `value`, the object under `key`; `None` (reported as
+    /// not being `expected`) if it is not a plain object.
+    #[inline(never)]
+    fn child(&mut self, key: &str, value: &JsValue, expected: &str) -> Option<OptionObject> {
+        match plain_object(value) {
+            Some(object) => Some(OptionObject::new(object, format!("{}{key}.", self.prefix))),
+            None => {
+                self.wrong_type(key, expected, value);
+                None
+            }
+        }
+    }
+
+    /// Takes over what a child reader found wrong; whether it found nothing.
+    #[inline(never)]
+    fn merge(&mut self, child: OptionObject) -> bool {
+        match child.finish() {
+            Ok(()) => true,
             Err(problem) => {
                 self.problem.get_or_insert(problem);
-                None
+                false
             }
         }
     }
@@ -159,6 +184,23 @@ impl OptionObject {
         let option = format!("{}{key}", self.prefix);
         self.problem.get_or_insert(OptionsError::WrongType { option, expected: expected.to_owned(), found: describe(value) });
     }
+}
+
+/// `"full", "equal" or "none"`.
+fn one_of(names: &[&str]) -> String {
+    let mut text = String::new();
+    for (index, name) in names.iter().enumerate() {
+        let separator = match index {
+            0 => "",
+            _ if index + 1 == names.len() => " or ",
+            _ => ", ",
+        };
+        text.push_str(separator);
+        text.push('"');
+        text.push_str(name);
+        text.push('"');
+    }
+    text
 }
 
 /// `value` if it is an object with keys of its own: not null, an array or a function.
