@@ -90,6 +90,10 @@ pub struct Machine<P> {
     finished: RecentIds,
     /// While following: the number of tabs the leader last announced.
     tabs_announced: u32,
+    /// While following: channels this tab began to listen to from an
+    /// offset, whose replay (asked of the server by the leader) has not
+    /// begun; see `on_publication`.
+    joining: Vec<String>,
     /// The last offset seen of each channel.
     offsets: Offsets,
 }
@@ -131,6 +135,7 @@ impl<P: Payload + Clone> Machine<P> {
             subscriptions: Subscriptions::default(),
             finished: RecentIds::default(),
             tabs_announced: 0,
+            joining: Vec::new(),
             offsets: Offsets::default(),
         }
     }
@@ -276,11 +281,15 @@ impl<P: Payload + Clone> Machine<P> {
                     self.offsets.note_if_unknown(&channel, since);
                 }
                 if !self.channels.contains(&channel) {
+                    if since.is_some() && self.role == Role::Follower {
+                        self.joining.push(channel.clone());
+                    }
                     self.channels.push(channel);
                     self.channels_changed();
                 }
             }
             Input::Unsubscribe { channel } => {
+                self.joining.retain(|joining| *joining != channel);
                 if let Some(index) = self.channels.iter().position(|known| *known == channel) {
                     self.channels.remove(index);
                     self.channels_changed();

@@ -66,6 +66,11 @@ impl<P: Payload + Clone> Machine<P> {
         if self.config.queue.ttl_ms.is_some() {
             self.expire(now);
         }
+        // A leader's rescan (a tab left) finds what that tab never relayed:
+        // it goes out now, not at the next connection.
+        if self.owns_connection() && self.state == ConnectionState::Open {
+            self.flush_outbox();
+        }
     }
 
     pub(super) fn persist_failed(&mut self, id: String, message: String) {
@@ -75,11 +80,13 @@ impl<P: Payload + Clone> Machine<P> {
         }
     }
 
-    /// On open: everything waits (nothing is in flight before an open), oldest first.
+    /// Sends every message that waits, oldest first: on open, all of them
+    /// (nothing is in flight before an open); after a rescan, those it found.
     pub(super) fn flush_outbox(&mut self) {
         let mut index = 0;
         while index < self.outbox.len() {
-            if !self.transmit(index) {
+            let waiting = self.outbox.at_mut(index).is_some_and(|entry| !entry.in_flight);
+            if !(waiting && self.transmit(index)) {
                 index += 1;
             }
         }

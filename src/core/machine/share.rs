@@ -270,6 +270,9 @@ impl<P: Payload + Clone> Machine<P> {
     /// A channel message, from the socket or the leader: delivered unless
     /// its offset shows it was already (a replay overlapping what came live).
     pub(super) fn on_publication(&mut self, channel: String, offset: Option<u64>, payload: P) {
+        if self.skipped_until_replay(&channel, offset) {
+            return;
+        }
         if offset.is_some_and(|offset| !self.offsets.advance(&channel, offset)) {
             // Delivered here already, but perhaps a replay another tab asked
             // for: the tabs get it too, and each drops what it has.
@@ -281,6 +284,17 @@ impl<P: Payload + Clone> Machine<P> {
         }
         self.count_in(&payload);
         self.emit(Event::Publication { channel, offset, payload });
+    }
+
+    /// A follower that joined `channel` from an offset behind the
+    /// connection hears live messages before the replay the leader asked
+    /// for: one that leaves a hole after this tab's position comes again in
+    /// that replay (the server sent it before answering the subscription),
+    /// so it is passed over rather than let the position jump past the
+    /// replay. The server's answer (`subscribed`) ends the wait.
+    fn skipped_until_replay(&self, channel: &str, offset: Option<u64>) -> bool {
+        let hole = |offset: u64| self.offsets.get(channel).is_some_and(|last| offset > last + 1);
+        self.joining.iter().any(|joining| joining == channel) && offset.is_some_and(hole)
     }
 
     /// Messages of `channel` were lost. When the server's history starts
@@ -297,6 +311,7 @@ impl<P: Payload + Clone> Machine<P> {
     /// A fresh subscription starts at the channel's newest offset; one that
     /// resumes keeps its own, the replay following.
     pub(super) fn on_subscribed(&mut self, channel: String, offset: u64) {
+        self.joining.retain(|joining| *joining != channel);
         self.offsets.note_if_unknown(&channel, offset);
         self.emit(Event::Subscribed { channel, offset });
     }

@@ -433,6 +433,44 @@ fn a_tab_that_joins_a_channel_later_with_since_gets_its_history_and_the_others_n
 }
 
 #[test]
+fn a_tab_joining_while_messages_flow_gets_the_history_before_the_live_ones() {
+    let mut tabs = pair();
+    tabs.open();
+    for index in [0, 1] {
+        tabs.act(index, |tab| tab.input(Input::Subscribe { channel: "x".to_owned(), since: None }));
+    }
+    let subscribed = |tabs: &mut Tabs, offset| {
+        tabs.act(0, |leader| {
+            let generation = leader.generation();
+            leader.input(Input::Subscribed { generation, channel: "x".to_owned(), offset });
+        })
+    };
+    subscribed(&mut tabs, 0);
+    server_publishes(&mut tabs, 1..=3);
+    tabs.act(2, |late| late.input(Input::Subscribe { channel: "x".to_owned(), since: Some(0) }));
+    // A live message reaches the leader before the server answers the
+    // replay's subscription; then the answer, the replay, live again.
+    server_publishes(&mut tabs, 4..=4);
+    subscribed(&mut tabs, 4);
+    server_publishes(&mut tabs, 1..=5);
+    let all = ["1:m1", "2:m2", "3:m3", "4:m4", "5:m5"];
+    assert_eq!(publications(tabs.tab(2)), all, "the late tab: the history, then the live ones, once each");
+    assert_eq!(publications(tabs.tab(1)), all);
+}
+
+#[test]
+fn what_a_leaders_rescan_finds_goes_out_at_once_on_an_open_socket() {
+    let mut tabs = pair();
+    let id = send(tabs.tab(1), "stored, never relayed");
+    tabs.tab(1).broadcasts.clear();
+    tabs.end(1);
+    tabs.act(0, |leader| leader.input(Input::TabGone { tab: "tab00001".to_owned() }));
+    assert_eq!(tabs.tab(0).sent_ids, [id.clone()], "sent without waiting for another connection");
+    tabs.act(0, |leader| leader.ack(&id));
+    assert!(tabs.stored().is_empty());
+}
+
+#[test]
 fn channels_are_not_subscribed_in_raw_mode() {
     let mut tabs = Tabs::new();
     tabs.open();
