@@ -12,8 +12,11 @@ wasm-pack --quiet build --release --target web --mode no-install >/dev/null
 mkdir -p target/size
 cp pkg/tabwire_bg.wasm target/size/tabwire_bg.wasm
 # binaryen from npm (version 132): Debian's wasm-opt 108 corrupts the
-# externref table that wasm-bindgen emits.
-node_modules/.bin/wasm-opt -Oz --enable-bulk-memory --enable-nontrapping-float-to-int \
+# externref table that wasm-bindgen emits. A second -Oz pass still finds
+# about 0.4 KB (gzipped) for a fraction of a second; the producers and
+# target_features sections are for tools, not for browsers.
+node_modules/.bin/wasm-opt -Oz -Oz --strip-producers --strip-target-features \
+  --enable-bulk-memory --enable-nontrapping-float-to-int \
   --enable-reference-types --enable-multivalue --enable-sign-ext --enable-mutable-globals \
   pkg/tabwire_bg.wasm -o pkg/tabwire_bg.wasm
 node scripts/package.mjs
