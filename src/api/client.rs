@@ -8,12 +8,12 @@ use tsify::{Ts, Tsify};
 use wasm_bindgen::prelude::*;
 
 use super::events::{EventKind, RoleName, StateName};
-use super::js_object::JsObject;
 use super::listeners::{ListenerSink, Listeners};
 use super::options::{TabWireOptions, WhenFull};
 use super::send::{to_frame, to_publication, SendError, SendReceipt};
 use crate::core::number::Number;
 use crate::core::Entry;
+use crate::web::js_object::JsObject;
 use crate::web::{clock, Driver, Frame, OutboxStore};
 
 /// A WebSocket connection that reconnects by itself, notices dead sockets
@@ -57,14 +57,14 @@ impl From<Entry<Frame>> for OutboxEntry {
 
 impl OutboxEntry {
     fn into_js(self) -> Ts<OutboxEntry> {
-        JsObject::new()
+        let object = JsObject::new()
             .set("id", self.id)
             .set("data", self.data)
             .set("createdAt", self.created_at)
             .set("attempts", self.attempts)
             .set("inFlight", self.in_flight)
-            .set("stored", self.stored)
-            .typed()
+            .set("stored", self.stored);
+        Ts::new_unchecked(object.into())
     }
 }
 
@@ -100,7 +100,7 @@ pub struct Stats {
 
 impl Stats {
     fn into_js(self) -> Ts<Stats> {
-        JsObject::new()
+        let object = JsObject::new()
             .set("state", self.state.name())
             .set("role", self.role.name())
             .set("tabs", self.tabs)
@@ -112,8 +112,8 @@ impl Stats {
             .set("bytesOut", self.bytes_out)
             .set_some("lastRttMs", self.last_rtt_ms)
             .set("queued", self.queued)
-            .set_some("retryAt", self.retry_at)
-            .typed()
+            .set_some("retryAt", self.retry_at);
+        Ts::new_unchecked(object.into())
     }
 }
 

@@ -4,8 +4,8 @@
 use tsify::Tsify;
 use wasm_bindgen::prelude::*;
 
-use super::js_object::JsObject;
 use crate::core::{self, CloseInfo, ConnectionState, Event, Failure, Role};
+use crate::web::js_object::JsObject;
 use crate::web::clock;
 use crate::web::Frame;
 
@@ -514,16 +514,8 @@ pub fn to_js(event: Event<Frame>) -> JsValue {
 /// `{ channel, data, offset? }` from a `pub` frame: its `data` field, decoded.
 fn channel_message(channel: &str, offset: Option<u64>, frame: &JsValue) -> JsValue {
     let frame = crate::web::protocol::parse(frame).unwrap_or(JsValue::UNDEFINED);
-    let payload = js_sys::Object::new();
-    js_sys::Reflect::set(&payload, &JsValue::from_str("channel"), &JsValue::from_str(channel)).ok();
-    DATA.with(|key| {
-        let data = js_sys::Reflect::get(&frame, key).unwrap_or(JsValue::UNDEFINED);
-        js_sys::Reflect::set(&payload, key, &data).ok()
-    });
-    if let Some(offset) = offset {
-        js_sys::Reflect::set(&payload, &JsValue::from_str("offset"), &JsValue::from(offset as f64)).ok();
-    }
-    payload.into()
+    let data = JsObject::of(&frame).map_or(JsValue::UNDEFINED, |frame| frame.get("data"));
+    JsObject::new().set("channel", channel).set("data", data).set_some("offset", offset.map(|offset| offset as f64)).into()
 }
 
 fn state_event(change: core::StateChange) -> StateEvent {

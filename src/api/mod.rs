@@ -2,7 +2,6 @@
 
 mod client;
 mod events;
-mod js_object;
 mod listeners;
 mod option_reader;
 mod options;

@@ -6,8 +6,8 @@ use js_sys::{ArrayBuffer, JsString, Uint8Array, JSON};
 use tsify::{Ts, Tsify};
 use wasm_bindgen::{JsCast, JsValue};
 
-use super::js_object::JsObject;
 use crate::core::{Failure, Refusal, SendOutcome, Sent};
+use crate::web::js_object::JsObject;
 use crate::web::js_error::describe;
 use crate::web::Frame;
 
@@ -34,14 +34,14 @@ pub enum RefusalReason {
 
 impl SendReceipt {
     pub fn into_js(self) -> Ts<SendReceipt> {
-        match self {
+        let object = match self {
             SendReceipt::Sent { id } => JsObject::new().set("status", "sent").set("id", id),
             SendReceipt::Queued { id } => JsObject::new().set("status", "queued").set("id", id),
             SendReceipt::Refused { reason, message } => {
                 JsObject::new().set("status", "refused").set("reason", reason.name()).set("message", message)
             }
-        }
-        .typed()
+        };
+        Ts::new_unchecked(object.into())
     }
 }
 

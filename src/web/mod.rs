@@ -6,6 +6,7 @@ pub mod clock;
 pub mod driver;
 pub mod frame;
 pub mod js_error;
+pub mod js_object;
 pub mod listener;
 pub mod locks;
 pub mod peer_codec;

@@ -5,11 +5,11 @@
 //! tab running another version of tabwire, a malformed object) is refused
 //! with a reason, which the driver reports as a `warning`.
 
-use js_sys::{Object, Reflect};
 use wasm_bindgen::{JsCast, JsValue};
 
 use super::clock;
 use super::frame::Frame;
+use super::js_object::JsObject;
 use crate::core::record::PayloadKind;
 use crate::core::{CloseInfo, ConnectionState, Event, Outcome, Peer, StateChange};
 
@@ -19,110 +19,90 @@ pub const VERSION: u32 = 1;
 /// The JS object for `peer`. Times go out as Unix epoch ms: every tab's
 /// machine clock starts at its own page load.
 pub fn encode(peer: Peer<Frame>) -> JsValue {
-    let message = Fields::new();
-    message.set("tabwire", VERSION);
-    match peer {
-        Peer::Announce { epoch, tab, state, tabs } => {
-            message.kind("announce").set("epoch", epoch as f64).set("tab", tab).set("state", state.as_str()).set("tabs", tabs);
-        }
+    let message = JsObject::new().set("tabwire", VERSION);
+    let message = match peer {
+        Peer::Announce { epoch, tab, state, tabs } => message
+            .set("kind", "announce")
+            .set("epoch", epoch as f64)
+            .set("tab", tab)
+            .set("state", state.as_str())
+            .set("tabs", tabs),
         Peer::Hello { tab, channels, offsets } => {
             let list: js_sys::Array = channels.iter().map(|channel| JsValue::from_str(channel)).collect();
             let offsets: js_sys::Array = offsets
                 .into_iter()
                 .map(|(channel, offset)| js_sys::Array::of2(&channel.into(), &(offset as f64).into()))
                 .collect();
-            message.kind("hello").set("tab", tab).set("channels", list).set("offsets", offsets);
+            message.set("kind", "hello").set("tab", tab).set("channels", list).set("offsets", offsets)
         }
-        Peer::Bye { tab } => {
-            message.kind("bye").set("tab", tab);
-        }
-        Peer::Relay { id, payload, created_ms } => {
-            message
-                .kind("relay")
-                .set("id", id)
-                .set("as", payload.kind().code())
-                .set("data", payload.into_data())
-                .set("created", clock::to_epoch_ms(created_ms));
-        }
-        Peer::Event { epoch, event } => {
-            message.kind("event").set("epoch", epoch as f64);
-            encode_event(&message, event);
-        }
+        Peer::Bye { tab } => message.set("kind", "bye").set("tab", tab),
+        Peer::Relay { id, payload, created_ms } => message
+            .set("kind", "relay")
+            .set("id", id)
+            .set("as", payload.kind().code())
+            .set("data", payload.into_data())
+            .set("created", clock::to_epoch_ms(created_ms)),
+        Peer::Event { epoch, event } => encode_event(message.set("kind", "event").set("epoch", epoch as f64), event),
         Peer::Done { epoch, id, outcome } => {
             let acknowledged = outcome == Outcome::Acknowledged;
-            message.kind("done").set("epoch", epoch as f64).set("id", id).set("acknowledged", acknowledged);
-            if let Outcome::Rejected { code, message: text } = outcome {
-                message.set("rejected", code).set("reason", text);
+            let message = message.set("kind", "done").set("epoch", epoch as f64).set("id", id).set("acknowledged", acknowledged);
+            match outcome {
+                Outcome::Rejected { code, message: text } => message.set("rejected", code).set("reason", text),
+                _ => message,
             }
         }
-    }
-    message.0.into()
+    };
+    message.into()
 }
 
 /// The connection events a leader passes on (see `Event::concerns_every_tab`).
-fn encode_event(message: &Fields, event: Event<Frame>) {
+fn encode_event(message: JsObject, event: Event<Frame>) -> JsObject {
     match event {
-        Event::State(change) => {
-            message.set("event", "state").set("state", change.state.as_str()).set("attempt", change.attempt);
-            if let Some(at) = change.retry_at_ms {
-                message.set("retryAt", clock::to_epoch_ms(at));
-            }
-            if let Some(close) = change.close {
-                message.set("close", close_fields(close));
-            }
-        }
-        Event::Open { attempt } => {
-            message.set("event", "open").set("attempt", attempt);
-        }
-        Event::Message(frame) => {
-            message.set("event", "message").set("data", frame.into_data());
-        }
-        Event::Publication { channel, offset, payload } => {
-            message.set("event", "publication").set("channel", channel).set("data", payload.into_data());
-            if let Some(offset) = offset {
-                message.set("offset", offset as f64);
-            }
-        }
+        Event::State(change) => message
+            .set("event", "state")
+            .set("state", change.state.as_str())
+            .set("attempt", change.attempt)
+            .set_some("retryAt", change.retry_at_ms.map(clock::to_epoch_ms))
+            .set_some("close", change.close.map(close_fields)),
+        Event::Open { attempt } => message.set("event", "open").set("attempt", attempt),
+        Event::Message(frame) => message.set("event", "message").set("data", frame.into_data()),
+        Event::Publication { channel, offset, payload } => message
+            .set("event", "publication")
+            .set("channel", channel)
+            .set("data", payload.into_data())
+            .set_some("offset", offset.map(|offset| offset as f64)),
         Event::Subscribed { channel, offset } => {
-            message.set("event", "subscribed").set("channel", channel).set("offset", offset as f64);
+            message.set("event", "subscribed").set("channel", channel).set("offset", offset as f64)
         }
-        Event::Unsubscribed { channel } => {
-            message.set("event", "unsubscribed").set("channel", channel);
-        }
+        Event::Unsubscribed { channel } => message.set("event", "unsubscribed").set("channel", channel),
         Event::SubscribeError { channel, code, message: text } => {
-            message.set("event", "subscribeError").set("channel", channel).set("code", code).set("message", text);
+            message.set("event", "subscribeError").set("channel", channel).set("code", code).set("message", text)
         }
         Event::Gap { channel, since, from } => {
-            message.set("event", "gap").set("channel", channel).set("since", since as f64).set("from", from as f64);
+            message.set("event", "gap").set("channel", channel).set("since", since as f64).set("from", from as f64)
         }
-        Event::Close(close) => {
-            message.set("event", "close").set("close", close_fields(close));
-        }
-        Event::Reconnecting { attempt, delay_ms, retry_at_ms } => {
-            message
-                .set("event", "reconnecting")
-                .set("attempt", attempt)
-                .set("delayMs", delay_ms)
-                .set("retryAt", clock::to_epoch_ms(retry_at_ms));
-        }
+        Event::Close(close) => message.set("event", "close").set("close", close_fields(close)),
+        Event::Reconnecting { attempt, delay_ms, retry_at_ms } => message
+            .set("event", "reconnecting")
+            .set("attempt", attempt)
+            .set("delayMs", delay_ms)
+            .set("retryAt", clock::to_epoch_ms(retry_at_ms)),
         // Not passed between tabs.
         Event::Error(_)
         | Event::Ack { .. }
         | Event::Rejected { .. }
         | Event::Expired { .. }
         | Event::Warning { .. }
-        | Event::Role(_) => {}
+        | Event::Role(_) => message,
     }
 }
 
-fn close_fields(close: CloseInfo) -> JsValue {
-    let fields = Fields::new();
-    fields
+fn close_fields(close: CloseInfo) -> JsObject {
+    JsObject::new()
         .set("code", close.code)
         .set("reason", close.reason)
         .set("clean", close.clean)
-        .set("willReconnect", close.will_reconnect);
-    fields.0.into()
+        .set("willReconnect", close.will_reconnect)
 }
 
 /// Reads a message of the channel back, or says why it is not one.
@@ -242,29 +222,16 @@ fn bad(field: &str, problem: &str) -> String {
     format!("a malformed tabwire message: \"{field}\" is {problem}")
 }
 
-/// A plain JS object, read and written field by field.
-struct Fields(Object);
+/// A message of the channel, read field by field.
+struct Fields(JsObject);
 
 impl Fields {
-    fn new() -> Fields {
-        Fields(Object::new())
-    }
-
     fn of(value: &JsValue) -> Option<Fields> {
-        value.is_object().then(|| Fields(value.clone().unchecked_into()))
-    }
-
-    fn set(&self, name: &str, value: impl Into<JsValue>) -> &Fields {
-        let _ = Reflect::set(&self.0, &JsValue::from_str(name), &value.into());
-        self
-    }
-
-    fn kind(&self, kind: &str) -> &Fields {
-        self.set("kind", kind)
+        JsObject::of(value).map(Fields)
     }
 
     fn get(&self, name: &str) -> JsValue {
-        Reflect::get(&self.0, &JsValue::from_str(name)).unwrap_or(JsValue::UNDEFINED)
+        self.0.get(name)
     }
 
     fn string(&self, name: &str) -> Result<String, String> {

@@ -1,24 +1,28 @@
-//! The plain JavaScript objects the API hands out (event payloads, receipts,
-//! `stats()`, outbox entries), built field by field with `Reflect.set`.
+//! Plain JavaScript objects built and read field by field with `Reflect`:
+//! the payloads the API hands out (events, receipts, `stats()`, outbox
+//! entries) and the messages tabs post to each other.
 //!
 //! Not through serde: serde_wasm_bindgen, the derived serializers and their
 //! error messages were about a third of the binary, for objects of a few
-//! numbers and strings. The tsify types still declare their TypeScript shape;
-//! each one's `into_js` writes exactly its fields.
+//! numbers and strings.
 
 use js_sys::{Object, Reflect};
-use tsify::{Ts, Tsify};
-use wasm_bindgen::JsValue;
+use wasm_bindgen::{JsCast, JsValue};
 
-/// An object under construction.
+#[derive(Default)]
 pub struct JsObject(Object);
 
 impl JsObject {
     pub fn new() -> Self {
-        JsObject(Object::new())
+        JsObject::default()
     }
 
-    /// Sets `key` (`Reflect.set` on a fresh plain object cannot fail).
+    /// `value` if it is an object (an array or a class instance included).
+    pub fn of(value: &JsValue) -> Option<JsObject> {
+        value.is_object().then(|| JsObject(value.clone().unchecked_into()))
+    }
+
+    /// Sets `key` (`Reflect.set` on a plain object cannot fail).
     pub fn set(self, key: &str, value: impl Into<JsValue>) -> Self {
         let _ = Reflect::set(&self.0, &JsValue::from_str(key), &value.into());
         self
@@ -32,9 +36,9 @@ impl JsObject {
         }
     }
 
-    /// The object as the tsify type it was built to match.
-    pub fn typed<T: Tsify>(self) -> Ts<T> {
-        Ts::new_unchecked(self.into())
+    /// The value of `key`, `undefined` when absent (or when a getter throws).
+    pub fn get(&self, key: &str) -> JsValue {
+        Reflect::get(&self.0, &JsValue::from_str(key)).unwrap_or(JsValue::UNDEFINED)
     }
 }
 
