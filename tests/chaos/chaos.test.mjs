@@ -12,16 +12,6 @@ import { CHECKS, formatCounts, runChaos } from "./scenario.mjs";
 const SEED = 20261201;
 const DURATION_MS = 75_000;
 
-/**
- * Checks that fail because of a known library bug, with the bug: they run
- * and report as TODO, so the layer stays green until the library is fixed.
- * Remove an entry once its bug is fixed.
- */
-const KNOWN_BUGS = {
-  history: "a tab joining a shared channel with since: 0 while messages flow misses the history (live messages reach it before the replay and make it drop the replay as repeats)",
-  order: "a leader's rescan of storage while its socket is open (a follower closed or reloaded) takes stored messages into its outbox without sending them, also those of live tabs whose relay comes after it: they wait for the next connection and go out behind that tab's later messages",
-};
-
 let run;
 
 before(async () => {
@@ -36,7 +26,7 @@ test(`chaos for ${DURATION_MS / 1000} s (seed ${SEED}): faults were injected, me
 });
 
 for (const [check, what] of Object.entries(CHECKS)) {
-  test(`chaos: ${what}`, { todo: KNOWN_BUGS[check] }, () => {
+  test(`chaos: ${what}`, () => {
     assert.deepEqual(run.problems[check], [], check);
   });
 }
