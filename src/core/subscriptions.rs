@@ -17,6 +17,8 @@ pub struct Subscriptions {
     by_tab: Vec<(String, Vec<String>)>,
     /// Every channel some tab listens to, with the number of those tabs.
     counts: Vec<(String, usize)>,
+    /// The last offset each tab said it delivered, per channel.
+    offsets: Vec<(String, Vec<(String, u64)>)>,
 }
 
 impl Subscriptions {
@@ -51,8 +53,28 @@ impl Subscriptions {
         change
     }
 
+    /// Takes what `tab` says it delivered last of each channel.
+    pub fn set_offsets(&mut self, tab: &str, offsets: &[(String, u64)]) {
+        match self.offsets.iter_mut().find(|(known, _)| known == tab) {
+            Some((_, known)) => known.clone_from(&offsets.to_vec()),
+            None => self.offsets.push((tab.to_owned(), offsets.to_vec())),
+        }
+    }
+
+    /// The lowest last offset a tab listening to `channel` said it
+    /// delivered: where the connection must resume for every tab to get
+    /// what it has not seen.
+    pub fn lowest_offset(&self, channel: &str) -> Option<u64> {
+        self.offsets
+            .iter()
+            .filter(|(tab, _)| self.channels_of(tab).iter().any(|listened| listened == channel))
+            .flat_map(|(_, offsets)| offsets.iter().filter(|(known, _)| known == channel).map(|(_, offset)| *offset))
+            .min()
+    }
+
     /// Forgets `tab` (it left or died) and its channels.
     pub fn remove(&mut self, tab: &str) -> Change {
+        self.offsets.retain(|(known, _)| known != tab);
         let mut change = Change::default();
         if let Some(index) = self.by_tab.iter().position(|(known, _)| known == tab) {
             let (_, channels) = self.by_tab.swap_remove(index);
@@ -85,6 +107,7 @@ impl Subscriptions {
     pub fn clear(&mut self) {
         self.by_tab.clear();
         self.counts.clear();
+        self.offsets.clear();
     }
 
     fn release(&mut self, channel: &str, change: &mut Change) {

@@ -163,9 +163,7 @@ impl<P: Payload + Clone> Machine<P> {
             Peer::Hello { tab, channels, offsets } => {
                 if self.role == Role::Leader {
                     let behind = self.behind_on_joined_channels(&tab, &channels, &offsets);
-                    for (channel, offset) in offsets {
-                        self.offsets.note(&channel, offset);
-                    }
+                    self.subscriptions.set_offsets(&tab, &offsets);
                     self.on_hello(tab, channels);
                     for (channel, since) in behind {
                         self.replay_for_tab(channel, since);
@@ -444,9 +442,15 @@ impl<P: Payload + Clone> Machine<P> {
         }
     }
 
-    /// Subscribes, resuming after the last offset seen of the channel.
+    /// Subscribes, resuming after the last offset every tab listening to
+    /// the channel has delivered (this one included): each tab drops the
+    /// replayed messages it already has.
     fn send_subscribe(&mut self, channel: String) {
-        let since = self.offsets.get(&channel);
+        let own = self.offsets.get(&channel);
+        let since = match (own, self.subscriptions.lowest_offset(&channel)) {
+            (Some(own), Some(lowest)) => Some(own.min(lowest)),
+            (own, lowest) => own.or(lowest),
+        };
         self.effects.push_back(Effect::SendSubscription { channel, subscribe: true, since });
     }
 

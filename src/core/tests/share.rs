@@ -459,6 +459,34 @@ fn a_tab_joining_while_messages_flow_gets_the_history_before_the_live_ones() {
 }
 
 #[test]
+fn a_tab_joining_while_the_connection_is_down_gets_its_history_on_the_next_one() {
+    let mut tabs = pair();
+    tabs.open();
+    tabs.act(1, |tab| tab.input(Input::Subscribe { channel: "x".to_owned(), since: None }));
+    tabs.act(0, |leader| {
+        let generation = leader.generation();
+        leader.input(Input::Subscribed { generation, channel: "x".to_owned(), offset: 0 });
+    });
+    server_publishes(&mut tabs, 1..=3);
+    tabs.act(0, Harness::drop_connection);
+    tabs.act(2, |late| late.input(Input::Subscribe { channel: "x".to_owned(), since: Some(0) }));
+    tabs.act(0, |leader| {
+        leader.fire_retry();
+        leader.open();
+    });
+    let subscribe_frames: Vec<&String> = tabs.tab(0).sent.iter().filter(|frame| frame.starts_with("<subscribe")).collect();
+    assert_eq!(subscribe_frames.last().map(|frame| frame.as_str()), Some("<subscribe x since 0>"), "from the lowest tab");
+    tabs.act(0, |leader| {
+        let generation = leader.generation();
+        leader.input(Input::Subscribed { generation, channel: "x".to_owned(), offset: 3 });
+    });
+    server_publishes(&mut tabs, 1..=4);
+    let all = ["1:m1", "2:m2", "3:m3", "4:m4"];
+    assert_eq!(publications(tabs.tab(2)), all);
+    assert_eq!(publications(tabs.tab(1)), all, "the caught-up tab, no repeat");
+}
+
+#[test]
 fn what_a_leaders_rescan_finds_goes_out_at_once_on_an_open_socket() {
     let mut tabs = pair();
     let id = send(tabs.tab(1), "stored, never relayed");
