@@ -76,15 +76,19 @@ function readSections() {
   return { functions, segments, names };
 }
 
+const PRIMITIVES = new Set(["bool", "char", "str", "f32", "f64", "usize", "isize", "u8", "u16", "u32", "u64", "u128", "i8", "i16", "i32", "i64", "i128"]);
+
 /** `tabwire::web::peer_codec::decode::h1cf6…` → `tabwire::web`; `<str as core[…]::fmt::Debug>::fmt` → `core::fmt`. */
 function groupOf(item) {
   if (item.startsWith("data ")) return "data (strings, tables)";
-  let path = item.replace(/\[[0-9a-f]+\]/g, "").replace(/^<&?(?:mut )?/, "");
-  // `<T as Trait>`: a type without a path (str, &T, [u8]) belongs to the trait's crate.
-  const as = path.match(/^([^<>]*?) as ([^<>]*)>/);
-  if (as && !as[1].includes("::")) path = as[2];
-  const segments = path.split(/::|</);
-  if (segments.length < 2) return "(wasm-bindgen shims, compiler builtins)";
+  let path = item.replace(/\[[0-9a-f]+\]/g, "").replace(/^<+&?(?:mut )?/, "");
+  // `<T as Trait>`, `<[T] as Trait>`, `<(A, B) as Trait>`: the trait's crate.
+  const as = path.indexOf(" as ");
+  if (as > 0 && !/^[a-z_][a-z0-9_]*::/.test(path)) path = path.slice(as + 4);
+  if (!path.includes("::") || path.startsWith("Closure(")) return "(wasm-bindgen shims, compiler builtins)";
+  const segments = path.split(/::|[<>]/);
+  // `<u64>::_fmt`, `<[u8]>::starts_with`: a primitive type's own method, from core.
+  if (PRIMITIVES.has(segments[0]) || /^[[(]/.test(segments[0])) return "core";
   const depth = ["tabwire", "core", "alloc", "std"].includes(segments[0]) ? 2 : 1;
   return segments.slice(0, depth).join("::");
 }
