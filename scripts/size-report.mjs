@@ -80,12 +80,12 @@ const PRIMITIVES = new Set(["bool", "char", "str", "f32", "f64", "usize", "isize
 
 /** `tabwire::web::peer_codec::decode::h1cf6…` → `tabwire::web`; `<str as core[…]::fmt::Debug>::fmt` → `core::fmt`. */
 function groupOf(item) {
-  if (item.startsWith("data ")) return "data (strings, tables)";
+  if (item.startsWith("data ")) return "data (strings and tables)";
   let path = item.replace(/\[[0-9a-f]+\]/g, "").replace(/^<+&?(?:mut )?/, "");
   // `<T as Trait>`, `<[T] as Trait>`, `<(A, B) as Trait>`: the trait's crate.
   const as = path.indexOf(" as ");
   if (as > 0 && !/^[a-z_][a-z0-9_]*::/.test(path)) path = path.slice(as + 4);
-  if (!path.includes("::") || path.startsWith("Closure(")) return "(wasm-bindgen shims, compiler builtins)";
+  if (!path.includes("::") || path.startsWith("Closure(")) return "(wasm-bindgen shims and compiler builtins)";
   const segments = path.split(/::|[<>]/);
   // `<u64>::_fmt`, `<[u8]>::starts_with`: a primitive type's own method, from core.
   if (PRIMITIVES.has(segments[0]) || /^[[(]/.test(segments[0])) return "core";
