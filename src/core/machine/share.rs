@@ -285,14 +285,22 @@ impl<P: Payload + Clone> Machine<P> {
     }
 
     /// A follower that joined `channel` from an offset behind the
-    /// connection hears live messages before the replay the leader asked
-    /// for: one that leaves a hole after this tab's position comes again in
-    /// that replay (the server sent it before answering the subscription),
-    /// so it is passed over rather than let the position jump past the
-    /// replay. The server's answer (`subscribed`) ends the wait.
-    fn skipped_until_replay(&self, channel: &str, offset: Option<u64>) -> bool {
-        let hole = |offset: u64| self.offsets.get(channel).is_some_and(|last| offset > last + 1);
-        self.joining.iter().any(|joining| joining == channel) && offset.is_some_and(hole)
+    /// connection hears live messages before the replay the leader asks
+    /// for (on its hello, or on the next connection: it resumes from the
+    /// lowest offset of its tabs). One that leaves a hole after this tab's
+    /// position comes again in that replay, so it is passed over rather
+    /// than let the position jump past the replay. The first message
+    /// without a hole (the replay has begun) or a `gap` ends the wait.
+    fn skipped_until_replay(&mut self, channel: &str, offset: Option<u64>) -> bool {
+        let (Some(offset), Some(last)) = (offset, self.offsets.get(channel)) else { return false };
+        if !self.joining.iter().any(|joining| joining == channel) {
+            return false;
+        }
+        if offset > last + 1 {
+            return true;
+        }
+        self.joining.retain(|joining| joining != channel);
+        false
     }
 
     /// Messages of `channel` were lost. When the server's history starts
@@ -300,6 +308,7 @@ impl<P: Payload + Clone> Machine<P> {
     /// from 1 again), the client's position goes back with it, or the
     /// replay that follows would be taken for repeats.
     pub(super) fn on_gap(&mut self, channel: String, since: u64, from: u64) {
+        self.joining.retain(|joining| *joining != channel);
         if self.offsets.get(&channel).is_some_and(|last| from <= last) {
             self.offsets.rewind(&channel, from.saturating_sub(1));
         }
@@ -309,7 +318,6 @@ impl<P: Payload + Clone> Machine<P> {
     /// A fresh subscription starts at the channel's newest offset; one that
     /// resumes keeps its own, the replay following.
     pub(super) fn on_subscribed(&mut self, channel: String, offset: u64) {
-        self.joining.retain(|joining| *joining != channel);
         self.offsets.note_if_unknown(&channel, offset);
         self.emit(Event::Subscribed { channel, offset });
     }

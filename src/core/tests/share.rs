@@ -487,6 +487,36 @@ fn a_tab_joining_while_the_connection_is_down_gets_its_history_on_the_next_one()
 }
 
 #[test]
+fn a_joining_tab_waits_for_its_own_replay_not_an_answer_to_another_subscription() {
+    let mut tabs = pair();
+    tabs.open();
+    tabs.act(1, |tab| tab.input(Input::Subscribe { channel: "x".to_owned(), since: None }));
+    let subscribed = |tabs: &mut Tabs, offset| {
+        tabs.act(0, |leader| {
+            let generation = leader.generation();
+            leader.input(Input::Subscribed { generation, channel: "x".to_owned(), offset });
+        })
+    };
+    subscribed(&mut tabs, 0);
+    server_publishes(&mut tabs, 1..=3);
+    // The late tab subscribes; its hello reaches the leader only after the
+    // server answered a subscription of its own (a reconnect's, say) and
+    // sent messages 4 and 5.
+    tabs.tab(2).input(Input::Subscribe { channel: "x".to_owned(), since: Some(0) });
+    let hello = std::mem::take(&mut tabs.tab(2).broadcasts);
+    subscribed(&mut tabs, 5);
+    server_publishes(&mut tabs, 4..=5);
+    tabs.tab(2).broadcasts = hello;
+    tabs.deliver();
+    assert_eq!(tabs.tab(0).sent.last().map(String::as_str), Some("<subscribe x since 0>"));
+    subscribed(&mut tabs, 5);
+    server_publishes(&mut tabs, 1..=6);
+    let all = ["1:m1", "2:m2", "3:m3", "4:m4", "5:m5", "6:m6"];
+    assert_eq!(publications(tabs.tab(2)), all, "its history, then the live ones");
+    assert_eq!(publications(tabs.tab(1)), all);
+}
+
+#[test]
 fn what_a_leaders_rescan_finds_goes_out_at_once_on_an_open_socket() {
     let mut tabs = pair();
     let id = send(tabs.tab(1), "stored, never relayed");
