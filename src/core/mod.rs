@@ -12,6 +12,7 @@ pub mod close_codes;
 pub mod config;
 pub mod effect;
 pub mod event;
+pub mod id_hash;
 pub mod input;
 pub mod machine;
 pub mod number;

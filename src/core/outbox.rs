@@ -5,8 +5,9 @@
 //! it leaves only when the server acknowledges its id, so a frame lost with
 //! a dying socket is sent again after the reconnect.
 
-use std::collections::{HashSet, VecDeque};
+use std::collections::VecDeque;
 
+use super::id_hash::IdSet;
 use super::Payload;
 
 /// Width of the sequence number in ids, so that ids sort in send order.
@@ -98,7 +99,7 @@ impl<P: Payload> Outbox<P> {
     /// Puts messages of earlier page loads, already in their order, before
     /// everything sent since. Limits do not apply: nothing stored is dropped.
     pub fn restore(&mut self, restored: Vec<Restored<P>>) {
-        let mut known: HashSet<String> = self.entries.iter().map(|e| e.id.clone()).collect();
+        let mut known: IdSet = self.entries.iter().map(|e| e.id.clone()).collect();
         let mut older = VecDeque::with_capacity(restored.len() + self.entries.len());
         for item in restored {
             if !known.insert(item.id.clone()) {

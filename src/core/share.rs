@@ -6,9 +6,10 @@
 //! leader has an epoch, larger than any before it, so a leader that was
 //! frozen and woke up again is recognised as stale and ignored.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 
 use super::event::Event;
+use super::id_hash::IdMap;
 use super::state::ConnectionState;
 
 /// A tab's part in sharing the connection.
@@ -88,7 +89,7 @@ pub enum Outcome {
 #[derive(Debug, Default)]
 pub struct RecentIds {
     order: VecDeque<String>,
-    known: HashMap<String, Outcome>,
+    known: IdMap<Outcome>,
 }
 
 impl RecentIds {

@@ -7,6 +7,7 @@ mod config;
 mod connection;
 mod harness;
 mod heartbeat;
+mod id_hash;
 mod number;
 mod outbox;
 mod queue;
