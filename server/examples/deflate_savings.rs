@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
 use tabwire_server::demo::{Feed, APPROVALS, FUNDS, RISK, TICK};
-use tabwire_server::{serve, HistoryLimits, Limits, ServerConfig};
+use tabwire_server::{serve, Limits, ServerConfig};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinHandle;
@@ -100,19 +100,12 @@ async fn start_server() -> SocketAddr {
     let config = ServerConfig {
         www: missing.clone(),
         pkg: missing,
-        test_control: false,
-        verbose: false,
         limits: Limits {
             per_second: 1e9,
             burst: u32::MAX,
             max_frame_bytes: 1 << 20,
         },
-        allowed_origins: Vec::new(),
-        jwt_secret: None,
-        history: HistoryLimits::default(),
-        redis: None,
-        demo: false,
-        compression: true,
+        ..ServerConfig::default()
     };
     tokio::spawn(async move { serve(config, listener).await.expect("serve") });
     address
@@ -236,7 +229,7 @@ async fn publish_feed(server: SocketAddr, channels: &[String], ticks: u64) -> us
 /// A subscriber without compression (tokio-tungstenite offers none) or
 /// offering permessage-deflate (yawc).
 enum Subscriber {
-    Plain(tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<TcpStream>>),
+    Plain(Box<tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<TcpStream>>>),
     Deflate(Box<WebSocket<TcpStream>>),
 }
 
@@ -252,7 +245,7 @@ impl Subscriber {
             let (socket, _) = tokio_tungstenite::connect_async(request)
                 .await
                 .expect("connect");
-            return Subscriber::Plain(socket);
+            return Subscriber::Plain(Box::new(socket));
         }
         let stream = TcpStream::connect(relay).await.expect("connect");
         let request = HttpRequest::builder().header("Sec-WebSocket-Protocol", SUBPROTOCOL);
@@ -292,7 +285,7 @@ impl Subscriber {
     async fn close(self) {
         match self {
             Subscriber::Plain(mut socket) => {
-                let _ = socket.close(None).await;
+                let _ = socket.as_mut().close(None).await;
             }
             Subscriber::Deflate(mut socket) => {
                 let _ = socket.close().await;

@@ -61,7 +61,7 @@ pub struct Args {
 /// What the command line asks for.
 #[derive(Debug, PartialEq)]
 pub enum Command {
-    Run(Args),
+    Run(Box<Args>),
     Help,
 }
 
@@ -150,38 +150,37 @@ where
     }
 
     let host = host.unwrap_or(IpAddr::V4(Ipv4Addr::LOCALHOST));
-    let defaults = Limits::default();
-    let kept = HistoryLimits::default();
+    let defaults = ServerConfig::default();
     if test_control && !host.is_loopback() {
         return Err(format!(
             "--test-control lets any client break connections: it needs a loopback --host, not {host}"
         ));
     }
-    Ok(Command::Run(Args {
+    Ok(Command::Run(Box::new(Args {
         host,
         port: port.unwrap_or(8080),
         exit_after,
         server: ServerConfig {
-            www: www.unwrap_or_else(|| PathBuf::from("www")),
-            pkg: pkg.unwrap_or_else(|| PathBuf::from("pkg")),
+            www: www.unwrap_or(defaults.www),
+            pkg: pkg.unwrap_or(defaults.pkg),
             test_control,
             verbose,
             limits: Limits {
-                per_second: rate.unwrap_or(defaults.per_second),
-                burst: burst.unwrap_or(defaults.burst),
-                max_frame_bytes: max_frame_bytes.unwrap_or(defaults.max_frame_bytes),
+                per_second: rate.unwrap_or(defaults.limits.per_second),
+                burst: burst.unwrap_or(defaults.limits.burst),
+                max_frame_bytes: max_frame_bytes.unwrap_or(defaults.limits.max_frame_bytes),
             },
             compression: !no_compression,
             allowed_origins,
             jwt_secret,
             history: HistoryLimits {
-                max_messages: history.unwrap_or(kept.max_messages),
-                max_age: history_secs.unwrap_or(kept.max_age),
+                max_messages: history.unwrap_or(defaults.history.max_messages),
+                max_age: history_secs.unwrap_or(defaults.history.max_age),
             },
             redis,
             demo,
         },
-    }))
+    })))
 }
 
 /// A Redis URL; whether a server answers there is found out at start.
@@ -272,7 +271,7 @@ mod tests {
 
     fn run(args: &[&str]) -> Result<Args, String> {
         match parse(args.iter().map(|arg| arg.to_string()))? {
-            Command::Run(args) => Ok(args),
+            Command::Run(args) => Ok(*args),
             Command::Help => Err("help".to_owned()),
         }
     }
@@ -292,19 +291,7 @@ mod tests {
                 host: IpAddr::V4(Ipv4Addr::LOCALHOST),
                 port: 8080,
                 exit_after: None,
-                server: ServerConfig {
-                    www: PathBuf::from("www"),
-                    pkg: PathBuf::from("pkg"),
-                    test_control: false,
-                    verbose: false,
-                    limits: Limits::default(),
-                    compression: true,
-                    allowed_origins: Vec::new(),
-                    jwt_secret: None,
-                    history: HistoryLimits::default(),
-                    redis: None,
-                    demo: false,
-                },
+                server: ServerConfig::default(),
             })
         );
     }

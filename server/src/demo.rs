@@ -85,7 +85,7 @@ impl Feed {
         if self.ticks % TICKS_PER_APPROVAL == 1 {
             messages.push(self.approval(now_ms));
         }
-        if self.ticks % TICKS_PER_ALERT == 0 {
+        if self.ticks.is_multiple_of(TICKS_PER_ALERT) {
             messages.push(self.alert(now_ms));
         }
         messages

@@ -66,6 +66,27 @@ pub struct ServerConfig {
     pub demo: bool,
 }
 
+impl Default for ServerConfig {
+    /// What `tabwire-server` runs with when given no option: `www/` and
+    /// `pkg/` of the working directory, channels in memory, compression on,
+    /// no control API, no authentication.
+    fn default() -> Self {
+        ServerConfig {
+            www: PathBuf::from("www"),
+            pkg: PathBuf::from("pkg"),
+            test_control: false,
+            verbose: false,
+            limits: Limits::default(),
+            compression: true,
+            allowed_origins: Vec::new(),
+            jwt_secret: None,
+            history: HistoryLimits::default(),
+            redis: None,
+            demo: false,
+        }
+    }
+}
+
 /// Serves `config` on `listener` until the future is dropped or the listener
 /// fails; with `config.redis`, fails at once if Redis cannot be reached.
 /// Nagle's algorithm is off: a message's echo and its ack are two small

@@ -14,7 +14,7 @@ use crate::args::{Args, Command};
 
 fn main() -> ExitCode {
     let args = match args::parse(std::env::args().skip(1)) {
-        Ok(Command::Run(args)) => args,
+        Ok(Command::Run(args)) => *args,
         Ok(Command::Help) => {
             print!("{}", args::USAGE);
             return ExitCode::SUCCESS;

@@ -56,14 +56,7 @@ pub fn config(test_control: bool, www: PathBuf, pkg: PathBuf) -> ServerConfig {
         www,
         pkg,
         test_control,
-        verbose: false,
-        limits: Limits::default(),
-        compression: true,
-        allowed_origins: Vec::new(),
-        jwt_secret: None,
-        history: HistoryLimits::default(),
-        redis: None,
-        demo: false,
+        ..ServerConfig::default()
     }
 }
 
