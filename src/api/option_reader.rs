@@ -8,16 +8,17 @@
 //! unknown option; unknown keys are reported before wrong values, since a
 //! misspelt key is the likelier mistake.
 
-use js_sys::{Array, Object};
+use js_sys::Array;
 use wasm_bindgen::{JsCast, JsValue};
 
 use super::options_error::OptionsError;
 use crate::web::js_error::js_string;
+use crate::web::js_object::JsObject;
 
 /// One object of options (the options themselves, or `reconnect`, ...)
 /// being read.
 pub struct OptionObject {
-    object: Object,
+    object: JsObject,
     /// Put before each key in messages: "" or "reconnect.".
     prefix: String,
     read: Vec<&'static str>,
@@ -28,20 +29,22 @@ pub struct OptionObject {
 impl OptionObject {
     /// Reads the options object with `read`.
     pub fn read_root<T>(value: &JsValue, read: impl FnOnce(&mut OptionObject) -> T) -> Result<T, OptionsError> {
-        let object = plain_object(value).ok_or_else(|| OptionsError::NotAnObject(describe(value)))?;
+        let object = plain_object(value).ok_or_else(|| OptionsError::NotAnObject(shown(value)))?;
         let mut root = OptionObject::new(object, String::new());
         let options = read(&mut root);
         root.finish()?;
         Ok(options)
     }
 
-    fn new(object: Object, prefix: String) -> OptionObject {
+    fn new(object: JsObject, prefix: String) -> OptionObject {
         OptionObject { object, prefix, read: Vec::new(), problem: None }
     }
 
     /// The first key that was not read, else the first wrong value.
     fn finish(self) -> Result<(), OptionsError> {
-        let unknown = Object::keys(&self.object)
+        let unknown = self
+            .object
+            .keys()
             .iter()
             .filter_map(|key| key.as_string())
             .find(|key| !self.read.contains(&key.as_str()));
@@ -53,10 +56,9 @@ impl OptionObject {
     }
 
     /// The value of `key` as it is (`undefined` when absent).
-    #[inline(never)]
     pub fn value(&mut self, key: &'static str) -> JsValue {
         self.read.push(key);
-        js_sys::Reflect::get(&self.object, &JsValue::from_str(key)).unwrap_or(JsValue::UNDEFINED)
+        self.object.get(key)
     }
 
     /// The value of `key`; `None` when absent (`undefined` or `null`).
@@ -182,7 +184,7 @@ impl OptionObject {
     /// Reports that `value`, under `key`, is not `expected`.
     fn wrong_type(&mut self, key: &str, expected: &str, value: &JsValue) {
         let option = format!("{}{key}", self.prefix);
-        self.problem.get_or_insert(OptionsError::WrongType { option, expected: expected.to_owned(), found: describe(value) });
+        self.problem.get_or_insert(OptionsError::WrongType { option, expected: expected.to_owned(), found: shown(value) });
     }
 }
 
@@ -204,13 +206,13 @@ fn one_of(names: &[&str]) -> String {
 }
 
 /// `value` if it is an object with keys of its own: not null, an array or a function.
-fn plain_object(value: &JsValue) -> Option<Object> {
-    (value.is_object() && !Array::is_array(value)).then(|| value.clone().unchecked_into())
+fn plain_object(value: &JsValue) -> Option<JsObject> {
+    JsObject::of(value).filter(|_| !Array::is_array(value))
 }
 
 /// A value as a message shows it: a string quoted, a number or a boolean as
 /// JavaScript writes it, anything else by its kind.
-pub fn describe(value: &JsValue) -> String {
+fn shown(value: &JsValue) -> String {
     if let Some(text) = value.as_string() {
         format!("\"{text}\"")
     } else if value.is_null() {

@@ -40,6 +40,11 @@ impl JsObject {
     pub fn get(&self, key: &str) -> JsValue {
         Reflect::get(&self.0, &JsValue::from_str(key)).unwrap_or(JsValue::UNDEFINED)
     }
+
+    /// Its own enumerable string keys, as `Object.keys` lists them.
+    pub fn keys(&self) -> js_sys::Array {
+        Object::keys(&self.0)
+    }
 }
 
 impl From<JsObject> for JsValue {
