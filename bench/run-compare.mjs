@@ -243,12 +243,12 @@ function printFigures({ modes, throughput, echo, drop, restart, memory, size, pr
   for (const [workload, bySetup] of Object.entries(firehoses)) {
     for (const [setup, figure] of Object.entries(bySetup)) {
       const sharing = setup === "tabwire shared";
-      profileRows.push([`${workload}: ${setup}`, us(figure.wallUsPerMessage), us(figure.socketListenerUs), us(figure.beforeAppUs), us(figure.afterAppUs), sharing ? us(figure.postMessageUs) : "", sharing ? us(figure.broadcastListenerUs) : ""]);
+      profileRows.push([`${workload}: ${setup}`, us(figure.wallUsPerMessage), us(figure.socketListenerUs), us(figure.beforeAppUs), us(figure.afterAppUs), sharing ? us(figure.postMessageUs) : "", sharing ? us(figure.broadcastListenerUs) : "", sharing ? round(figure.socketCalls / figure.posts, 1) : ""]);
     }
     const bare = bareBroadcastChannel[workload];
-    profileRows.push([`${workload}: bare BroadcastChannel, ${round(bare.perSecond)} delivered/s`, us(1e6 / bare.perSecond), "", "", "", us(bare.postMessageUs), ""]);
+    profileRows.push([`${workload}: bare BroadcastChannel, ${round(bare.perSecond)} delivered/s`, us(1e6 / bare.perSecond), "", "", "", us(bare.postMessageUs), "", 1]);
   }
-  printTable(["workload: set-up", "wall", "socket listener", "of which before the app's", "after it", "postMessage", "follower's listener"], profileRows);
+  printTable(["workload: set-up", "wall", "socket listener", "of which before the app's", "after it", "postMessage", "follower's listener", "frames per post"], profileRows);
   console.log("\nProfile: one echo round trip, µs\n");
   printTable(
     ["client", "p50", "send()", "socket listeners, without the send() in them", "frames"],

@@ -10,11 +10,18 @@
 
 use js_sys::{Array, Object, Reflect, JSON};
 use tabwire::core::{CloseInfo, ConnectionState, Event, Outcome, Peer, StateChange};
-use tabwire::web::peer_codec::{decode, encode};
+use tabwire::web::peer_codec::{batch, decode, decode_post, encode};
 use tabwire::web::protocol::classify;
 use tabwire::web::Frame;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_test::*;
+
+/// What `decode_post` hands on, in order.
+fn decoded_post(value: &JsValue) -> Vec<Result<Peer<Frame>, String>> {
+    let mut decoded = Vec::new();
+    decode_post(value, |peer| decoded.push(peer));
+    decoded
+}
 
 wasm_bindgen_test_configure!(run_in_browser);
 
@@ -68,9 +75,9 @@ impl Random {
 
     /// A field name tabwire uses, mostly, or another.
     fn key(&mut self) -> String {
-        const KEYS: [&str; 16] = [
+        const KEYS: [&str; 17] = [
             "tabwire", "kind", "epoch", "tab", "state", "tabs", "channels", "offsets", "id", "as", "data", "created",
-            "event", "acknowledged", "rejected", "channel",
+            "event", "acknowledged", "rejected", "channel", "messages",
         ];
         if self.below(5) == 0 { self.text() } else { KEYS[self.below(KEYS.len())].to_owned() }
     }
@@ -126,6 +133,36 @@ fn every_message_a_tab_posts_decodes_back_to_itself() {
 }
 
 #[wasm_bindgen_test]
+fn a_batch_decodes_to_its_messages_in_order() {
+    let messages = every_kind();
+    let posted = batch(messages.iter().cloned().collect());
+    let decoded: Vec<String> = decoded_post(&posted)
+        .into_iter()
+        .map(|peer| JSON::stringify(&encode(peer.expect("every message of the batch"))).unwrap().into())
+        .collect();
+    let expected: Vec<String> = messages.iter().map(|message| JSON::stringify(message).unwrap().into()).collect();
+    assert_eq!(decoded, expected);
+    // A single message is one post of its own.
+    assert_eq!(decoded_post(&messages[0]).len(), 1);
+}
+
+#[wasm_bindgen_test]
+fn a_batch_refuses_its_bad_messages_and_keeps_the_rest() {
+    let good = every_kind().remove(0);
+    let inner = batch([good.clone()].into_iter().collect());
+    let posted = batch([good.clone(), JsValue::from("foreign"), inner, good].into_iter().collect());
+    let decoded = decoded_post(&posted);
+    assert_eq!(decoded.len(), 4);
+    assert!(decoded[0].is_ok() && decoded[3].is_ok());
+    assert!(decoded[1].as_ref().is_err_and(|reason| reason.contains("not tabwire's")), "{:?}", decoded[1]);
+    assert!(decoded[2].as_ref().is_err_and(|reason| reason.contains("batch inside a batch")), "{:?}", decoded[2]);
+    let not_a_list = batch(Array::new());
+    Reflect::set(&not_a_list, &"messages".into(), &"none".into()).unwrap();
+    let refused = decoded_post(&not_a_list);
+    assert!(refused.len() == 1 && refused[0].as_ref().is_err_and(|reason| reason.contains("\"messages\"")));
+}
+
+#[wasm_bindgen_test]
 fn mangled_tab_messages_are_refused_or_read_never_a_panic() {
     let mut random = Random(0x7ab_3e7);
     let kinds = every_kind();
@@ -144,6 +181,11 @@ fn mangled_tab_messages_are_refused_or_read_never_a_panic() {
         }
         // Not even an object, sometimes.
         let _ = decode(&random.value(0));
+        // A batch of one, its envelope mangled too.
+        let posted = mutate(&mut random, &batch([message].into_iter().collect()));
+        for refusal in decoded_post(&posted).into_iter().filter_map(Result::err) {
+            assert!(!refusal.is_empty(), "a refusal says why: {:?}", JSON::stringify(&posted));
+        }
     }
     assert!(read > 0 && refused > 0, "both kinds reached: {read} read, {refused} refused");
 }

@@ -111,6 +111,55 @@ async fn foreign_messages_on_the_channel_are_ignored_with_a_warning() {
     client.close(None, None).unwrap();
 }
 
+/// A plain listener on a channel, keeping what it hears as JSON.
+struct Overheard {
+    channel: web_sys::BroadcastChannel,
+    heard: std::rc::Rc<std::cell::RefCell<Vec<String>>>,
+    _listener: Closure<dyn FnMut(web_sys::MessageEvent)>,
+}
+
+impl Overheard {
+    fn on(name: &str) -> Overheard {
+        let channel = web_sys::BroadcastChannel::new(name).unwrap();
+        let heard = std::rc::Rc::new(std::cell::RefCell::new(Vec::new()));
+        let sink = heard.clone();
+        let listener = Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |event: web_sys::MessageEvent| {
+            sink.borrow_mut().push(String::from(js_sys::JSON::stringify(&event.data()).unwrap()));
+        });
+        channel.set_onmessage(Some(listener.as_ref().unchecked_ref()));
+        Overheard { channel, heard, _listener: listener }
+    }
+
+    fn count(&self) -> usize {
+        self.heard.borrow().len()
+    }
+}
+
+#[wasm_bindgen_test]
+async fn messages_posted_soon_go_together_and_in_order() {
+    use tabwire::web::broadcast::Broadcast;
+    let name = "tabwire:broadcast-batching";
+    let overheard = Overheard::on(name);
+    let batch: tabwire::web::broadcast::Batcher = |messages| object(&[("batch", messages.into())]);
+    let broadcast = Broadcast::open(name, batch, |_| {}).unwrap();
+    // A burst: three posted soon in one task go out as one batch; a post now
+    // goes after what waits.
+    for n in 1..=3 {
+        broadcast.post_soon(&n.into());
+    }
+    until("the batch", 5_000, async || overheard.count() == 1).await;
+    broadcast.post_soon(&4.into());
+    broadcast.post(&5.into()).unwrap();
+    // A lone one goes as itself; dropping the channel posts what waits.
+    broadcast.post_soon(&6.into());
+    until("the lone one", 5_000, async || overheard.count() == 4).await;
+    broadcast.post_soon(&7.into());
+    drop(broadcast);
+    until("the last one", 5_000, async || overheard.count() == 5).await;
+    assert_eq!(*overheard.heard.borrow(), [r#"{"batch":[1,2,3]}"#, "4", "5", "6", "7"]);
+    overheard.channel.close();
+}
+
 #[wasm_bindgen_test]
 async fn with_share_off_every_client_is_solo() {
     let tag = fresh("share-off").await;

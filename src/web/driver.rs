@@ -6,7 +6,7 @@ use std::collections::VecDeque;
 use std::rc::{Rc, Weak};
 
 use crate::core::record::id_prefix;
-use crate::core::{Config, ConnectionState, Entry, Effect, Event, Input, Machine, Refusal, Role, Sent, Stats, Timer};
+use crate::core::{Config, ConnectionState, Entry, Effect, Event, Input, Machine, Peer, Refusal, Role, Sent, Stats, Timer};
 
 use super::broadcast::Heard;
 use super::clock::{self, now};
@@ -310,6 +310,14 @@ impl Shared {
                         runtime.machine.handle(now(), Input::Restore { entries: scan.entries, skipped: scan.skipped });
                     }
                 }
+                // The connection's events come in bursts of frames: they go
+                // out together at the end of the burst. The rest (a tab
+                // joining, leaving, relaying) goes at once, after them.
+                Effect::Broadcast(peer @ Peer::Event { .. }) => {
+                    if let Some(sharing) = &runtime.sharing {
+                        sharing.post_soon(&peer_codec::encode(peer));
+                    }
+                }
                 Effect::Broadcast(peer) => {
                     if let Some(sharing) = &runtime.sharing {
                         if let Err(error) = sharing.post(&peer_codec::encode(peer)) {
@@ -493,10 +501,13 @@ impl Shared {
                 Input::LockGranted { stored_epoch }
             }
             ShareSignal::LockLost => Input::LockLost,
-            ShareSignal::Heard(Heard::Message(message)) => match peer_codec::decode(&message) {
-                Ok(peer) => Input::Peer(peer),
-                Err(reason) => return self.warn_broadcast(reason),
-            },
+            ShareSignal::Heard(Heard::Message(message)) => {
+                peer_codec::decode_post(&message, |decoded| match decoded {
+                    Ok(peer) => self.handle(Input::Peer(peer)),
+                    Err(reason) => self.warn_broadcast(reason),
+                });
+                return;
+            }
             ShareSignal::Heard(Heard::Unreadable) => {
                 return self.warn_broadcast("a message that could not be deserialized".to_owned());
             }

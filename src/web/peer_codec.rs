@@ -105,6 +105,31 @@ fn close_fields(close: CloseInfo) -> JsObject {
         .set("willReconnect", close.will_reconnect)
 }
 
+/// Messages posted together, in order: `{ tabwire: 1, kind: "batch",
+/// messages: [...] }`, each of them a whole message as `encode` builds it.
+pub fn batch(messages: js_sys::Array) -> JsValue {
+    JsObject::new().set("tabwire", VERSION).set("kind", "batch").set("messages", messages).into()
+}
+
+/// Reads one post of the channel back: hands `each` the messages of a
+/// batch, in order, or the one message it is; each decoded or refused with
+/// its reason.
+pub fn decode_post(value: &JsValue, mut each: impl FnMut(Result<Peer<Frame>, String>)) {
+    let batch = Fields::of(value).filter(|message| {
+        message.get("tabwire").as_f64() == Some(f64::from(VERSION)) && message.get("kind").as_string().as_deref() == Some("batch")
+    });
+    let Some(batch) = batch else {
+        return each(decode(value));
+    };
+    let messages = batch.get("messages");
+    if !js_sys::Array::is_array(&messages) {
+        return each(Err(bad("messages", "not an array")));
+    }
+    for message in messages.unchecked_into::<js_sys::Array>().iter() {
+        each(decode(&message));
+    }
+}
+
 /// Reads a message of the channel back, or says why it is not one.
 pub fn decode(value: &JsValue) -> Result<Peer<Frame>, String> {
     let message = Fields::of(value).ok_or("a message that is not tabwire's (not an object)")?;
@@ -139,6 +164,7 @@ pub fn decode(value: &JsValue) -> Result<Peer<Frame>, String> {
         }
         "event" => Peer::Event { epoch: message.count("epoch")?, event: decode_event(&message)? },
         "done" => Peer::Done { epoch: message.count("epoch")?, id: message.string("id")?, outcome: outcome(&message)? },
+        "batch" => return Err("a batch inside a batch".to_owned()),
         other => return Err(format!("a tabwire message of unknown kind \"{other}\"")),
     };
     Ok(peer)

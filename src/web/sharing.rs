@@ -9,6 +9,7 @@ use web_sys::Storage;
 
 use super::broadcast::{Broadcast, Heard};
 use super::locks::{lock_manager, LockManager, LockRequest};
+use super::peer_codec;
 
 /// What the sharing machinery reports to the driver.
 pub enum ShareSignal {
@@ -129,6 +130,13 @@ impl Sharing {
         self.channel.as_ref().map_or(Ok(()), |channel| channel.post(message))
     }
 
+    /// Posts at the end of the current burst of frames (see `Broadcast`).
+    pub fn post_soon(&self, message: &JsValue) {
+        if let Some(channel) = &self.channel {
+            channel.post_soon(message);
+        }
+    }
+
     /// The epoch the last leader kept; 0 if none (or no storage).
     pub fn stored_epoch(&self) -> u64 {
         let stored = self.storage.as_ref().and_then(|storage| storage.get_item(&self.epoch_key()).ok().flatten());
@@ -159,5 +167,5 @@ impl Sharing {
 
 fn open_channel(name: &str, on_signal: &OnSignal) -> Option<Broadcast> {
     let on_signal = on_signal.clone();
-    Broadcast::open(name, move |heard| on_signal(ShareSignal::Heard(heard)))
+    Broadcast::open(name, peer_codec::batch, move |heard| on_signal(ShareSignal::Heard(heard)))
 }
