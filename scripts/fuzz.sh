@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs every fuzz target in fuzz/ for a while (cargo fuzz: libFuzzer with
 # AddressSanitizer; scripts/setup.sh installs cargo-fuzz).
-#   scripts/fuzz.sh                          30 s per target (what CI runs)
+#   scripts/fuzz.sh                          30 s per target (scripts/test.sh asks for 20)
 #   SECONDS_PER_TARGET=600 scripts/fuzz.sh   longer
 # cargo fuzz wants nightly flags; RUSTC_BOOTSTRAP lets the stable toolchain
 # take them. A crash fails the run and leaves its input in
