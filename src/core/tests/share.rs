@@ -396,6 +396,14 @@ fn publications(tab: &Harness) -> Vec<String> {
 }
 
 /// The leader's server sends messages `offsets` of channel `x`.
+/// The server answers the leader's subscription to `x` at `offset`.
+fn server_subscribed(tabs: &mut Tabs, offset: u64) {
+    tabs.act(0, |leader| {
+        let generation = leader.generation();
+        leader.input(Input::Subscribed { generation, channel: "x".to_owned(), offset });
+    });
+}
+
 fn server_publishes(tabs: &mut Tabs, offsets: std::ops::RangeInclusive<u64>) {
     tabs.act(0, |leader| {
         let generation = leader.generation();
@@ -413,10 +421,7 @@ fn a_tab_that_joins_a_channel_later_with_since_gets_its_history_and_the_others_n
     for index in [0, 1] {
         tabs.act(index, |tab| tab.input(Input::Subscribe { channel: "x".to_owned(), since: None }));
     }
-    tabs.act(0, |leader| {
-        let generation = leader.generation();
-        leader.input(Input::Subscribed { generation, channel: "x".to_owned(), offset: 0 });
-    });
+    server_subscribed(&mut tabs, 0);
     server_publishes(&mut tabs, 1..=3);
     let about_x = |tab: &Harness| tab.events.iter().filter(|event| event.channel() == Some("x")).count();
     assert_eq!(about_x(tabs.tab(2)), 0, "a tab not listening to x hears nothing of it");
@@ -439,19 +444,13 @@ fn a_tab_joining_while_messages_flow_gets_the_history_before_the_live_ones() {
     for index in [0, 1] {
         tabs.act(index, |tab| tab.input(Input::Subscribe { channel: "x".to_owned(), since: None }));
     }
-    let subscribed = |tabs: &mut Tabs, offset| {
-        tabs.act(0, |leader| {
-            let generation = leader.generation();
-            leader.input(Input::Subscribed { generation, channel: "x".to_owned(), offset });
-        })
-    };
-    subscribed(&mut tabs, 0);
+    server_subscribed(&mut tabs, 0);
     server_publishes(&mut tabs, 1..=3);
     tabs.act(2, |late| late.input(Input::Subscribe { channel: "x".to_owned(), since: Some(0) }));
     // A live message reaches the leader before the server answers the
     // replay's subscription; then the answer, the replay, live again.
     server_publishes(&mut tabs, 4..=4);
-    subscribed(&mut tabs, 4);
+    server_subscribed(&mut tabs, 4);
     server_publishes(&mut tabs, 1..=5);
     let all = ["1:m1", "2:m2", "3:m3", "4:m4", "5:m5"];
     assert_eq!(publications(tabs.tab(2)), all, "the late tab: the history, then the live ones, once each");
@@ -463,10 +462,7 @@ fn a_tab_joining_while_the_connection_is_down_gets_its_history_on_the_next_one()
     let mut tabs = pair();
     tabs.open();
     tabs.act(1, |tab| tab.input(Input::Subscribe { channel: "x".to_owned(), since: None }));
-    tabs.act(0, |leader| {
-        let generation = leader.generation();
-        leader.input(Input::Subscribed { generation, channel: "x".to_owned(), offset: 0 });
-    });
+    server_subscribed(&mut tabs, 0);
     server_publishes(&mut tabs, 1..=3);
     tabs.act(0, Harness::drop_connection);
     tabs.act(2, |late| late.input(Input::Subscribe { channel: "x".to_owned(), since: Some(0) }));
@@ -476,10 +472,7 @@ fn a_tab_joining_while_the_connection_is_down_gets_its_history_on_the_next_one()
     });
     let subscribe_frames: Vec<&String> = tabs.tab(0).sent.iter().filter(|frame| frame.starts_with("<subscribe")).collect();
     assert_eq!(subscribe_frames.last().map(|frame| frame.as_str()), Some("<subscribe x since 0>"), "from the lowest tab");
-    tabs.act(0, |leader| {
-        let generation = leader.generation();
-        leader.input(Input::Subscribed { generation, channel: "x".to_owned(), offset: 3 });
-    });
+    server_subscribed(&mut tabs, 3);
     server_publishes(&mut tabs, 1..=4);
     let all = ["1:m1", "2:m2", "3:m3", "4:m4"];
     assert_eq!(publications(tabs.tab(2)), all);
@@ -491,25 +484,19 @@ fn a_joining_tab_waits_for_its_own_replay_not_an_answer_to_another_subscription(
     let mut tabs = pair();
     tabs.open();
     tabs.act(1, |tab| tab.input(Input::Subscribe { channel: "x".to_owned(), since: None }));
-    let subscribed = |tabs: &mut Tabs, offset| {
-        tabs.act(0, |leader| {
-            let generation = leader.generation();
-            leader.input(Input::Subscribed { generation, channel: "x".to_owned(), offset });
-        })
-    };
-    subscribed(&mut tabs, 0);
+    server_subscribed(&mut tabs, 0);
     server_publishes(&mut tabs, 1..=3);
     // The late tab subscribes; its hello reaches the leader only after the
     // server answered a subscription of its own (a reconnect's, say) and
     // sent messages 4 and 5.
     tabs.tab(2).input(Input::Subscribe { channel: "x".to_owned(), since: Some(0) });
     let hello = std::mem::take(&mut tabs.tab(2).broadcasts);
-    subscribed(&mut tabs, 5);
+    server_subscribed(&mut tabs, 5);
     server_publishes(&mut tabs, 4..=5);
     tabs.tab(2).broadcasts = hello;
     tabs.deliver();
     assert_eq!(tabs.tab(0).sent.last().map(String::as_str), Some("<subscribe x since 0>"));
-    subscribed(&mut tabs, 5);
+    server_subscribed(&mut tabs, 5);
     server_publishes(&mut tabs, 1..=6);
     let all = ["1:m1", "2:m2", "3:m3", "4:m4", "5:m5", "6:m6"];
     assert_eq!(publications(tabs.tab(2)), all, "its history, then the live ones");
