@@ -1,6 +1,9 @@
 //! Runs a core [`Machine`] in the browser: feeds it browser events with the
 //! time, carries out its effects, and hands its events to the user.
 
+mod connection;
+mod tabs;
+
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::rc::{Rc, Weak};
@@ -8,18 +11,16 @@ use std::rc::{Rc, Weak};
 use crate::core::record::id_prefix;
 use crate::core::{Config, ConnectionState, Entry, Effect, Event, Input, Machine, Peer, Refusal, Role, Sent, Stats, Timer};
 
-use super::broadcast::Heard;
 use super::clock::{self, now};
 use super::frame::Frame;
 use super::peer_codec;
-use super::protocol::{self, Inbound};
-use super::sharing::{ShareSignal, Sharing};
+use super::protocol;
+use super::sharing::Sharing;
 use super::storage::OutboxStore;
 use super::signals::{Signal, Signals};
-use super::socket::{Socket, SocketEvent};
+use super::socket::Socket;
 use super::timers::Timers;
-use super::url_provider;
-use super::wire::{with_token, TokenPlace, TokenSource, WireConfig};
+use super::wire::{TokenPlace, TokenSource, WireConfig};
 
 /// Receives the machine's events; this is where user code runs.
 pub trait EventSink {
@@ -87,7 +88,7 @@ impl Driver {
         namespace: &str,
         sink: Box<dyn EventSink>,
     ) -> Driver {
-        let tab = tab_id();
+        let tab = tabs::tab_id();
         let ids = id_prefix(clock::epoch_now(), &tab);
         let first_token = match &wire.token {
             Some(TokenSource::Fixed(token)) if wire.token_in == TokenPlace::Frame => Some(token.clone()),
@@ -364,116 +365,6 @@ impl Shared {
         self.calling_out.set(false);
     }
 
-    /// Asks the URL provider (or takes the fixed URL) and the token
-    /// provider, if any, for this attempt.
-    fn resolve_url(self: &Rc<Self>, generation: u64, attempt: u32, auth_failed: bool) {
-        let url_provider = self.wire.url_provider.clone();
-        let fixed_url = self.wire.fixed_url.clone();
-        let token_provider = match &self.wire.token {
-            Some(TokenSource::Provider(provider)) => Some(provider.clone()),
-            _ => None,
-        };
-        let weak = Rc::downgrade(self);
-        wasm_bindgen_futures::spawn_local(async move {
-            let url = match url_provider {
-                Some(provider) => url_provider::resolve(provider, attempt, auth_failed, "URL").await,
-                None => fixed_url.ok_or_else(|| "no url".to_owned()),
-            };
-            let resolved = match (url, token_provider) {
-                (Ok(url), Some(provider)) => match url_provider::resolve(provider, attempt, auth_failed, "token").await {
-                    Ok(token) => Ok((url, Some(token))),
-                    Err(message) => Err(format!("(token provider) {message}")),
-                },
-                (url, _) => url.map(|url| (url, None)),
-            };
-            if let Some(shared) = weak.upgrade() {
-                shared.handle(match resolved {
-                    Ok((url, token)) => Input::UrlResolved { generation, url: shared.place_token(url, token) },
-                    Err(message) => Input::UrlFailed { generation, message },
-                });
-            }
-        });
-    }
-
-    /// Puts a fresh token where it goes: in the URL, or aside for the
-    /// `auth` frame. It is never stored.
-    fn place_token(&self, url: String, token: Option<String>) -> String {
-        let Some(token) = token else { return url };
-        match self.wire.token_in {
-            TokenPlace::Query => with_token(&url, &token),
-            TokenPlace::Frame => {
-                *self.token.borrow_mut() = Some(token);
-                url
-            }
-        }
-    }
-
-    fn socket_listener(self: &Rc<Self>, generation: u64) -> Rc<dyn Fn(SocketEvent)> {
-        let weak = Rc::downgrade(self);
-        Rc::new(move |event| {
-            if let Some(shared) = weak.upgrade() {
-                shared.on_socket_event(generation, event);
-            }
-        })
-    }
-
-    fn on_socket_event(self: &Rc<Self>, generation: u64, event: SocketEvent) {
-        let input = match event {
-            SocketEvent::Open => {
-                let protocol = self.runtime.borrow().socket.as_ref().map(Socket::protocol).unwrap_or_default();
-                let acknowledged = protocol == protocol::SUBPROTOCOL;
-                self.acknowledged.set(acknowledged);
-                // Credentials first: the server handles frames in order.
-                if acknowledged && self.wire.token_in == TokenPlace::Frame {
-                    if let Some(token) = self.token.borrow().as_deref() {
-                        Self::transmit(&self.runtime.borrow(), &protocol::auth(token));
-                    }
-                }
-                Input::Opened { generation, acknowledged }
-            }
-            SocketEvent::Message(data) => self.classify(generation, data),
-            SocketEvent::Error => Input::SocketError { generation },
-            SocketEvent::Close { code, reason, clean } => Input::Closed { generation, code, reason, clean },
-        };
-        self.handle(input);
-    }
-
-    /// Sorts an incoming frame: with the protocol by its `type`, otherwise
-    /// by the pong matcher, which may run a user function, so it runs here,
-    /// before any borrow.
-    fn classify(&self, generation: u64, data: wasm_bindgen::JsValue) -> Input<Frame> {
-        if self.acknowledged.get() {
-            return match protocol::classify(&data) {
-                Inbound::Pong => Input::Pong { generation },
-                Inbound::Ack(id) => Input::Ack { generation, id },
-                Inbound::Rejected { id, code, message } => Input::Rejected { generation, id, code, message },
-                Inbound::Error { code, message } => Input::ServerError { generation, code, message },
-                Inbound::Publication { channel, offset } => {
-                    Input::Publication { generation, channel, offset, payload: Frame::inbound(data) }
-                }
-                Inbound::Subscribed { channel, offset } => Input::Subscribed { generation, channel, offset },
-                Inbound::Unsubscribed { channel } => Input::Unsubscribed { generation, channel },
-                Inbound::SubscribeError { channel, code, message } => {
-                    Input::SubscribeError { generation, channel, code, message }
-                }
-                Inbound::Gap { channel, since, from } => Input::Gap { generation, channel, since, from },
-                Inbound::Message(parsed) => {
-                    let frame = Frame::inbound(data);
-                    let payload = match parsed {
-                        Some(parsed) => frame.with_parsed(parsed),
-                        None => frame,
-                    };
-                    Input::Frame { generation, payload }
-                }
-            };
-        }
-        if self.wire.pong.as_ref().is_some_and(|pong| pong.matches(&data)) {
-            Input::Pong { generation }
-        } else {
-            Input::Frame { generation, payload: Frame::inbound(data) }
-        }
-    }
-
     fn on_signal(self: &Rc<Self>, signal: Signal) {
         let input = match signal {
             Signal::Online => Input::Online,
@@ -494,44 +385,6 @@ impl Shared {
         self.handle(input);
     }
 
-    fn on_share_signal(self: &Rc<Self>, signal: ShareSignal) {
-        let input = match signal {
-            ShareSignal::LockGranted => {
-                let stored_epoch = self.runtime.borrow().sharing.as_ref().map_or(0, Sharing::stored_epoch);
-                Input::LockGranted { stored_epoch }
-            }
-            ShareSignal::LockLost => Input::LockLost,
-            ShareSignal::Heard(Heard::Message(message)) => {
-                peer_codec::decode_post(&message, |decoded| match decoded {
-                    Ok(peer) => self.handle(Input::Peer(peer)),
-                    Err(reason) => self.warn_broadcast(reason),
-                });
-                return;
-            }
-            ShareSignal::Heard(Heard::Unreadable) => {
-                return self.warn_broadcast("a message that could not be deserialized".to_owned());
-            }
-            ShareSignal::TabGone(tab) => {
-                self.with_sharing(|sharing| sharing.unwatch(&tab));
-                Input::TabGone { tab }
-            }
-        };
-        self.handle(input);
-    }
-
-    /// Something else talks on the tabs' channel: say so, and carry on.
-    fn warn_broadcast(self: &Rc<Self>, reason: String) {
-        let warning = Event::Warning { key: "BroadcastChannel".to_owned(), reason: format!("ignored {reason}") };
-        self.callouts.borrow_mut().push_back(Callout::Deliver(warning));
-        self.run_callouts();
-    }
-
-    fn with_sharing(&self, action: impl FnOnce(&mut Sharing)) {
-        if let Some(sharing) = &mut self.runtime.borrow_mut().sharing {
-            action(sharing);
-        }
-    }
-
     fn timer_callback(self: &Rc<Self>, timer: Timer) -> impl FnOnce() + 'static {
         let weak = Rc::downgrade(self);
         move || {
@@ -540,14 +393,4 @@ impl Shared {
             }
         }
     }
-}
-
-/// Eight random characters of `[0-9a-z]` naming this page load's tab.
-fn tab_id() -> String {
-    (0..8)
-        .map(|_| {
-            let digit = (js_sys::Math::random() * 36.0) as u32;
-            char::from_digit(digit.min(35), 36).unwrap_or('0')
-        })
-        .collect()
 }
