@@ -35,6 +35,7 @@
 import init, { TabWire } from "/pkg/tabwire.js";
 
 import { check, checks, log, post, sleep, until, within } from "./page.js";
+import { instrumentPosts, perMessage, profile, profiled, resetProfile, timed } from "./profiler.js";
 
 const query = new URLSearchParams(location.search);
 const WS = query.get("ws");
@@ -53,78 +54,6 @@ async function control(ws, route, params = {}) {
   if (!response.ok) throw new Error(`/control/${route}: HTTP ${response.status} ${await response.text()}`);
   return response.json();
 }
-
-// ---- Profiling: JS-thread time in "message" listeners -------------------
-
-/**
- * Sums the time spent in the message listeners registered while `on`, and
- * in BroadcastChannel.postMessage (in the frames instrumented while `on`).
- */
-const profile = { on: false };
-const resetProfile = () =>
-  Object.assign(profile, { socket: { ms: 0, calls: 0, beforeApp: 0, afterApp: 0 }, broadcast: { ms: 0, calls: 0 }, post: { ms: 0, calls: 0 }, send: { ms: 0, calls: 0 } });
-resetProfile();
-
-/** Adds the time of `run()` to `profile[key]`. */
-function timed(key, run) {
-  const start = now();
-  try {
-    return run();
-  } finally {
-    profile[key].ms += now() - start;
-    profile[key].calls += 1;
-  }
-}
-/** Set by the profiling sink: when the application's listener ran. */
-let appEnter = 0;
-let appExit = 0;
-
-/**
- * Wraps the message listeners of `win`'s WebSocket and BroadcastChannel that
- * are registered while profiling, and, if profiling already, its
- * BroadcastChannel.postMessage (this frame and the follower's).
- */
-function instrument(win) {
-  if (profile.on) instrumentPosts(win);
-  for (const [Target, key] of [[win.WebSocket, "socket"], [win.BroadcastChannel, "broadcast"]]) {
-    const wrapped = new WeakMap();
-    const { addEventListener: add, removeEventListener: remove } = win.EventTarget.prototype;
-    Target.prototype.addEventListener = function (type, listener, options) {
-      if (!profile.on || type !== "message" || typeof listener !== "function") return add.call(this, type, listener, options);
-      const timed = function (event) {
-        const start = now();
-        appEnter = 0;
-        try {
-          return listener.call(this, event);
-        } finally {
-          const end = now();
-          const account = profile[key];
-          account.ms += end - start;
-          account.calls += 1;
-          if (appEnter && account.beforeApp !== undefined) {
-            account.beforeApp += appEnter - start;
-            account.afterApp += end - appExit;
-          }
-        }
-      };
-      wrapped.set(listener, timed);
-      return add.call(this, type, timed, options);
-    };
-    Target.prototype.removeEventListener = function (type, listener, options) {
-      return remove.call(this, type, wrapped.get(listener) ?? listener, options);
-    };
-  }
-}
-window.instrument = instrument;
-
-/** Times every BroadcastChannel.postMessage of `win` from now on. */
-function instrumentPosts(win) {
-  const postMessage = win.BroadcastChannel.prototype.postMessage;
-  win.BroadcastChannel.prototype.postMessage = function (message) {
-    return timed("post", () => postMessage.call(this, message));
-  };
-}
-instrument(window);
 
 // ---- Set-ups ---------------------------------------------------------
 
@@ -508,22 +437,6 @@ async function memory(wasm) {
 
 // ---- Profile --------------------------------------------------------------
 
-const perMessage = ({ ms, calls }) => (calls ? (ms * 1000) / calls : 0);
-
-/** What the profile counted: µs per frame of each part, and the calls. */
-const profiled = () => ({
-  socketListenerUs: perMessage(profile.socket),
-  beforeAppUs: perMessage({ ms: profile.socket.beforeApp, calls: profile.socket.calls }),
-  afterAppUs: perMessage({ ms: profile.socket.afterApp, calls: profile.socket.calls }),
-  socketCalls: profile.socket.calls,
-  // Per frame of the socket, not per post: the leader posts the frames of a burst together.
-  postMessageUs: perMessage({ ms: profile.post.ms, calls: profile.socket.calls }),
-  posts: profile.post.calls,
-  broadcastListenerUs: perMessage({ ms: profile.broadcast.ms, calls: profile.socket.calls }),
-  broadcastCalls: profile.broadcast.calls,
-  sendUs: perMessage(profile.send),
-});
-
 /**
  * A bare BroadcastChannel from this page to the follower's frame, carrying
  * what a leader carries per frame (a small object holding the data): the
@@ -598,9 +511,9 @@ async function profiles() {
       for (const client of clients) {
         const count = client.sink;
         client.sink = (data) => {
-          appEnter = now();
+          profile.appEnter = now();
           count(data);
-          appExit = now();
+          profile.appExit = now();
         };
       }
       const started = now();
