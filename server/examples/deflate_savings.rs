@@ -125,6 +125,8 @@ struct Received {
 async fn measure(server: SocketAddr, channels: &[String], ticks: u64, deflate: bool) -> Received {
     let (relay, counted) = relay(server).await;
     let mut subscriber = Subscriber::connect(relay, deflate).await;
+    // The server's hello comes first on /ws (counted on the wire too).
+    subscriber.next().await;
     for channel in channels {
         let frame = format!(r#"{{"type":"subscribe","channel":"{channel}"}}"#);
         subscriber.send(frame).await;
@@ -200,6 +202,12 @@ async fn publish_feed(server: SocketAddr, channels: &[String], ticks: u64) -> us
     let (mut publisher, _) = tokio_tungstenite::connect_async(request)
         .await
         .expect("connect the publisher");
+    // The server's hello, before the acks.
+    tokio::time::timeout(STEP, publisher.next())
+        .await
+        .expect("the hello")
+        .expect("the connection")
+        .expect("a hello frame");
     let run = next_run();
     let mut feed = Feed::new(7);
     let mut sent = 0;

@@ -4,14 +4,20 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::path::PathBuf;
 use std::time::Duration;
 
-use tabwire_server::{HistoryLimits, Limits, ServerConfig};
+use tabwire_server::{DedupeLimits, HistoryLimits, Limits, ServerConfig};
 
 pub const USAGE: &str = "\
 Usage: tabwire-server [OPTIONS]
 
-Reference WebSocket server for tabwire: echo and heartbeat on /ws (with
-acknowledged, deduplicated delivery for clients offering the tabwire.v1
-subprotocol), static files, and an optional test control API under /control/.
+Reference WebSocket server for tabwire, on one port:
+  /ws        the tabwire protocol, whatever subprotocol the client offers
+             (tabwire.v1 is selected when offered): the server's hello
+             first, then acknowledged messages deduplicated per client,
+             and channels with history
+  /raw       raw mode: {\"type\":\"ping\"} gets {\"type\":\"pong\"}, anything else
+             is echoed; no hello, no subprotocol
+  /control/  an optional test control API
+  /          static files
 
 Options:
   --host ADDR            IP address to bind (default 127.0.0.1; `localhost`
@@ -31,11 +37,20 @@ Options:
                          with clients that offer it, as browsers do)
   --allow-origin ORIGIN  only pages of this origin may connect (repeatable;
                          default: any origin)
-  --jwt-secret SECRET    protocol-mode clients must authenticate with a JWT
+  --jwt-secret SECRET    /ws clients must authenticate with a JWT
                          (HS256) signed with SECRET; see docs/PROTOCOL.md
   --history N            messages kept per channel for clients that were
                          away (default 1000)
   --history-secs N       how long they are kept, in seconds (default 600)
+  --dedupe-ids N         message ids remembered per client (its token's sub,
+                         else the client id of its hello, else the
+                         connection), to handle a resent message once
+                         (default 10000)
+  --dedupe-secs N        how long an id is remembered, in seconds (default
+                         86400, the client's default queue.ttlMs)
+  --dedupe-total N       ids remembered over all clients (default 1000000);
+                         past it the least recently active client's oldest
+                         ids are forgotten first
   --redis URL            keep channels in Redis (redis://HOST:PORT[/DB]),
                          shared by every server started with the same URL;
                          default: in this process
@@ -83,6 +98,9 @@ where
     let mut jwt_secret = None;
     let mut history = None;
     let mut history_secs = None;
+    let mut dedupe_ids = None;
+    let mut dedupe_secs = None;
+    let mut dedupe_total = None;
     let mut redis = None;
     let mut test_control = false;
     let mut verbose = false;
@@ -116,7 +134,8 @@ where
             }
             "--host" | "--port" | "--www" | "--pkg" | "--exit-after-secs" | "--rate"
             | "--burst" | "--max-frame-bytes" | "--allow-origin" | "--jwt-secret" | "--history"
-            | "--history-secs" | "--redis" => {
+            | "--history-secs" | "--dedupe-ids" | "--dedupe-secs" | "--dedupe-total"
+            | "--redis" => {
                 let value = match inline {
                     Some(value) => value,
                     None => args.next().ok_or_else(|| format!("{name} needs a value"))?,
@@ -128,19 +147,18 @@ where
                     "--pkg" => set(&mut pkg, &name, parse_dir(&name, value)?)?,
                     "--rate" => set(&mut rate, &name, parse_count(&name, &value)? as f64)?,
                     "--burst" => set(&mut burst, &name, parse_count(&name, &value)?)?,
-                    "--max-frame-bytes" => set(
-                        &mut max_frame_bytes,
-                        &name,
-                        parse_count(&name, &value)? as usize,
-                    )?,
+                    "--max-frame-bytes" => {
+                        set(&mut max_frame_bytes, &name, parse_size(&name, &value)?)?
+                    }
                     "--allow-origin" => allowed_origins.push(parse_origin(value)?),
                     "--jwt-secret" => set(&mut jwt_secret, &name, parse_secret(value)?)?,
-                    "--history" => set(&mut history, &name, parse_count(&name, &value)? as usize)?,
-                    "--history-secs" => set(
-                        &mut history_secs,
-                        &name,
-                        Duration::from_secs(parse_count(&name, &value)?.into()),
-                    )?,
+                    "--history" => set(&mut history, &name, parse_size(&name, &value)?)?,
+                    "--history-secs" => {
+                        set(&mut history_secs, &name, parse_period(&name, &value)?)?
+                    }
+                    "--dedupe-ids" => set(&mut dedupe_ids, &name, parse_size(&name, &value)?)?,
+                    "--dedupe-secs" => set(&mut dedupe_secs, &name, parse_period(&name, &value)?)?,
+                    "--dedupe-total" => set(&mut dedupe_total, &name, parse_size(&name, &value)?)?,
                     "--redis" => set(&mut redis, &name, parse_redis(value)?)?,
                     _ => set(&mut exit_after, &name, parse_secs(&value)?)?,
                 }
@@ -177,6 +195,11 @@ where
                 max_messages: history.unwrap_or(defaults.history.max_messages),
                 max_age: history_secs.unwrap_or(defaults.history.max_age),
             },
+            dedupe: DedupeLimits {
+                ids_per_scope: dedupe_ids.unwrap_or(defaults.dedupe.ids_per_scope),
+                max_age: dedupe_secs.unwrap_or(defaults.dedupe.max_age),
+                total_ids: dedupe_total.unwrap_or(defaults.dedupe.total_ids),
+            },
             redis,
             demo,
         },
@@ -208,6 +231,17 @@ fn parse_count(name: &str, value: &str) -> Result<u32, String> {
             "{name}: not a whole number from 1 to 4294967295: {value:?}"
         )),
     }
+}
+
+/// A count of things (bytes, messages, ids): a whole number from 1 to
+/// 2^32 - 1.
+fn parse_size(name: &str, value: &str) -> Result<usize, String> {
+    parse_count(name, value).map(|count| count as usize)
+}
+
+/// A period in whole seconds, from 1 to 2^32 - 1.
+fn parse_period(name: &str, value: &str) -> Result<Duration, String> {
+    parse_count(name, value).map(|secs| Duration::from_secs(secs.into()))
 }
 
 /// An origin as browsers send it: `scheme://host[:port]`, no path.
@@ -323,6 +357,11 @@ mod tests {
             "--history=50",
             "--history-secs",
             "3",
+            "--dedupe-ids=7",
+            "--dedupe-secs",
+            "60",
+            "--dedupe-total",
+            "100",
             "--redis",
             "redis://127.0.0.1:6379",
             "--demo",
@@ -353,6 +392,11 @@ mod tests {
                         max_messages: 50,
                         max_age: Duration::from_secs(3)
                     },
+                    dedupe: DedupeLimits {
+                        ids_per_scope: 7,
+                        max_age: Duration::from_secs(60),
+                        total_ids: 100
+                    },
                     redis: Some("redis://127.0.0.1:6379".to_owned()),
                     demo: true,
                 },
@@ -374,6 +418,20 @@ mod tests {
         assert!(error(&["--test-control", "--host", "192.0.2.1"]).contains("loopback"));
         // Without the control API any host is fine.
         assert!(run(&["--host", "0.0.0.0"]).is_ok());
+    }
+
+    #[test]
+    fn the_help_names_both_endpoints_and_every_option() {
+        for word in [
+            "/ws",
+            "/raw",
+            "hello",
+            "--dedupe-ids",
+            "--dedupe-secs",
+            "--dedupe-total",
+        ] {
+            assert!(USAGE.contains(word), "{word}");
+        }
     }
 
     #[test]
@@ -399,6 +457,9 @@ mod tests {
         assert!(error(&["--jwt-secret", "short"]).starts_with("--jwt-secret"));
         assert!(error(&["--history", "0"]).starts_with("--history"));
         assert!(error(&["--history-secs", "-1"]).starts_with("--history-secs"));
+        assert!(error(&["--dedupe-ids", "0"]).starts_with("--dedupe-ids"));
+        assert!(error(&["--dedupe-secs", "1.5"]).starts_with("--dedupe-secs"));
+        assert!(error(&["--dedupe-total", "many"]).starts_with("--dedupe-total"));
         assert!(error(&["--redis", "127.0.0.1:6379"]).starts_with("--redis"));
     }
 

@@ -1,8 +1,11 @@
 //! Whether a protocol-mode connection has shown valid credentials, and what
 //! they allow. With a `--jwt-secret`, a client authenticates with a JWT, as
-//! the `token` query parameter of `/ws` or in an `auth` frame before
-//! anything else; it is closed with 4401 when the token is invalid, missing
-//! or expires.
+//! the `token` query parameter of `/ws` or in an `auth` frame; it is closed
+//! with 4401 when the token is invalid or expires, or missing: any frame but
+//! `ping` and `hello` before `auth` closes it (malformed frames are answered
+//! with their `bad_frame` error, as before authentication they cost
+//! nothing). The token's `sub`, when it has one, is the connection's dedupe
+//! scope ([`crate::dedupe`]).
 
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -16,7 +19,7 @@ pub const AUTH_FAILED: u16 = 4401;
 /// Where a connection stands with its credentials.
 #[derive(Debug)]
 pub enum Auth {
-    /// The server takes anyone (no secret), or the connection is in raw mode.
+    /// The server takes anyone (no secret), or the connection is on `/raw`.
     Open,
     /// Waiting for an `auth` frame.
     Required,
@@ -58,6 +61,14 @@ impl Auth {
         }
     }
 
+    /// The `sub` of the granted token, if it has one.
+    pub fn subject(&self) -> Option<&str> {
+        match self {
+            Auth::Granted(grant) => grant.subject.as_deref(),
+            _ => None,
+        }
+    }
+
     /// When the granted token expires.
     pub fn deadline(&self) -> Option<Instant> {
         let Auth::Granted(Grant {
@@ -86,8 +97,9 @@ impl Auth {
                 }
             }
             (Auth::Refused(reason), _) => Gate::Close(reason.clone()),
-            // Pings and answers to malformed frames need no credentials.
-            (Auth::Required, ProtocolAction::Reply(_)) => Gate::Pass,
+            // Pings, the client's hello and answers to malformed frames need
+            // no credentials.
+            (Auth::Required, ProtocolAction::Reply(_) | ProtocolAction::Hello(_)) => Gate::Pass,
             (Auth::Required, _) => {
                 Gate::Close("authentication required: send an auth frame first".to_owned())
             }

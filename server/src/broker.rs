@@ -4,11 +4,14 @@
 //! share every channel (`--redis URL`).
 //!
 //! Both brokers give the hub the same promise: every message of a channel is
-//! handed to [`Hub::fan_out`] once, in offset order, after it was kept. A
-//! subscriber is listed in the hub before it reads the channel's history, so
-//! whatever is published meanwhile reaches it either live or in the replay,
-//! perhaps both; a connection drops offsets it already sent, which removes
-//! the overlap without a lock spanning the broker.
+//! handed to [`Subscribers::fan_out`] once, in offset order, after it was
+//! kept. A subscriber is listed in the hub before it reads the channel's
+//! history, so whatever is published meanwhile reaches it either live or in
+//! the replay, perhaps both; a connection drops offsets it already sent,
+//! which removes the overlap without a lock spanning the broker.
+//!
+//! Every history is named by an epoch ([`crate::history`]), which a
+//! subscriber gets with its `subscribed` and gives back when it resumes.
 
 mod redis;
 
@@ -16,9 +19,23 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Instant;
 
-pub use self::redis::RedisBroker;
-use crate::history::{History, HistoryLimits, Replay};
-use crate::hub::Hub;
+pub use self::redis::{Once, RedisBroker};
+use crate::history::{History, HistoryLimits, Replay, Since};
+
+/// Where a broker hands the channel messages: the server's subscribed
+/// connections (the hub). A trait, so that the brokers need not know the
+/// hub, which holds the broker.
+pub trait Subscribers: Send + Sync {
+    /// Hands the message `offset` of `channel` to the connections
+    /// subscribed to it; returns how many. Called once per message, in
+    /// offset order.
+    fn fan_out(&self, channel: &str, offset: u64, data: &str) -> usize;
+    /// Closes every connection subscribed to a channel: the broker may
+    /// have lost some of their live messages.
+    fn close_subscribers(&self, code: u16, reason: &str);
+    /// Writes a diagnostic line (with `--verbose`).
+    fn log(&self, message: std::fmt::Arguments<'_>);
+}
 
 /// The channel broker of one server.
 #[derive(Debug)]
@@ -49,11 +66,13 @@ pub enum Reach {
     Instances(usize),
 }
 
-/// What a connection that subscribed gets: the channel's newest offset,
-/// and, when it asked for what it missed, the replay.
+/// What a connection that subscribed gets: the channel's newest offset and
+/// the epoch of its history, and, when it asked for what it missed, the
+/// replay.
 #[derive(Debug, PartialEq, Eq)]
 pub struct Subscribed {
     pub offset: u64,
+    pub epoch: String,
     pub replay: Option<Replay>,
 }
 
@@ -72,30 +91,31 @@ impl Memory {
         }
     }
 
-    /// Keeps `data` under the channel's next offset and hands it to
-    /// `fan_out`, both under the channel lock, so that two publications of
-    /// one channel reach subscribers in offset order.
-    pub fn publish(&self, channel: &str, data: &str, hub: &Hub) -> Published {
+    /// Keeps `data` under the channel's next offset and hands it to the
+    /// subscribers, both under the channel lock, so that two publications
+    /// of one channel reach subscribers in offset order.
+    pub fn publish(&self, channel: &str, data: &str, subscribers: &dyn Subscribers) -> Published {
         let mut channels = self.channels.lock().unwrap_or_else(PoisonError::into_inner);
         let history = channels
             .entry(channel.to_owned())
             .or_insert_with(|| History::new(self.limits));
         let offset = history.push(data.to_owned(), Instant::now());
-        let delivered = hub.fan_out(channel, offset, data);
+        let delivered = subscribers.fan_out(channel, offset, data);
         Published {
             offset,
             reach: Reach::Subscribers(delivered),
         }
     }
 
-    /// The channel's newest offset, and what came after `since`.
-    pub fn snapshot(&self, channel: &str, since: Option<u64>) -> Subscribed {
+    /// The channel's newest offset and epoch, and what came after `since`.
+    pub fn snapshot(&self, channel: &str, since: Option<&Since>) -> Subscribed {
         let mut channels = self.channels.lock().unwrap_or_else(PoisonError::into_inner);
         let history = channels
             .entry(channel.to_owned())
             .or_insert_with(|| History::new(self.limits));
         Subscribed {
             offset: history.last(),
+            epoch: history.epoch().to_owned(),
             replay: since.map(|since| history.since(since, Instant::now())),
         }
     }

@@ -231,6 +231,9 @@ async fn received(
     Ok(Json(json!({ "frames": hub.received(scope(&params)) })))
 }
 
+/// `reset?tag=`: forgets the tag's counters and recorded frames, and the
+/// message ids of every dedupe scope of the tag (any client of it may
+/// resend them as new), and sends its acks again.
 async fn reset(State(hub): State<Arc<Hub>>, query: Result<Query<Params>, QueryRejection>) -> Reply {
     let params = params(query)?;
     hub.reset(scope(&params));

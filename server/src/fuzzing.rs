@@ -2,11 +2,14 @@
 //! client sends, with the promises each makes checked. Not an API.
 
 use crate::jwt;
-use crate::protocol::{check_channel, decide, decide_protocol, Message, ProtocolAction};
+use crate::protocol::{
+    check_channel, check_name, decide, decide_protocol, Message, ProtocolAction, MAX_ID_BYTES,
+};
 
 /// Decides a text frame in both modes. Panics if a promise breaks: an
-/// answer that is not JSON, a message without an id, a channel that the
-/// channel rules refuse.
+/// answer that is not JSON, a message without an id or with one over 128
+/// bytes, a channel that the channel rules refuse, a client id (hello) or
+/// an epoch (subscribe) not of their form.
 pub fn frame(text: &str) {
     let _ = decide(Message::Text(text.to_owned()));
     match decide_protocol(&Message::Text(text.to_owned())) {
@@ -16,13 +19,31 @@ pub fn frame(text: &str) {
         }
         ProtocolAction::Reply(Message::Binary(_)) => panic!("a binary answer to a text frame"),
         ProtocolAction::Deliver(delivery) => {
-            assert!(!delivery.id.is_empty(), "a message without an id")
+            assert!(!delivery.id.is_empty(), "a message without an id");
+            assert!(delivery.id.len() <= MAX_ID_BYTES, "an id over the limit");
         }
-        ProtocolAction::Subscribe { channel, .. } | ProtocolAction::Unsubscribe(channel) => {
+        ProtocolAction::Subscribe { channel, since } => {
             assert_eq!(
                 check_channel(&channel),
                 Ok(()),
                 "a channel the rules refuse"
+            );
+            if let Some(epoch) = since.and_then(|since| since.epoch) {
+                assert_eq!(check_name("epoch", &epoch), Ok(()), "a malformed epoch");
+            }
+        }
+        ProtocolAction::Unsubscribe(channel) => {
+            assert_eq!(
+                check_channel(&channel),
+                Ok(()),
+                "a channel the rules refuse"
+            );
+        }
+        ProtocolAction::Hello(client) => {
+            assert_eq!(
+                check_name("client", &client),
+                Ok(()),
+                "a malformed client id"
             );
         }
         ProtocolAction::Auth(_) => {}

@@ -86,11 +86,11 @@ fn asks_for_server_window(headers: &HeaderMap) -> bool {
 }
 
 /// Completes the headers of yawc's 101 response: selects `tabwire.v1` when
-/// `protocol` (yawc never sets `Sec-WebSocket-Protocol`). Returns whether
-/// permessage-deflate was agreed, which yawc, whose only extension it is,
-/// says in `Sec-WebSocket-Extensions`.
-pub fn complete(response: &mut HeaderMap, protocol: bool) -> bool {
-    if protocol {
+/// `select_subprotocol` (yawc never sets `Sec-WebSocket-Protocol`). Returns
+/// whether permessage-deflate was agreed, which yawc, whose only extension
+/// it is, says in `Sec-WebSocket-Extensions`.
+pub fn complete(response: &mut HeaderMap, select_subprotocol: bool) -> bool {
+    if select_subprotocol {
         response.insert(
             SEC_WEBSOCKET_PROTOCOL,
             HeaderValue::from_static(SUBPROTOCOL),

@@ -2,9 +2,12 @@
 //! was away can ask for what it missed (`subscribe` with `since`).
 //!
 //! Offsets start at 1 and grow by one per message; the history keeps the
-//! newest messages, bounded by count and by age. [`replay`] decides what a
-//! returning client gets, for this in-memory history and for the one a
-//! Redis stream keeps alike.
+//! newest messages, bounded by count and by age. Each history is named by an
+//! *epoch*, a random string drawn when it starts, so that a client coming
+//! back with offsets of an earlier history (the server restarted, Redis lost
+//! its data) is told so instead of getting the wrong messages. [`replay`]
+//! decides what a returning client gets, for this in-memory history and for
+//! the one a Redis stream keeps alike.
 
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
@@ -29,53 +32,114 @@ impl Default for HistoryLimits {
     }
 }
 
+/// The recent messages of one channel, in memory.
 #[derive(Debug)]
 pub struct History {
     /// (offset, when published, the message's `data` as JSON text).
     entries: VecDeque<(u64, Instant, String)>,
     /// The offset of the newest message; 0 before the first.
     last: u64,
+    /// Names this history: a new one for every history started anew.
+    epoch: String,
     limits: HistoryLimits,
+}
+
+/// Where a returning subscriber resumes: after the message `offset` of the
+/// history named `epoch` (if it says which).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Since {
+    pub offset: u64,
+    pub epoch: Option<String>,
+}
+
+/// Why a returning subscriber cannot get every message after its offset.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GapReason {
+    /// The history no longer keeps them (count or age limit).
+    Trimmed,
+    /// The history is not the one the subscriber knew (another epoch, or
+    /// an offset beyond the newest): its offsets mean nothing here.
+    Reset,
+}
+
+/// Messages lost to a returning subscriber; the replay starts at `from`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Gap {
+    pub from: u64,
+    pub reason: GapReason,
 }
 
 /// What a client that saw messages up to `since` gets back.
 #[derive(Debug, PartialEq, Eq)]
 pub struct Replay {
-    /// The messages after `since` still kept, oldest first: (offset, data).
+    /// The messages it gets, oldest first: (offset, data).
     pub messages: Vec<(u64, String)>,
-    /// Messages after `since` that are no longer kept: the first offset the
-    /// history can give. `None` when nothing was lost.
-    pub gap_from: Option<u64>,
+    /// The messages it cannot get, if any.
+    pub gap: Option<Gap>,
+}
+
+/// A channel's history as a returning subscriber finds it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Kept<'a> {
+    /// The newest offset (0 before the first message).
+    pub newest: u64,
+    /// The oldest offset still kept; `None` when none is.
+    pub oldest: Option<u64>,
+    pub epoch: &'a str,
+}
+
+/// Whether the subscriber's offsets belong to another history: it names
+/// another epoch, or an offset beyond the newest (a history that restarted
+/// without its client knowing the epoch). It then gets everything kept.
+/// The Redis snapshot script applies the same rule to choose what it reads.
+pub fn is_reset(kept: Kept<'_>, since: &Since) -> bool {
+    since
+        .epoch
+        .as_deref()
+        .is_some_and(|epoch| epoch != kept.epoch)
+        || since.offset > kept.newest
 }
 
 /// What a client that saw messages up to `since` gets back from a channel
-/// whose newest offset is `last` and which still keeps `kept` (offset, data),
-/// oldest first. An offset beyond the newest one (a history that restarted)
-/// counts as a gap from the oldest kept message, whose replay then starts
-/// at the beginning.
-pub fn replay<'a>(kept: impl Iterator<Item = (u64, &'a str)>, last: u64, since: u64) -> Replay {
-    let restarted = since > last;
-    let mut oldest = None;
-    let mut messages = Vec::new();
-    for (offset, data) in kept {
-        oldest.get_or_insert(offset);
-        if offset > since || restarted {
-            messages.push((offset, data.to_owned()));
-        }
-    }
-    let oldest = oldest.unwrap_or(last + 1);
-    let lost = restarted || since + 1 < oldest;
+/// found as `kept`, given `entries` (offset, data), oldest first: at least
+/// every kept message after `since.offset`, and every kept message on a
+/// reset (earlier ones are skipped).
+///
+/// - reset ([`is_reset`]): every kept message, after a gap from the oldest
+///   kept offset (the newest + 1 when none is kept);
+/// - trimmed: the oldest kept offset is past `since.offset + 1`;
+/// - otherwise the messages after `since.offset`, without a gap.
+pub fn replay<'a>(
+    kept: Kept<'_>,
+    since: &Since,
+    entries: impl Iterator<Item = (u64, &'a str)>,
+) -> Replay {
+    let reset = is_reset(kept, since);
+    let messages = entries
+        .filter(|(offset, _)| reset || *offset > since.offset)
+        .map(|(offset, data)| (offset, data.to_owned()))
+        .collect();
+    let from = kept.oldest.unwrap_or(kept.newest + 1);
+    let reason = if reset {
+        Some(GapReason::Reset)
+    } else if since.offset + 1 < from {
+        Some(GapReason::Trimmed)
+    } else {
+        None
+    };
     Replay {
         messages,
-        gap_from: lost.then_some(oldest),
+        gap: reason.map(|reason| Gap { from, reason }),
     }
 }
 
 impl History {
+    /// An empty history under a new random epoch.
     pub fn new(limits: HistoryLimits) -> Self {
         History {
             entries: VecDeque::new(),
             last: 0,
+            epoch: crate::random::token(),
             limits,
         }
     }
@@ -93,14 +157,24 @@ impl History {
         self.last
     }
 
+    /// The name of this history.
+    pub fn epoch(&self) -> &str {
+        &self.epoch
+    }
+
     /// What came after `since` (see [`replay`]).
-    pub fn since(&mut self, since: u64, now: Instant) -> Replay {
+    pub fn since(&mut self, since: &Since, now: Instant) -> Replay {
         self.trim(now);
-        let kept = self
+        let kept = Kept {
+            newest: self.last,
+            oldest: self.entries.front().map(|(offset, _, _)| *offset),
+            epoch: &self.epoch,
+        };
+        let entries = self
             .entries
             .iter()
             .map(|(offset, _, data)| (*offset, data.as_str()));
-        replay(kept, self.last, since)
+        replay(kept, since, entries)
     }
 
     fn trim(&mut self, now: Instant) {
@@ -118,75 +192,4 @@ impl History {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn history_of(n: u64, max_messages: usize) -> (History, Instant) {
-        let now = Instant::now();
-        let mut history = History::new(HistoryLimits {
-            max_messages,
-            max_age: Duration::from_secs(60),
-        });
-        for index in 1..=n {
-            assert_eq!(history.push(format!("{index}"), now), index);
-        }
-        (history, now)
-    }
-
-    fn offsets(replay: &Replay) -> Vec<u64> {
-        replay.messages.iter().map(|(offset, _)| *offset).collect()
-    }
-
-    #[test]
-    fn replays_what_came_after_since_in_order() {
-        let (mut history, now) = history_of(5, 10);
-        let replay = history.since(2, now);
-        assert_eq!(offsets(&replay), [3, 4, 5]);
-        assert_eq!(replay.messages[0].1, "3");
-        assert_eq!(replay.gap_from, None);
-        assert_eq!(
-            history.since(5, now),
-            Replay {
-                messages: Vec::new(),
-                gap_from: None
-            }
-        );
-        assert_eq!(
-            history.since(0, now).gap_from,
-            None,
-            "from the start, all kept"
-        );
-    }
-
-    #[test]
-    fn a_since_older_than_the_history_is_a_gap() {
-        let (mut history, now) = history_of(10, 4);
-        let replay = history.since(3, now);
-        assert_eq!(offsets(&replay), [7, 8, 9, 10]);
-        assert_eq!(replay.gap_from, Some(7));
-        assert_eq!(
-            history.since(6, now).gap_from,
-            None,
-            "6 is just before the oldest kept"
-        );
-    }
-
-    #[test]
-    fn old_messages_expire_by_age() {
-        let (mut history, now) = history_of(3, 10);
-        let later = now + Duration::from_secs(61);
-        let replay = history.since(1, later);
-        assert_eq!(offsets(&replay), Vec::<u64>::new());
-        assert_eq!(replay.gap_from, Some(4));
-        assert_eq!(history.push("4".into(), later), 4);
-        assert_eq!(history.last(), 4);
-    }
-
-    #[test]
-    fn a_since_beyond_the_newest_offset_means_the_history_restarted() {
-        let (mut history, now) = history_of(2, 10);
-        let replay = history.since(40, now);
-        assert_eq!(offsets(&replay), [1, 2]);
-        assert_eq!(replay.gap_from, Some(1));
-    }
-}
+mod tests;

@@ -1,7 +1,8 @@
-//! The reference WebSocket server of tabwire: echo and heartbeat on `/ws`,
-//! with acknowledged, deduplicated delivery for clients that offer the
-//! `tabwire.v1` subprotocol; the static demo and test pages; and (for tests
-//! only) a control API that breaks, stalls and inspects connections on demand.
+//! The reference WebSocket server of tabwire: the tabwire protocol on `/ws`
+//! (a greeting, acknowledged messages deduplicated per client, channels
+//! with history and epochs); raw echo and heartbeat on `/raw`; the static
+//! demo and test pages; and (for tests only) a control API that breaks,
+//! stalls and inspects connections on demand.
 
 mod auth;
 mod broker;
@@ -18,6 +19,7 @@ mod jwt;
 mod limits;
 mod positions;
 mod protocol;
+mod random;
 mod statics;
 
 use std::io;
@@ -29,7 +31,9 @@ use axum::serve::ListenerExt;
 use axum::Router;
 use tokio::net::TcpListener;
 
-use crate::broker::{Broker, Memory, RedisBroker};
+use crate::broker::{Broker, Memory, RedisBroker, Subscribers};
+use crate::connection::Endpoint;
+pub use crate::dedupe::DedupeLimits;
 pub use crate::history::HistoryLimits;
 use crate::hub::Hub;
 pub use crate::limits::Limits;
@@ -37,7 +41,7 @@ pub use crate::limits::Limits;
 /// What the server serves; where it listens is the caller's listener.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ServerConfig {
-    /// Directory served for every path other than `/pkg/` and `/ws`.
+    /// Directory served for every path other than `/pkg/`, `/ws` and `/raw`.
     pub www: PathBuf,
     /// Directory served under `/pkg/` (the wasm-pack output).
     pub pkg: PathBuf,
@@ -59,6 +63,9 @@ pub struct ServerConfig {
     pub jwt_secret: Option<String>,
     /// How much of each channel's past is kept for clients that were away.
     pub history: HistoryLimits,
+    /// How long and how many handled message ids are remembered, so that a
+    /// resent message is not handled twice.
+    pub dedupe: DedupeLimits,
     /// With a Redis URL, channels live in Redis, shared by every server
     /// started with the same URL; otherwise in this process.
     pub redis: Option<String>,
@@ -81,6 +88,7 @@ impl Default for ServerConfig {
             allowed_origins: Vec::new(),
             jwt_secret: None,
             history: HistoryLimits::default(),
+            dedupe: DedupeLimits::default(),
             redis: None,
             demo: false,
         }
@@ -101,16 +109,19 @@ pub async fn serve(config: ServerConfig, listener: TcpListener) -> io::Result<()
     let hub = Hub::new(config.test_control, config.verbose)
         .guarded(config.limits, config.allowed_origins.clone())
         .with_secret(config.jwt_secret.clone())
-        .with_compression(config.compression);
+        .with_compression(config.compression)
+        .with_dedupe(config.dedupe);
     let hub = match &config.redis {
         None => Arc::new(hub.with_broker(Broker::Memory(Memory::new(config.history)))),
         Some(url) => {
-            let (redis, announcements) = RedisBroker::connect(url, config.history)
-                .await
-                .map_err(io::Error::other)?;
+            let (redis, announcements) =
+                RedisBroker::connect(url, config.history, config.dedupe.max_age)
+                    .await
+                    .map_err(io::Error::other)?;
             let redis = Arc::new(redis);
             let hub = Arc::new(hub.with_broker(Broker::Redis(Arc::clone(&redis))));
-            redis.listen(Arc::downgrade(&hub), announcements);
+            let subscribers: Arc<dyn Subscribers> = hub.clone();
+            redis.listen(Arc::downgrade(&subscribers), announcements);
             hub
         }
     };
@@ -120,9 +131,14 @@ pub async fn serve(config: ServerConfig, listener: TcpListener) -> io::Result<()
     axum::serve(listener, app(&config, hub)).await
 }
 
-/// The whole router: `/ws`, then the control routes if enabled, then files.
+/// The whole router: `/ws` and `/raw`, then the control routes if enabled,
+/// then files.
 fn app(config: &ServerConfig, hub: Arc<Hub>) -> Router {
-    let mut app = Router::new().route("/ws", get(connection::upgrade).with_state(Arc::clone(&hub)));
+    let protocol = Endpoint::protocol(Arc::clone(&hub));
+    let raw = Endpoint::raw(Arc::clone(&hub));
+    let mut app = Router::new()
+        .route("/ws", get(connection::upgrade).with_state(protocol))
+        .route("/raw", get(connection::upgrade).with_state(raw));
     if config.test_control {
         app = app.merge(control::routes(hub));
     }

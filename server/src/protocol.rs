@@ -1,5 +1,6 @@
 //! The pure decision of what the server does with one inbound WebSocket frame,
-//! in raw mode ([`decide`]) and in protocol mode ([`decide_protocol`]).
+//! on `/raw` ([`decide`]) and in protocol mode on `/ws` ([`decide_protocol`]);
+//! the frames the server sends in protocol mode are built in [`outbound`].
 //!
 //! Kept free of I/O, and of the WebSocket library, so the rules the browser
 //! tests rely on (the exact ping text, what is echoed, what is recorded,
@@ -10,11 +11,24 @@ use serde::{Deserialize, Deserializer};
 use serde_json::error::Category;
 use serde_json::value::RawValue;
 
-/// The WebSocket subprotocol the tabwire client offers; a connection that
-/// selects it is in protocol mode, any other in raw mode.
+mod outbound;
+
+pub use self::outbound::*;
+use crate::history::Since;
+
+/// The protocol `/ws` speaks, named in the hellos. Older clients offer it as
+/// a WebSocket subprotocol, and `/ws` selects it for them; the connection
+/// is in protocol mode whether they do or not.
 pub const SUBPROTOCOL: &str = "tabwire.v1";
 
-/// The heartbeat request the tabwire client sends. In raw mode it is compared
+/// Longest message id, in bytes of UTF-8: the server remembers ids, so their
+/// size bounds its memory.
+pub const MAX_ID_BYTES: usize = 128;
+
+/// Longest client id or epoch, in characters of `[A-Za-z0-9_-]`.
+pub const MAX_NAME_CHARS: usize = 64;
+
+/// The heartbeat request the tabwire client sends. On `/raw` it is compared
 /// byte for byte: a reformatted JSON object is an ordinary message and is
 /// echoed. In protocol mode frames are parsed, so any formatting is a ping.
 pub const PING: &str = r#"{"type":"ping"}"#;
@@ -31,7 +45,7 @@ pub enum Message {
     Binary(Vec<u8>),
 }
 
-/// What to do with one inbound frame in raw mode: send `reply`; when
+/// What to do with one inbound frame on `/raw`: send `reply`; when
 /// `record` is set, count the frame and remember this description of it for
 /// `/control/received`.
 #[derive(Debug, PartialEq)]
@@ -76,12 +90,18 @@ pub enum ProtocolAction {
     /// then acknowledge it.
     Deliver(Delivery),
     /// Start sending this connection the messages of a channel, after those
-    /// it missed since the offset `since`, if given.
-    Subscribe { channel: String, since: Option<u64> },
+    /// it missed since `since`, if given.
+    Subscribe {
+        channel: String,
+        since: Option<Since>,
+    },
     /// Stop sending it the messages of a channel.
     Unsubscribe(String),
     /// The client's credentials (a JWT).
     Auth(String),
+    /// The client's hello, naming it with this client id (its dedupe scope
+    /// when its token has no `sub`).
+    Hello(String),
 }
 
 /// A well-formed `msg` frame, ready to be handled.
@@ -106,9 +126,11 @@ pub enum Handling {
 
 /// Decides the answer to `frame` on a connection in protocol mode. Every
 /// frame must be a text frame holding one JSON object with a string
-/// `type`: `ping` gets a pong, `msg` is delivered, `subscribe` and
-/// `unsubscribe` change the connection's channels, and anything else gets a
-/// `bad_frame` error naming what is wrong (the connection stays open).
+/// `type`: `ping` gets a pong, `hello` names the client, `msg` is delivered,
+/// `subscribe` and `unsubscribe` change the connection's channels, `auth`
+/// brings credentials, and anything else gets a `bad_frame` error naming
+/// what is wrong (the connection stays open). Whether a hello is the
+/// connection's first is the connection's to check.
 pub fn decide_protocol(frame: &Message) -> ProtocolAction {
     match frame {
         Message::Text(text) => match parse(text.as_str()) {
@@ -119,6 +141,7 @@ pub fn decide_protocol(frame: &Message) -> ProtocolAction {
             }
             Ok(Inbound::Unsubscribe(channel)) => ProtocolAction::Unsubscribe(channel),
             Ok(Inbound::Auth(token)) => ProtocolAction::Auth(token),
+            Ok(Inbound::Hello(client)) => ProtocolAction::Hello(client),
             Err(problem) => ProtocolAction::Reply(bad_frame(&problem)),
         },
         Message::Binary(_) => ProtocolAction::Reply(bad_frame(
@@ -128,96 +151,17 @@ pub fn decide_protocol(frame: &Message) -> ProtocolAction {
     }
 }
 
-/// The acknowledgement of the message `id`: `{"type":"ack","id":"..."}`.
-pub fn ack(id: &str) -> Message {
-    Message::Text(format!(r#"{{"type":"ack","id":{}}}"#, json_string(id)))
-}
-
-/// The text of a message of `channel` for its subscribers:
-/// `{"type":"pub","channel":"...","offset":N,"data":...}`; `data` is JSON text.
-pub fn publication(channel: &str, offset: u64, data: &str) -> String {
-    format!(
-        r#"{{"type":"pub","channel":{},"offset":{offset},"data":{data}}}"#,
-        json_string(channel)
-    )
-}
-
-/// The answer to `subscribe`: `{"type":"subscribed","channel":"...","offset":N}`,
-/// `offset` being the channel's newest message (0 before the first).
-pub fn subscribed(channel: &str, offset: u64) -> Message {
-    Message::Text(format!(
-        r#"{{"type":"subscribed","channel":{},"offset":{offset}}}"#,
-        json_string(channel)
-    ))
-}
-
-/// The answer to `unsubscribe`: `{"type":"unsubscribed","channel":"..."}`.
-pub fn unsubscribed(channel: &str) -> Message {
-    Message::Text(format!(
-        r#"{{"type":"unsubscribed","channel":{}}}"#,
-        json_string(channel)
-    ))
-}
-
-/// Messages after `since` are lost; the replay starts at `from`:
-/// `{"type":"gap","channel":"...","since":S,"from":F}`.
-pub fn gap(channel: &str, since: u64, from: u64) -> Message {
-    Message::Text(format!(
-        r#"{{"type":"gap","channel":{},"since":{since},"from":{from}}}"#,
-        json_string(channel)
-    ))
-}
-
-/// The answer to a frame over the connection's rate limit; the frame was
-/// not handled: `{"type":"error","code":"rate_limited","message":"..."}`.
-pub fn rate_limited() -> Message {
-    Message::Text(
-        r#"{"type":"error","code":"rate_limited","message":"too many frames a second; this one was not handled"}"#.into(),
-    )
-}
-
-/// The answer to a publication the client's token does not allow; the
-/// message is not handled and never will be:
-/// `{"type":"error","code":"forbidden","id":"...","message":"..."}`.
-pub fn forbidden_publication(id: &str, channel: &str) -> Message {
-    let message = format!("the token does not allow publishing to {channel}");
-    Message::Text(format!(
-        r#"{{"type":"error","code":"forbidden","id":{},"message":{}}}"#,
-        json_string(id),
-        json_string(&message)
-    ))
-}
-
-/// The answer to a subscription the client's token does not allow:
-/// `{"type":"error","code":"forbidden","channel":"...","message":"..."}`.
-pub fn forbidden(channel: &str) -> Message {
-    Message::Text(format!(
-        r#"{{"type":"error","code":"forbidden","channel":{},"message":"the token does not allow this channel"}}"#,
-        json_string(channel)
-    ))
-}
-
-/// The answer to a malformed frame:
-/// `{"type":"error","code":"bad_frame","message":"..."}`.
-pub fn bad_frame(message: &str) -> Message {
-    Message::Text(format!(
-        r#"{{"type":"error","code":"bad_frame","message":{}}}"#,
-        json_string(message)
-    ))
-}
-
-/// `text` as a JSON string literal.
-fn json_string(text: &str) -> String {
-    serde_json::Value::from(text).to_string()
-}
-
 /// A well-formed inbound frame of protocol mode.
 enum Inbound {
     Ping,
     Msg(Delivery),
-    Subscribe { channel: String, since: Option<u64> },
+    Subscribe {
+        channel: String,
+        since: Option<Since>,
+    },
     Unsubscribe(String),
     Auth(String),
+    Hello(String),
 }
 
 /// Longest channel name, in bytes of UTF-8.
@@ -246,6 +190,12 @@ struct Fields<'a> {
     token: Option<&'a RawValue>,
     #[serde(default, borrow, deserialize_with = "present")]
     publish: Option<&'a RawValue>,
+    #[serde(default, borrow, deserialize_with = "present")]
+    epoch: Option<&'a RawValue>,
+    #[serde(default, borrow, deserialize_with = "present")]
+    client: Option<&'a RawValue>,
+    #[serde(default, borrow, deserialize_with = "present")]
+    protocol: Option<&'a RawValue>,
 }
 
 /// Deserializes a field that is present, whatever its value (even `null`).
@@ -297,18 +247,63 @@ fn parse(text: &str) -> Result<Inbound, String> {
     match kind.as_str() {
         "ping" => Ok(Inbound::Ping),
         "msg" => parse_msg(&fields).map(Inbound::Msg),
-        "subscribe" => Ok(Inbound::Subscribe {
-            channel: channel_name(&fields)?,
-            since: offset_field("since", fields.since)?,
-        }),
+        "subscribe" => parse_subscribe(&fields),
         "unsubscribe" => channel_name(&fields).map(Inbound::Unsubscribe),
         "auth" => string_field("token", fields.token).map(Inbound::Auth),
+        "hello" => parse_hello(&fields).map(Inbound::Hello),
         other => Err(format!(
-            "type: {} is not a frame a client sends \
-             (expected \"ping\", \"msg\", \"subscribe\", \"unsubscribe\" or \"auth\")",
+            "type: {} is not a frame a client sends (expected \"ping\", \"hello\", \
+             \"msg\", \"subscribe\", \"unsubscribe\" or \"auth\")",
             json_string(other)
         )),
     }
+}
+
+/// A `subscribe`: its channel, and where it resumes. An `epoch` is checked
+/// whenever given, but only means something with `since`.
+fn parse_subscribe(fields: &Fields<'_>) -> Result<Inbound, String> {
+    let channel = channel_name(fields)?;
+    let offset = offset_field("since", fields.since)?;
+    let epoch = match fields.epoch {
+        None => None,
+        Some(raw) => Some(name_field("epoch", Some(raw))?),
+    };
+    let since = offset.map(|offset| Since { offset, epoch });
+    Ok(Inbound::Subscribe { channel, since })
+}
+
+/// A client `hello`: its client id. `protocol`, when given, must be the
+/// one this server speaks.
+fn parse_hello(fields: &Fields<'_>) -> Result<String, String> {
+    if let Some(raw) = fields.protocol {
+        let protocol = string_field("protocol", Some(raw))?;
+        if protocol != SUBPROTOCOL {
+            return Err(format!(
+                "protocol: {} is not spoken here (expected \"{SUBPROTOCOL}\")",
+                json_string(&protocol)
+            ));
+        }
+    }
+    name_field("client", fields.client)
+}
+
+/// A client id or an epoch: 1 to [`MAX_NAME_CHARS`] characters of
+/// `[A-Za-z0-9_-]`.
+fn name_field(name: &str, raw: Option<&RawValue>) -> Result<String, String> {
+    let value = string_field(name, raw)?;
+    check_name(name, &value)?;
+    Ok(value)
+}
+
+/// Whether `value` has the form of a client id or an epoch.
+pub fn check_name(name: &str, value: &str) -> Result<(), String> {
+    let allowed = |byte: u8| byte.is_ascii_alphanumeric() || byte == b'-' || byte == b'_';
+    if value.is_empty() || value.len() > MAX_NAME_CHARS || !value.bytes().all(allowed) {
+        return Err(format!(
+            "{name}: 1 to {MAX_NAME_CHARS} characters of A-Z, a-z, 0-9, _ and -"
+        ));
+    }
+    Ok(())
 }
 
 /// The `channel` of a subscribe or unsubscribe frame.
@@ -356,6 +351,12 @@ fn parse_msg(fields: &Fields<'_>) -> Result<Delivery, String> {
     let id = string_field("id", fields.id)?;
     if id.is_empty() {
         return Err("id: empty".to_owned());
+    }
+    if id.len() > MAX_ID_BYTES {
+        return Err(format!(
+            "id: {} bytes; at most {MAX_ID_BYTES} are allowed",
+            id.len()
+        ));
     }
     if let Some(publish) = fields.publish {
         if fields.data.is_some() || fields.text.is_some() || fields.binary.is_some() {

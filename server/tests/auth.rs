@@ -38,8 +38,9 @@ fn auth(token: &str) -> Message {
 }
 
 #[tokio::test]
-async fn nothing_but_pings_before_the_auth_frame() {
+async fn nothing_but_pings_and_the_hello_before_the_auth_frame() {
     let address = start_with_secret().await;
+    // connect_protocol sends the client's hello: it is allowed.
     let mut client = connect_protocol(address, "auth").await;
     send(&mut client, Message::text(PING)).await;
     assert_eq!(next(&mut client).await, Message::text(PONG));
@@ -69,10 +70,7 @@ async fn a_valid_token_allows_messages_and_its_channels_only() {
         Message::text(r#"{"type":"subscribe","channel":"nav:F1"}"#),
     )
     .await;
-    assert_eq!(
-        next(&mut client).await,
-        Message::text(r#"{"type":"subscribed","channel":"nav:F1","offset":0}"#)
-    );
+    expect_subscribed(&mut client, "nav:F1", 0).await;
     send(
         &mut client,
         Message::text(r#"{"type":"subscribe","channel":"risk:1"}"#),
@@ -98,14 +96,15 @@ async fn a_token_in_the_query_works_and_a_bad_one_closes_at_once() {
     let token = token(address, "").await;
     let (mut client, _) =
         connect_offering_at(address, &format!("/ws?tag=q&token={token}"), SUBPROTOCOL).await;
+    expect_hello(&mut client).await;
     send(
         &mut client,
         Message::text(r#"{"type":"msg","id":"m1","data":1}"#),
     )
     .await;
     assert_eq!(next(&mut client).await, Message::text("1"));
-    let (mut client, _) =
-        connect_offering_at(address, "/ws?tag=q&token=not.a.token", SUBPROTOCOL).await;
+    let mut client = connect_to(address, "/ws?tag=q&token=not.a.token").await;
+    expect_hello(&mut client).await;
     expect_auth_close(&mut client, "malformed token").await;
 }
 
@@ -154,5 +153,33 @@ async fn a_publication_outside_the_tokens_publish_claim_is_refused_by_id() {
     assert!(
         refused.to_text().expect("text").contains(r#""id":"w-3""#),
         "{refused:?}"
+    );
+}
+
+#[tokio::test]
+async fn with_a_token_the_dedupe_scope_is_its_sub() {
+    let address = start_with_secret().await;
+    let ann = token(address, "sub=ann").await;
+    let bob = token(address, "sub=bob").await;
+    let msg = Message::text(r#"{"type":"msg","id":"m-1","text":"x"}"#);
+    // Two client ids (two browsers, say) of one user share one window.
+    let mut laptop = connect_as(address, "sub", "laptop").await;
+    send(&mut laptop, auth(&ann)).await;
+    send(&mut laptop, msg.clone()).await;
+    assert_eq!(next(&mut laptop).await, Message::text("x"));
+    assert_eq!(next(&mut laptop).await, ack("m-1"));
+    let mut phone = connect_as(address, "sub", "phone").await;
+    send(&mut phone, auth(&ann)).await;
+    send(&mut phone, msg.clone()).await;
+    assert_eq!(next(&mut phone).await, ack("m-1"), "a repeat of ann's");
+    // The same client id under another sub is another scope.
+    let mut shared = connect_as(address, "sub", "laptop").await;
+    send(&mut shared, auth(&bob)).await;
+    send(&mut shared, msg).await;
+    assert_eq!(next(&mut shared).await, Message::text("x"), "new for bob");
+    assert_eq!(next(&mut shared).await, ack("m-1"));
+    assert_eq!(
+        control(address, "/control/stats?tag=sub").await["duplicates"],
+        1
     );
 }

@@ -117,12 +117,60 @@ async fn an_offset_the_history_cannot_give_is_reported_as_a_gap() {
     publish(address, "x", "1").await;
     let mut client = connect_protocol(address, "ch").await;
     // An offset beyond the newest: the history this client knew is gone.
-    subscribe(&mut client, "x", Some(90), 1).await;
+    let epoch = subscribe(&mut client, "x", Some(90), 1).await;
     assert_eq!(
         next(&mut client).await,
-        Message::text(r#"{"type":"gap","channel":"x","since":90,"from":1}"#)
+        gap_frame("x", 90, 1, "reset", &epoch)
     );
     assert_eq!(next(&mut client).await, pub_frame("x", 1, "1"));
+}
+
+#[tokio::test]
+async fn a_trimmed_history_is_reported_as_a_trimmed_gap() {
+    let mut config = config(true, missing_dir(), missing_dir());
+    config.history.max_messages = 3;
+    let address = start(config).await;
+    let mut client = connect_protocol(address, "ch").await;
+    let epoch = subscribe(&mut client, "x", None, 0).await;
+    for index in 1..=6 {
+        publish(address, "x", &index.to_string()).await;
+    }
+    drop(client);
+    let mut back = connect_protocol(address, "ch").await;
+    assert_eq!(resume(&mut back, "x", 1, &epoch, 6).await, epoch);
+    assert_eq!(
+        next(&mut back).await,
+        gap_frame("x", 1, 4, "trimmed", &epoch)
+    );
+    for offset in 4..=6 {
+        assert_eq!(next_pub(&mut back, "x").await, (offset, offset.to_string()));
+    }
+    // Just before the oldest kept: nothing lost.
+    let mut again = connect_protocol(address, "ch").await;
+    resume(&mut again, "x", 3, &epoch, 6).await;
+    for offset in 4..=6 {
+        assert_eq!(
+            next_pub(&mut again, "x").await,
+            (offset, offset.to_string())
+        );
+    }
+    nothing_within_300_ms(&mut again, "no gap").await;
+}
+
+#[tokio::test]
+async fn a_restarted_server_reports_a_reset_with_its_new_epoch_and_whole_history() {
+    // The first server: the subscriber sees offsets 1-5 of epoch E.
+    let before = start_with_control().await;
+    let (client, old_epoch) = subscriber_of_five(before, before, "x").await;
+    drop(client);
+    // A new server (fresh process state) has a history of its own.
+    let after = start_with_control().await;
+    let new_epoch = resume_across_a_reset(after, after, "x", &old_epoch).await;
+    // Resuming with the new epoch: no gap.
+    let mut current = connect_protocol(after, "ch").await;
+    resume(&mut current, "x", 8, &new_epoch, 8).await;
+    publish(after, "x", "9").await;
+    assert_eq!(next_pub(&mut current, "x").await, (9, "9".to_owned()));
 }
 
 #[tokio::test]
@@ -146,7 +194,9 @@ async fn a_client_publishes_through_a_message_that_is_acknowledged() {
 
 #[tokio::test]
 async fn subscribing_while_messages_flow_misses_and_repeats_nothing() {
-    let address = start_with_control().await;
+    let mut config = config(true, missing_dir(), missing_dir());
+    config.history = FLOW_HISTORY;
+    let address = start(config).await;
     subscribe_while_messages_flow(address, address).await;
 }
 

@@ -61,8 +61,8 @@ struct Deflating {
 }
 
 impl Deflating {
-    /// Connects to `/ws?tag=...` offering permessage-deflate, and
-    /// `tabwire.v1` too if `protocol`.
+    /// Connects offering permessage-deflate: to `/ws?tag=...` offering
+    /// `tabwire.v1` too if `protocol`, else to `/raw?tag=...`.
     async fn connect(address: SocketAddr, tag: &str, protocol: bool) -> Deflating {
         let stream = TcpStream::connect(address).await.expect("connect");
         let read = Arc::new(Mutex::new(Vec::new()));
@@ -70,7 +70,10 @@ impl Deflating {
             stream,
             read: Arc::clone(&read),
         };
-        let url = format!("ws://{address}/ws?tag={tag}").parse().expect("URL");
+        let path = if protocol { "ws" } else { "raw" };
+        let url = format!("ws://{address}/{path}?tag={tag}")
+            .parse()
+            .expect("URL");
         let options = Options::default().with_compression_level(CompressionLevel::fast());
         let mut request = HttpRequest::builder();
         if protocol {
@@ -159,6 +162,9 @@ async fn protocol_mode_works_compressed() {
         head.contains("\r\nsec-websocket-extensions: permessage-deflate\r\n"),
         "{head}"
     );
+    let (opcode, hello) = client.next().await;
+    assert_eq!(opcode, OpCode::Text);
+    assert!(hello.starts_with(br#"{"type":"hello""#), "{hello:?}");
 
     client
         .send(Frame::text(r#"{"type":"msg","id":"z-1","data":{"a":1}}"#))

@@ -1,5 +1,6 @@
-//! End-to-end tests of protocol mode (`tabwire.v1`): acknowledged,
-//! deduplicated delivery and the refusal of malformed frames.
+//! End-to-end tests of protocol mode (`/ws`, `tabwire.v1`): the hellos,
+//! acknowledged, deduplicated delivery and the refusal of malformed frames;
+//! and which endpoint is in which mode.
 
 mod common;
 
@@ -63,7 +64,7 @@ async fn protocol_messages_are_echoed_then_acked_and_recorded() {
 async fn a_repeated_id_is_only_acknowledged() {
     let address = start_with_control().await;
     let msg = r#"{"type":"msg","id":"dup-1","text":"once"}"#;
-    let mut first = connect_protocol(address, "dd").await;
+    let mut first = connect_as(address, "dd", "tab-1").await;
     send(&mut first, Message::text(msg)).await;
     assert_eq!(next(&mut first).await, Message::text("once"));
     assert_eq!(next(&mut first).await, ack("dup-1"));
@@ -74,9 +75,9 @@ async fn a_repeated_id_is_only_acknowledged() {
         1
     );
 
-    // A later connection of the same tag (a reload) resends it.
+    // A later connection of the same client (a reload) resends it.
     within("close", first.close(None)).await.expect("close");
-    let mut second = connect_protocol(address, "dd").await;
+    let mut second = connect_as(address, "dd", "tab-1").await;
     send(&mut second, Message::text(msg)).await;
     assert_eq!(next(&mut second).await, ack("dup-1"));
     send(&mut second, Message::text(PING)).await;
@@ -203,14 +204,58 @@ async fn malformed_frames_get_an_error_and_the_connection_stays() {
     assert_eq!(next(&mut client).await, ack("1"));
 }
 
+/// Checks that an upgrade of `path` offering `protocols` succeeds without
+/// selecting any (read by hand: tungstenite refuses a handshake that
+/// selects none of its offers, which browsers accept).
+async fn upgraded_without_subprotocol(address: SocketAddr, path: &str, protocols: &str) {
+    let head = upgrade_head(address, path, protocols).await;
+    assert!(head.starts_with("HTTP/1.1 101"), "{head}");
+    assert!(
+        !head.to_ascii_lowercase().contains("sec-websocket-protocol"),
+        "{head}"
+    );
+}
+
 #[tokio::test]
-async fn without_the_subprotocol_the_connection_is_raw() {
+async fn ws_greets_first_whatever_subprotocol_is_offered() {
+    let address = start_with_control().await;
+    let msg = r#"{"type":"msg","id":"r-1","text":"x"}"#;
+    // No subprotocol offered, as the client does by default: protocol mode,
+    // and the server's hello comes before anything is sent.
+    let mut plain = connect_to(address, "/ws?tag=greet").await;
+    let hello = expect_hello(&mut plain).await;
+    assert_eq!(hello["limits"]["maxFrameBytes"], 1_048_576);
+    send(&mut plain, Message::text(msg)).await;
+    assert_eq!(next(&mut plain).await, Message::text("x"));
+    assert_eq!(next(&mut plain).await, ack("r-1"));
+
+    // Offered among the application's own, tabwire.v1 is selected.
+    let (mut both, selected) = connect_offering(address, "greet", "chat, tabwire.v1").await;
+    assert_eq!(selected.as_deref(), Some(SUBPROTOCOL));
+    let other = expect_hello(&mut both).await;
+    assert_ne!(
+        other["session"], hello["session"],
+        "a session per connection"
+    );
+
+    // Any other is not selected.
+    upgraded_without_subprotocol(address, "/ws?tag=greet", "chat").await;
+    let stats = control(address, "/control/stats?tag=greet").await;
+    assert_eq!(stats["protocolConnections"], 2, "{stats}");
+}
+
+#[tokio::test]
+async fn raw_mode_is_on_its_own_endpoint() {
     let address = start_with_control().await;
     let msg = r#"{"type":"msg","id":"r-1","text":"x"}"#;
 
     let mut raw = connect(address, "raw").await;
     send(&mut raw, Message::text(msg)).await;
-    assert_eq!(next(&mut raw).await, Message::text(msg));
+    assert_eq!(
+        next(&mut raw).await,
+        Message::text(msg),
+        "no hello, and an echo"
+    );
     send(&mut raw, Message::text(PING)).await;
     assert_eq!(
         next(&mut raw).await,
@@ -226,30 +271,81 @@ async fn without_the_subprotocol_the_connection_is_raw() {
         Message::text(msg),
         "no dedupe in raw mode"
     );
+    // A client hello is just another frame there.
+    send(&mut raw, client_hello("c")).await;
+    assert_eq!(next(&mut raw).await, client_hello("c"));
 
-    // Offering only another subprotocol selects none: raw mode too. (Read by
-    // hand: tungstenite refuses a handshake that selects none of its offers,
-    // which browsers accept.)
-    let head = upgrade_head(address, "/ws?tag=raw", "chat").await;
-    assert!(head.starts_with("HTTP/1.1 101"), "{head}");
-    assert!(
-        !head.to_ascii_lowercase().contains("sec-websocket-protocol"),
-        "{head}"
-    );
+    // /raw never selects a subprotocol, tabwire.v1 included.
+    upgraded_without_subprotocol(address, "/raw?tag=raw", "tabwire.v1").await;
 
     let stats = control(address, "/control/stats?tag=raw").await;
     assert_eq!(stats["protocolConnections"], 0);
     assert_eq!(stats["duplicates"], 0);
-    assert_eq!(stats["framesReceived"], 3);
+    assert_eq!(stats["framesReceived"], 4);
+}
 
-    // Offered among the application's own, tabwire.v1 is selected.
-    let (mut both, selected) = connect_offering(address, "raw", "chat, tabwire.v1").await;
-    assert_eq!(selected.as_deref(), Some(SUBPROTOCOL));
-    send(&mut both, Message::text(msg)).await;
-    assert_eq!(next(&mut both).await, Message::text("x"));
-    assert_eq!(next(&mut both).await, ack("r-1"));
+#[tokio::test]
+async fn the_client_is_named_once_by_a_well_formed_hello() {
+    let address = start_with_control().await;
+    let mut client = connect_anonymous(address, "hi").await;
+    for (hello, problem) in [
+        (
+            r#"{"type":"hello","protocol":"tabwire.v1"}"#,
+            "client: missing",
+        ),
+        (
+            r#"{"type":"hello","protocol":"tabwire.v1","client":"a b"}"#,
+            "client: 1 to 64 characters of A-Z, a-z, 0-9, _ and -",
+        ),
+    ] {
+        send(&mut client, Message::text(hello)).await;
+        assert_eq!(next_error(&mut client).await, problem, "{hello}");
+    }
+    send(&mut client, client_hello("tab-1")).await;
+    send(&mut client, client_hello("tab-2")).await;
     assert_eq!(
-        control(address, "/control/stats?tag=raw").await["protocolConnections"],
-        1
+        next_error(&mut client).await,
+        "hello: the client is named once per connection"
+    );
+    // Named tab-1, not tab-2: a message of tab-1 is a repeat there.
+    let msg = r#"{"type":"msg","id":"n-1","text":"x"}"#;
+    send(&mut client, Message::text(msg)).await;
+    assert_eq!(next(&mut client).await, Message::text("x"));
+    assert_eq!(next(&mut client).await, ack("n-1"));
+    let mut again = connect_as(address, "hi", "tab-1").await;
+    send(&mut again, Message::text(msg)).await;
+    assert_eq!(next(&mut again).await, ack("n-1"), "a repeat of tab-1");
+    let mut other = connect_as(address, "hi", "tab-2").await;
+    send(&mut other, Message::text(msg)).await;
+    assert_eq!(next(&mut other).await, Message::text("x"), "new for tab-2");
+}
+
+#[tokio::test]
+async fn an_id_over_128_bytes_is_refused_without_being_echoed() {
+    let address = start_with_control().await;
+    let mut client = connect_protocol(address, "long").await;
+    let id = "i".repeat(129);
+    send(
+        &mut client,
+        Message::text(format!(r#"{{"type":"msg","id":"{id}","text":"x"}}"#)),
+    )
+    .await;
+    assert_eq!(
+        next(&mut client).await,
+        Message::text(
+            r#"{"type":"error","code":"bad_frame","message":"id: 129 bytes; at most 128 are allowed"}"#
+        )
+    );
+    let id = "i".repeat(128);
+    send(
+        &mut client,
+        Message::text(format!(r#"{{"type":"msg","id":"{id}","text":"x"}}"#)),
+    )
+    .await;
+    assert_eq!(next(&mut client).await, Message::text("x"));
+    assert_eq!(next(&mut client).await, ack(&id));
+    assert_eq!(
+        control(address, "/control/received?tag=long").await,
+        json!({ "frames": ["x"] })
     );
 }

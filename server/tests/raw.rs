@@ -134,7 +134,7 @@ async fn a_client_close_is_answered() {
 #[tokio::test]
 async fn control_frames_are_answered_once_and_not_recorded() {
     let address = start_with_control().await;
-    let (mut stream, head) = upgrade_by_hand(address, "/ws?tag=k", "").await;
+    let (mut stream, head) = upgrade_by_hand(address, "/raw?tag=k", "").await;
     assert!(head.starts_with("HTTP/1.1 101"), "{head}");
     let pong = [0x8A, 2, b'h', b'b'];
     stream
@@ -165,7 +165,7 @@ async fn control_frames_are_answered_once_and_not_recorded() {
 #[tokio::test]
 async fn a_control_close_is_sent_once() {
     let address = start_with_control().await;
-    let (mut stream, _) = upgrade_by_hand(address, "/ws?tag=co", "").await;
+    let (mut stream, _) = upgrade_by_hand(address, "/raw?tag=co", "").await;
     assert_eq!(
         control(address, "/control/close?tag=co&code=4001&reason=bye").await,
         json!({ "closed": 1 })

@@ -2,7 +2,9 @@
 //! published through one reaches the subscribers of both, once and in one
 //! order; a client that moves from one to the other resumes without a gap
 //! or a repeat; a publication resent through the other is published once;
-//! and losing Redis closes the connections that could miss messages.
+//! a publication that fails in Redis is published by its retry; a Redis
+//! that lost its data starts a new epoch; and losing Redis closes the
+//! connections that could miss messages.
 
 mod common;
 
@@ -57,7 +59,7 @@ async fn a_client_that_moves_to_the_other_instance_resumes_without_gap_or_repeat
     let redis = RedisServer::start();
     let (a, b) = pair(&redis).await;
     let mut client = connect_protocol(a, "r").await;
-    subscribe(&mut client, "risk:9", None, 0).await;
+    let epoch = subscribe(&mut client, "risk:9", None, 0).await;
     for index in 1..=5 {
         publish(b, "risk:9", &index.to_string()).await;
     }
@@ -74,7 +76,11 @@ async fn a_client_that_moves_to_the_other_instance_resumes_without_gap_or_repeat
         publish(through, "risk:9", &index.to_string()).await;
     }
     let mut moved = connect_protocol(b, "r").await;
-    subscribe(&mut moved, "risk:9", Some(5), 50).await;
+    assert_eq!(
+        resume(&mut moved, "risk:9", 5, &epoch, 50).await,
+        epoch,
+        "one history, one epoch, on every instance"
+    );
     for offset in 6..=50 {
         assert_eq!(
             next_pub(&mut moved, "risk:9").await,
@@ -89,7 +95,10 @@ async fn a_client_that_moves_to_the_other_instance_resumes_without_gap_or_repeat
 #[tokio::test]
 async fn subscribing_while_messages_flow_misses_and_repeats_nothing() {
     let redis = RedisServer::start();
-    let (a, b) = pair(&redis).await;
+    let (a, b) = (
+        instance(&redis, FLOW_HISTORY).await,
+        instance(&redis, FLOW_HISTORY).await,
+    );
     subscribe_while_messages_flow(b, a).await;
 }
 
@@ -152,11 +161,11 @@ async fn a_publication_resent_through_the_other_instance_is_published_once() {
     let (a, b) = pair(&redis).await;
     let mut subscriber = connect_protocol(a, "r").await;
     subscribe(&mut subscriber, "approvals", None, 0).await;
-    let mut first = connect_protocol(a, "r").await;
+    let mut first = connect_as(a, "r", "tab-1").await;
     send(&mut first, publish_frame("once-1", "approvals", "7")).await;
     assert_eq!(next(&mut first).await, ack("once-1"));
     // The ack was lost, say: the client resends through the other instance.
-    let mut second = connect_protocol(b, "r").await;
+    let mut second = connect_as(b, "r", "tab-1").await;
     send(&mut second, publish_frame("once-1", "approvals", "7")).await;
     assert_eq!(next(&mut second).await, ack("once-1"), "acknowledged again");
     assert_eq!(
@@ -165,6 +174,19 @@ async fn a_publication_resent_through_the_other_instance_is_published_once() {
     );
     nothing_within_300_ms(&mut subscriber, "published once").await;
     assert_eq!(control(b, "/control/stats?tag=r").await["duplicates"], 1);
+    assert_eq!(
+        redis.command(&["GET", "tabwire:duplicates:r"]).await,
+        ::redis::Value::BulkString(b"1".to_vec()),
+        "counted in Redis too"
+    );
+    // Another client's message of the same id is its own.
+    let mut other = connect_as(b, "r", "tab-2").await;
+    send(&mut other, publish_frame("once-1", "approvals", "8")).await;
+    assert_eq!(next(&mut other).await, ack("once-1"));
+    assert_eq!(
+        next_pub(&mut subscriber, "approvals").await,
+        (2, "8".to_owned())
+    );
 }
 
 #[tokio::test]
@@ -180,10 +202,10 @@ async fn the_shared_history_is_bounded_in_count_and_age_and_reports_gaps() {
         publish(a, "nav:2", &index.to_string()).await;
     }
     let mut client = connect_protocol(b, "r").await;
-    subscribe(&mut client, "nav:2", Some(1), 8).await;
+    let epoch = subscribe(&mut client, "nav:2", Some(1), 8).await;
     assert_eq!(
         next(&mut client).await,
-        Message::text(r#"{"type":"gap","channel":"nav:2","since":1,"from":4}"#)
+        gap_frame("nav:2", 1, 4, "trimmed", &epoch)
     );
     for offset in 4..=8 {
         assert_eq!(
@@ -194,13 +216,33 @@ async fn the_shared_history_is_bounded_in_count_and_age_and_reports_gaps() {
 
     tokio::time::sleep(Duration::from_millis(1_200)).await;
     let mut late = connect_protocol(a, "r").await;
-    subscribe(&mut late, "nav:2", Some(6), 8).await;
+    resume(&mut late, "nav:2", 6, &epoch, 8).await;
     assert_eq!(
         next(&mut late).await,
-        Message::text(r#"{"type":"gap","channel":"nav:2","since":6,"from":9}"#),
+        gap_frame("nav:2", 6, 9, "trimmed", &epoch),
         "everything expired"
     );
     nothing_within_300_ms(&mut late, "nothing left to replay").await;
+}
+
+/// Waits until the instance at `address` listens to Redis again (it takes
+/// subscriptions then), probing with a channel of its own.
+async fn listening_again(address: SocketAddr) {
+    within("the instance to listen again", async {
+        loop {
+            let mut client = connect_protocol(address, "probe").await;
+            send(
+                &mut client,
+                Message::text(r#"{"type":"subscribe","channel":"probe"}"#),
+            )
+            .await;
+            if let Message::Text(_) = next(&mut client).await {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    })
+    .await;
 }
 
 /// The code of the close frame that must come next.
@@ -246,21 +288,7 @@ async fn losing_redis_closes_subscribers_and_refuses_until_it_is_back() {
     );
 
     redis.restart();
-    within("the instance to listen again", async {
-        loop {
-            let mut client = connect_protocol(a, "r").await;
-            send(
-                &mut client,
-                Message::text(r#"{"type":"subscribe","channel":"alerts"}"#),
-            )
-            .await;
-            if let Message::Text(_) = next(&mut client).await {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    })
-    .await;
+    listening_again(a).await;
     assert_eq!(
         publish(a, "alerts", "1").await["offset"],
         1,
@@ -285,4 +313,84 @@ async fn an_instance_does_not_start_without_its_redis() {
             .contains(&format!("cannot use Redis at {url}")),
         "{error}"
     );
+}
+
+#[tokio::test]
+async fn a_redis_that_lost_its_data_starts_a_new_epoch_and_resumes_report_a_reset() {
+    let mut redis = RedisServer::start();
+    let (a, b) = pair(&redis).await;
+    let (mut client, old_epoch) = subscriber_of_five(b, a, "nav:3").await;
+
+    // Restarted without persistence: the channel's offsets start again.
+    redis.restart();
+    assert_eq!(next_close_code(&mut client).await, 1012);
+    listening_again(a).await;
+    listening_again(b).await;
+    let new_epoch = resume_across_a_reset(b, a, "nav:3", &old_epoch).await;
+    let ::redis::Value::Array(meta) = redis
+        .command(&["HMGET", "tabwire:{nav:3}:meta", "offset", "epoch"])
+        .await
+    else {
+        panic!("HMGET answers an array");
+    };
+    assert_eq!(
+        meta,
+        [
+            ::redis::Value::BulkString(b"8".to_vec()),
+            ::redis::Value::BulkString(new_epoch.into_bytes())
+        ]
+    );
+}
+
+#[tokio::test]
+async fn a_publication_that_fails_in_redis_is_not_acked_and_its_retry_publishes_it() {
+    let redis = RedisServer::start();
+    let (a, b) = pair(&redis).await;
+    let mut subscriber = connect_protocol(b, "r").await;
+    subscribe(&mut subscriber, "inj", None, 0).await;
+
+    // A string where the stream goes: the script's XADD fails (WRONGTYPE),
+    // after the seen check passed.
+    redis
+        .command(&["SET", "tabwire:{inj}:history", "not a stream"])
+        .await;
+    let mut publisher = connect_as(a, "r", "tab-9").await;
+    send(&mut publisher, publish_frame("p-1", "inj", "1")).await;
+    assert_eq!(
+        next_close_code(&mut publisher).await,
+        1013,
+        "not acknowledged: try again later"
+    );
+    assert_eq!(
+        redis
+            .command(&["HGET", "tabwire:{inj}:meta", "offset"])
+            .await,
+        ::redis::Value::Nil,
+        "no offset taken"
+    );
+    assert_eq!(
+        redis.command(&["KEYS", "tabwire:{inj}:seen:*"]).await,
+        ::redis::Value::Array(Vec::new()),
+        "no seen-mark"
+    );
+    nothing_within_300_ms(&mut subscriber, "nothing published").await;
+
+    redis.command(&["DEL", "tabwire:{inj}:history"]).await;
+    let mut retry = connect_as(a, "r", "tab-9").await;
+    send(&mut retry, publish_frame("p-1", "inj", "1")).await;
+    assert_eq!(
+        next(&mut retry).await,
+        ack("p-1"),
+        "published, not a duplicate"
+    );
+    assert_eq!(next_pub(&mut subscriber, "inj").await, (1, "1".to_owned()));
+    send(&mut retry, publish_frame("p-2", "inj", "2")).await;
+    assert_eq!(next(&mut retry).await, ack("p-2"));
+    assert_eq!(
+        next_pub(&mut subscriber, "inj").await,
+        (2, "2".to_owned()),
+        "offsets without a hole"
+    );
+    nothing_within_300_ms(&mut subscriber, "each once").await;
+    assert_eq!(control(a, "/control/stats?tag=r").await["duplicates"], 0);
 }

@@ -1,19 +1,28 @@
 //! Channels in Redis, shared by every server instance started with the same
-//! `--redis URL`:
+//! `--redis URL`. The keys of a channel share its hash tag, so that a
+//! script touching them runs on one node of a Redis Cluster:
 //!
-//! - `tabwire:offset:<channel>` counts the channel's messages (its offsets);
-//! - `tabwire:history:<channel>` is a stream holding the newest of them,
+//! - `tabwire:{<channel>}:meta`, a hash: `offset`, the channel's newest
+//!   offset, and `epoch`, the name of its history, drawn (from a random
+//!   value the instance passes) by whichever script first touches the
+//!   channel; lost with the rest when Redis loses its data, so that the
+//!   next history has another;
+//! - `tabwire:{<channel>}:history` is a stream holding the newest messages,
 //!   under the ids `0-<offset>`, bounded in count and expiring with age;
-//! - `tabwire:seen:<tag>:<id>` remembers, for a while, a client message id
-//!   already published, so a client that resends through another instance
+//! - `tabwire:{<channel>}:seen:<scope>:<id>` remembers, for `--dedupe-secs`,
+//!   a client message id already published by that dedupe scope
+//!   ([`crate::dedupe`]), so a client that resends through another instance
 //!   publishes once;
 //! - `tabwire:duplicates:<tag>` counts the publications of that tag whose id
-//!   was found already published (across every instance and restart);
+//!   was found already published (across every instance and restart); it is
+//!   counted apart from the script, whose keys all share the channel's tag;
 //! - the pub/sub channel `tabwire:pub:<channel>` announces each message,
 //!   as `<offset>:<data>`, to every instance.
 //!
-//! Publishing is one script (count, keep, announce), so offsets follow the
-//! announcements' order whichever instance publishes. Each instance listens
+//! Publishing is one script (check the id, keep, count, mark, announce),
+//! so offsets follow the announcements' order whichever instance publishes;
+//! it writes nothing before the message is stored (see `publish.lua`).
+//! Each instance listens
 //! to every announcement on one pattern subscription and hands it to its
 //! own subscribers. When that link breaks, live messages may be missed: the
 //! instance closes its subscribers' connections with 1012, and they resume
@@ -27,9 +36,8 @@ use futures_util::StreamExt;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig, PubSub};
 use redis::{Client, Msg, Script, Value};
 
-use super::{Published, Reach, Subscribed, Unavailable};
-use crate::history::{replay, HistoryLimits};
-use crate::hub::Hub;
+use super::{Published, Reach, Subscribed, Subscribers, Unavailable};
+use crate::history::{replay, HistoryLimits, Kept, Since};
 
 const ANNOUNCEMENTS: &str = "tabwire:pub:*";
 const ANNOUNCEMENT_PREFIX: &str = "tabwire:pub:";
@@ -37,12 +45,6 @@ const ANNOUNCEMENT_PREFIX: &str = "tabwire:pub:";
 /// Longest wait for one Redis command; past it the frame that needed it is
 /// not handled and its connection closed (1013), to be retried.
 const COMMAND_LIMIT: Duration = Duration::from_secs(2);
-
-/// How long a published client message id is remembered. A client that
-/// resends a message whose ack it missed does so on its next connection,
-/// normally within seconds; one offline for longer than this may publish
-/// it twice.
-const SEEN_FOR: Duration = Duration::from_secs(3600);
 
 /// Longest pause between attempts to listen again after the link broke.
 const MAX_RELISTEN_DELAY: Duration = Duration::from_secs(2);
@@ -52,6 +54,9 @@ pub struct RedisBroker {
     client: Client,
     commands: ConnectionManager,
     limits: HistoryLimits,
+    /// How long a published client message id is remembered
+    /// (`--dedupe-secs`); a client that resends later may publish it twice.
+    seen_for: Duration,
     publish: Script,
     snapshot: Script,
     /// Whether announcements are being received; subscribing while they
@@ -77,7 +82,11 @@ impl RedisBroker {
     /// Connects to the Redis at `url` and subscribes to the announcements;
     /// fails if either is impossible, so a misconfigured server does not
     /// start. Call [`RedisBroker::listen`] once the hub exists.
-    pub async fn connect(url: &str, limits: HistoryLimits) -> Result<(Self, PubSub), String> {
+    pub async fn connect(
+        url: &str,
+        limits: HistoryLimits,
+        seen_for: Duration,
+    ) -> Result<(Self, PubSub), String> {
         let failed = |error: redis::RedisError| format!("cannot use Redis at {url}: {error}");
         let client = Client::open(url).map_err(failed)?;
         let config = ConnectionManagerConfig::new()
@@ -93,6 +102,7 @@ impl RedisBroker {
             client,
             commands,
             limits,
+            seen_for,
             publish: Script::new(include_str!("publish.lua")),
             snapshot: Script::new(include_str!("snapshot.lua")),
             listening: AtomicBool::new(true),
@@ -100,9 +110,9 @@ impl RedisBroker {
         Ok((broker, pubsub))
     }
 
-    /// Hands every announcement to the hub's subscribers, for as long as
-    /// the hub lives, listening again whenever the link breaks.
-    pub fn listen(self: &Arc<Self>, hub: Weak<Hub>, pubsub: PubSub) {
+    /// Hands every announcement to `subscribers`, for as long as they live,
+    /// listening again whenever the link breaks.
+    pub fn listen(self: &Arc<Self>, subscribers: Weak<dyn Subscribers>, pubsub: PubSub) {
         let broker = Arc::clone(self);
         tokio::spawn(async move {
             let mut pubsub = Some(pubsub);
@@ -113,19 +123,23 @@ impl RedisBroker {
                     delay = Duration::from_millis(50);
                     let mut announcements = connected.on_message();
                     while let Some(message) = announcements.next().await {
-                        let Some(hub) = hub.upgrade() else { return };
-                        announce(&hub, &message);
+                        let Some(alive) = subscribers.upgrade() else {
+                            return;
+                        };
+                        announce(&*alive, &message);
                     }
                     broker.listening.store(false, Ordering::SeqCst);
-                    let Some(hub) = hub.upgrade() else { return };
-                    hub.log(format_args!(
+                    let Some(alive) = subscribers.upgrade() else {
+                        return;
+                    };
+                    alive.log(format_args!(
                         "lost the Redis announcements; closing subscribers"
                     ));
-                    hub.close_subscribers(SERVICE_RESTART, "channel broker link lost");
+                    alive.close_subscribers(SERVICE_RESTART, "channel broker link lost");
                 }
                 tokio::time::sleep(delay).await;
                 delay = (delay * 2).min(MAX_RELISTEN_DELAY);
-                if hub.strong_count() == 0 {
+                if subscribers.strong_count() == 0 {
                     return;
                 }
                 pubsub = subscribe(&broker.client).await.ok();
@@ -133,43 +147,57 @@ impl RedisBroker {
         });
     }
 
-    /// Publishes `data` to `channel`; with `once` (tag, message id), only if
-    /// that id was not published before: `None` then means a duplicate.
+    /// Publishes `data` to `channel`; with `once`, only if that id was not
+    /// published before by that scope: `None` then means a duplicate, which
+    /// is counted in `tabwire:duplicates:<tag>`.
     pub async fn publish(
         &self,
         channel: &str,
         data: &str,
-        once: Option<(&str, &str)>,
+        once: Option<Once<'_>>,
     ) -> Result<Option<Published>, Unavailable> {
-        let mut invocation = self.publish.key(offset_key(channel));
-        invocation.key(history_key(channel));
-        if let Some((tag, id)) = once {
-            invocation.key(format!("tabwire:seen:{tag}:{id}"));
-            invocation.key(format!("tabwire:duplicates:{tag}"));
+        let mut invocation = self.publish.key(channel_key(channel, "meta"));
+        invocation.key(channel_key(channel, "history"));
+        if let Some(once) = &once {
+            let seen = format!("seen:{}:{}", once.scope, once.id);
+            invocation.key(channel_key(channel, &seen));
         }
         invocation
             .arg(data)
             .arg(self.limits.max_messages)
             .arg(self.limits.max_age.as_millis() as u64)
             .arg(format!("{ANNOUNCEMENT_PREFIX}{channel}"))
-            .arg(SEEN_FOR.as_secs());
+            .arg(self.seen_for.as_secs().max(1))
+            .arg(crate::random::token());
         let (offset, instances): (u64, usize) = invocation
             .invoke_async(&mut self.commands.clone())
             .await
             .map_err(|error| unavailable(&error))?;
-        Ok((offset > 0).then_some(Published {
+        if offset == 0 {
+            if let Some(once) = once {
+                // Only a count for the operators: the duplicate is one
+                // whether or not it is counted.
+                let _: redis::RedisResult<i64> = redis::cmd("INCR")
+                    .arg(format!("tabwire:duplicates:{}", once.tag))
+                    .query_async(&mut self.commands.clone())
+                    .await;
+            }
+            return Ok(None);
+        }
+        Ok(Some(Published {
             offset,
             reach: Reach::Instances(instances),
         }))
     }
 
-    /// The channel's newest offset and, with `since`, what came after it.
-    /// Refused while announcements are not received: the new subscriber
-    /// would miss live messages.
+    /// The channel's newest offset and epoch and, with `since`, what came
+    /// after it: only the messages after `since` are read, unless its
+    /// offsets belong to another history. Refused while announcements are
+    /// not received: the new subscriber would miss live messages.
     pub async fn snapshot(
         &self,
         channel: &str,
-        since: Option<u64>,
+        since: Option<&Since>,
     ) -> Result<Subscribed, Unavailable> {
         if !self.listening.load(Ordering::SeqCst) {
             return Err(Unavailable(
@@ -178,34 +206,55 @@ impl RedisBroker {
         }
         let values: Vec<Value> = self
             .snapshot
-            .key(offset_key(channel))
-            .key(history_key(channel))
+            .key(channel_key(channel, "meta"))
+            .key(channel_key(channel, "history"))
+            .arg(crate::random::token())
             .arg(if since.is_some() { "1" } else { "0" })
             .arg(self.limits.max_age.as_millis() as u64)
+            .arg(since.map_or(0, |since| since.offset))
+            .arg(since.and_then(|since| since.epoch.as_deref()).unwrap_or(""))
             .invoke_async(&mut self.commands.clone())
             .await
             .map_err(|error| unavailable(&error))?;
-        let (offset, kept) = decode_snapshot(&values)
+        let snapshot = decode_snapshot(&values)
             .ok_or_else(|| Unavailable("channel broker (Redis): malformed history".to_owned()))?;
+        let replay = since.map(|since| {
+            let kept = Kept {
+                newest: snapshot.newest,
+                oldest: snapshot.oldest,
+                epoch: &snapshot.epoch,
+            };
+            let entries = snapshot
+                .entries
+                .iter()
+                .map(|(offset, data)| (*offset, data.as_str()));
+            replay(kept, since, entries)
+        });
         Ok(Subscribed {
-            offset,
-            replay: since.map(|since| {
-                let kept = kept.iter().map(|(offset, data)| (*offset, data.as_str()));
-                replay(kept, offset, since)
-            }),
+            offset: snapshot.newest,
+            epoch: snapshot.epoch,
+            replay,
         })
     }
+}
+
+/// A client message to publish once: its id, within its dedupe scope
+/// ([`crate::dedupe::DedupeScope::key`]) and its tag (for the count of
+/// duplicates).
+#[derive(Debug, Clone, Copy)]
+pub struct Once<'a> {
+    pub scope: &'a str,
+    pub tag: &'a str,
+    pub id: &'a str,
 }
 
 /// Close code for connections whose live messages may have been missed.
 const SERVICE_RESTART: u16 = 1012;
 
-fn offset_key(channel: &str) -> String {
-    format!("tabwire:offset:{channel}")
-}
-
-fn history_key(channel: &str) -> String {
-    format!("tabwire:history:{channel}")
+/// The key `tabwire:{<channel>}:<rest>`: every key of a channel shares its
+/// hash tag.
+fn channel_key(channel: &str, rest: &str) -> String {
+    format!("tabwire:{{{channel}}}:{rest}")
 }
 
 async fn subscribe(client: &Client) -> redis::RedisResult<PubSub> {
@@ -215,8 +264,9 @@ async fn subscribe(client: &Client) -> redis::RedisResult<PubSub> {
 }
 
 /// Hands one announcement (`<offset>:<data>` on `tabwire:pub:<channel>`)
-/// to the hub; anything else on the pattern is not ours and is ignored.
-fn announce(hub: &Hub, message: &Msg) {
+/// to the subscribers; anything else on the pattern is not ours and is
+/// ignored.
+fn announce(subscribers: &dyn Subscribers, message: &Msg) {
     let Some(channel) = message.get_channel_name().strip_prefix(ANNOUNCEMENT_PREFIX) else {
         return;
     };
@@ -225,23 +275,46 @@ fn announce(hub: &Hub, message: &Msg) {
     };
     if let Some((offset, data)) = payload.split_once(':') {
         if let Ok(offset) = offset.parse() {
-            hub.fan_out(channel, offset, data);
+            subscribers.fan_out(channel, offset, data);
         }
     }
 }
 
-/// `{newest offset, offset, data, ...}` from the snapshot script.
-fn decode_snapshot(values: &[Value]) -> Option<(u64, Vec<(u64, String)>)> {
-    let (first, rest) = values.split_first()?;
-    let offset = integer(first)?;
+/// A channel as the snapshot script found it.
+#[derive(Debug, PartialEq, Eq)]
+struct Snapshot {
+    newest: u64,
+    epoch: String,
+    /// The oldest offset kept (`None`: none is, or it was not asked).
+    oldest: Option<u64>,
+    /// The messages read: (offset, data), oldest first.
+    entries: Vec<(u64, String)>,
+}
+
+/// `{newest, epoch}` or `{newest, epoch, oldest (0: none), offset, data,
+/// ...}` from the snapshot script.
+fn decode_snapshot(values: &[Value]) -> Option<Snapshot> {
+    let [newest, epoch, rest @ ..] = values else {
+        return None;
+    };
+    let mut snapshot = Snapshot {
+        newest: integer(newest)?,
+        epoch: text(epoch)?,
+        oldest: None,
+        entries: Vec::new(),
+    };
+    let Some((oldest, rest)) = rest.split_first() else {
+        return Some(snapshot);
+    };
+    snapshot.oldest = Some(integer(oldest)?).filter(|oldest| *oldest > 0);
     if rest.len() % 2 != 0 {
         return None;
     }
-    let kept = rest
+    snapshot.entries = rest
         .chunks_exact(2)
         .map(|pair| Some((integer(&pair[0])?, text(&pair[1])?)))
         .collect::<Option<Vec<_>>>()?;
-    Some((offset, kept))
+    Some(snapshot)
 }
 
 fn integer(value: &Value) -> Option<u64> {
@@ -262,26 +335,62 @@ fn text(value: &Value) -> Option<String> {
 mod tests {
     use super::*;
 
+    fn data(text: &str) -> Value {
+        Value::BulkString(text.as_bytes().to_vec())
+    }
+
     #[test]
     fn snapshots_decode_or_are_refused() {
-        let data = |text: &str| Value::BulkString(text.as_bytes().to_vec());
-        assert_eq!(decode_snapshot(&[Value::Int(0)]), Some((0, Vec::new())));
+        let snapshot = |newest, oldest, entries: Vec<(u64, &str)>| Snapshot {
+            newest,
+            epoch: "e".to_owned(),
+            oldest,
+            entries: entries
+                .into_iter()
+                .map(|(offset, data)| (offset, data.to_owned()))
+                .collect(),
+        };
+        assert_eq!(
+            decode_snapshot(&[Value::Int(0), data("e")]),
+            Some(snapshot(0, None, vec![]))
+        );
+        assert_eq!(
+            decode_snapshot(&[Value::Int(9), data("e"), Value::Int(0)]),
+            Some(snapshot(9, None, vec![]))
+        );
         assert_eq!(
             decode_snapshot(&[
                 Value::Int(9),
+                data("e"),
+                Value::Int(2),
                 Value::Int(8),
                 data("1"),
                 Value::Int(9),
                 data("2")
             ]),
-            Some((9, vec![(8, "1".to_owned()), (9, "2".to_owned())]))
+            Some(snapshot(9, Some(2), vec![(8, "1"), (9, "2")]))
         );
-        assert_eq!(decode_snapshot(&[]), None);
-        assert_eq!(decode_snapshot(&[Value::Int(9), Value::Int(8)]), None);
-        assert_eq!(decode_snapshot(&[Value::Int(-1)]), None);
-        assert_eq!(
-            decode_snapshot(&[Value::Int(9), data("8"), data("1")]),
-            None
-        );
+        for malformed in [
+            vec![],
+            vec![Value::Int(9)],
+            vec![Value::Int(9), Value::Int(8)],
+            vec![Value::Int(-1), data("e")],
+            vec![Value::Int(9), data("e"), Value::Int(1), Value::Int(8)],
+            vec![
+                Value::Int(9),
+                data("e"),
+                Value::Int(1),
+                data("8"),
+                data("1"),
+            ],
+        ] {
+            assert_eq!(decode_snapshot(&malformed), None, "{malformed:?}");
+        }
+    }
+
+    #[test]
+    fn every_key_of_a_channel_shares_its_hash_tag() {
+        assert_eq!(channel_key("nav:1", "meta"), "tabwire:{nav:1}:meta");
+        assert_eq!(channel_key("nav:1", "history"), "tabwire:{nav:1}:history");
     }
 }

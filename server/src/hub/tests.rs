@@ -1,7 +1,20 @@
+use super::delivery::Delivered;
+use super::records::{Stats, MAX_RECORDED_PER_TAG};
 use super::*;
+use crate::broker::{Published, Subscribers};
+use crate::dedupe::{DedupeScope, Sender};
+use crate::history::Since;
 
 fn hub() -> Arc<Hub> {
     Arc::new(Hub::new(true, false))
+}
+
+/// The dedupe scope of client `client` in tag `tag`.
+fn client(tag: &str, client: &str) -> DedupeScope {
+    DedupeScope {
+        tag: tag.to_owned(),
+        sender: Sender::Client(client.to_owned()),
+    }
 }
 
 #[test]
@@ -122,7 +135,7 @@ fn refusal_expires() {
 }
 
 #[test]
-fn deliver_handles_each_id_once_per_tag() {
+fn deliver_handles_each_id_once_per_scope() {
     let hub = hub();
     let (_p, _p_rx) = hub.register("a".into(), true, false);
     let (_r, _r_rx) = hub.register("a".into(), false, false);
@@ -134,23 +147,69 @@ fn deliver_handles_each_id_once_per_tag() {
         handled: false,
         ack: true,
     };
-    assert_eq!(hub.handle_once("a", "1", "one"), new);
-    assert_eq!(hub.handle_once("a", "1", "one again"), duplicate);
-    assert_eq!(hub.handle_once("a", "2", "two"), new);
+    let (a, b) = (client("a", "c"), client("b", "c"));
+    assert_eq!(hub.handle_once(&a, "1", "one"), new);
+    assert_eq!(hub.handle_once(&a, "1", "one again"), duplicate);
+    assert_eq!(hub.handle_once(&a, "2", "two"), new);
     // Another tag has its own ids.
-    assert_eq!(hub.handle_once("b", "1", "other"), new);
-    assert_eq!(hub.received(Scope::Tag("a")), ["one", "two"]);
+    assert_eq!(hub.handle_once(&b, "1", "other"), new);
+    // So has another client of the same tag, counted in the tag's stats.
+    assert_eq!(hub.handle_once(&client("a", "d"), "1", "not a repeat"), new);
+    assert_eq!(
+        hub.received(Scope::Tag("a")),
+        ["one", "two", "not a repeat"]
+    );
     let stats = hub.stats(Scope::Tag("a"));
-    assert_eq!((stats.frames_received, stats.duplicates), (2, 1));
+    assert_eq!((stats.frames_received, stats.duplicates), (3, 1));
     assert_eq!((stats.connections, stats.protocol_connections), (2, 1));
     assert_eq!(hub.stats(Scope::All).duplicates, 1);
+}
+
+#[test]
+fn deliver_handles_each_id_once_per_tag_and_sender_kind() {
+    let hub = hub();
+    let new = Delivered {
+        handled: true,
+        ack: true,
+    };
+    let scope = |sender| DedupeScope {
+        tag: "a".to_owned(),
+        sender,
+    };
+    assert_eq!(hub.handle_once(&client("a", "x"), "1", "one"), new);
+    assert_eq!(
+        hub.handle_once(&scope(Sender::Subject("x".into())), "1", "one"),
+        new
+    );
+    assert_eq!(
+        hub.handle_once(&scope(Sender::Connection("x".into())), "1", "one"),
+        new
+    );
+}
+
+#[test]
+fn handled_ids_follow_the_dedupe_limits() {
+    let limits = crate::dedupe::DedupeLimits {
+        ids_per_scope: 2,
+        ..crate::dedupe::DedupeLimits::default()
+    };
+    let hub = Arc::new(Hub::new(true, false).with_dedupe(limits));
+    let a = client("a", "c");
+    for id in ["1", "2", "3"] {
+        assert!(hub.handle_once(&a, id, id).handled);
+    }
+    assert!(
+        hub.handle_once(&a, "1", "1").handled,
+        "forgotten: new again"
+    );
+    assert!(!hub.handle_once(&a, "3", "3").handled);
 }
 
 #[test]
 fn withheld_acks_and_reset() {
     let hub = hub();
     hub.set_acks("a", false);
-    let withheld = hub.handle_once("a", "1", "one");
+    let withheld = hub.handle_once(&client("a", "c"), "1", "one");
     assert_eq!(
         withheld,
         Delivered {
@@ -158,23 +217,26 @@ fn withheld_acks_and_reset() {
             ack: false
         }
     );
-    assert!(!hub.handle_once("a", "1", "one").ack);
-    assert!(hub.handle_once("b", "1", "other").ack, "only tag a");
+    assert!(!hub.handle_once(&client("a", "c"), "1", "one").ack);
+    assert!(
+        hub.handle_once(&client("b", "c"), "1", "other").ack,
+        "only tag a"
+    );
     hub.set_acks("a", true);
-    assert!(hub.handle_once("a", "1", "one").ack);
+    assert!(hub.handle_once(&client("a", "c"), "1", "one").ack);
     hub.set_acks("a", false);
     // Reset forgets the ids and duplicates and sends acks again.
     hub.reset(Scope::Tag("a"));
     assert_eq!(hub.stats(Scope::Tag("a")).duplicates, 0);
     assert_eq!(
-        hub.handle_once("a", "1", "one"),
+        hub.handle_once(&client("a", "c"), "1", "one"),
         Delivered {
             handled: true,
             ack: true
         }
     );
     assert!(
-        !hub.handle_once("b", "1", "other").handled,
+        !hub.handle_once(&client("b", "c"), "1", "other").handled,
         "tag b kept its ids"
     );
 }
@@ -182,8 +244,8 @@ fn withheld_acks_and_reset() {
 #[test]
 fn ids_are_remembered_without_the_control_api() {
     let hub = Arc::new(Hub::new(false, false));
-    assert!(hub.handle_once("a", "1", "one").handled);
-    assert!(!hub.handle_once("a", "1", "one").handled);
+    assert!(hub.handle_once(&client("a", "c"), "1", "one").handled);
+    assert!(!hub.handle_once(&client("a", "c"), "1", "one").handled);
     assert!(hub.received(Scope::All).is_empty());
 }
 
@@ -256,20 +318,26 @@ async fn a_subscriber_gets_the_newest_offset_and_what_it_missed() {
         hub.publish("x", data).await.expect("in memory");
     }
     let (a, _a_rx) = hub.register("t".into(), true, false);
-    assert_eq!(
-        a.subscribe("x", None).await,
-        Ok(Subscribed {
-            offset: 3,
-            replay: None
-        })
-    );
-    let missed = a.subscribe("x", Some(1)).await.expect("in memory");
-    assert_eq!(missed.offset, 3);
+    let plain = a.subscribe("x", None).await.expect("in memory");
+    assert_eq!((plain.offset, &plain.replay), (3, &None));
+    let since = |offset, epoch: &str| Since {
+        offset,
+        epoch: Some(epoch.to_owned()),
+    };
+    let missed = a
+        .subscribe("x", Some(&since(1, &plain.epoch)))
+        .await
+        .expect("in memory");
+    assert_eq!((missed.offset, &missed.epoch), (3, &plain.epoch));
     let replay = missed.replay.expect("asked for it");
     assert_eq!(replay.messages, [(2, "2".to_owned()), (3, "3".to_owned())]);
-    assert_eq!(replay.gap_from, None);
-    let fresh = a.subscribe("new", Some(0)).await.expect("in memory");
+    assert_eq!(replay.gap, None);
+    let fresh = a
+        .subscribe("new", Some(&since(0, "other")))
+        .await
+        .expect("in memory");
     assert_eq!(fresh.offset, 0, "a channel never published to");
+    assert_ne!(fresh.epoch, plain.epoch, "each channel has its own history");
 }
 
 #[tokio::test]
@@ -278,7 +346,7 @@ async fn a_broken_broker_link_closes_only_the_subscribers() {
     let (a, mut a_rx) = hub.register("t".into(), true, false);
     let (_b, mut b_rx) = hub.register("t".into(), true, false);
     a.subscribe("x", None).await.expect("in memory");
-    hub.close_subscribers(1012, "link lost");
+    Subscribers::close_subscribers(&*hub, 1012, "link lost");
     let command = a_rx.try_recv().expect("the subscriber is told");
     assert_eq!(
         command.order,

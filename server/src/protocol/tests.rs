@@ -314,22 +314,6 @@ fn binary_frames_are_refused_in_protocol_mode() {
 }
 
 #[test]
-fn acks_and_errors_are_compact_with_type_first() {
-    assert_eq!(
-        ack("m-1"),
-        Message::Text(r#"{"type":"ack","id":"m-1"}"#.into())
-    );
-    assert_eq!(
-        ack("a\"b\\c\n\u{e9}"),
-        Message::Text("{\"type\":\"ack\",\"id\":\"a\\\"b\\\\c\\n\u{e9}\"}".into())
-    );
-    assert_eq!(
-        bad_frame("id: \"x\""),
-        Message::Text(r#"{"type":"error","code":"bad_frame","message":"id: \"x\""}"#.into())
-    );
-}
-
-#[test]
 fn subscribe_and_unsubscribe_name_a_channel() {
     let frame = |text: &str| decide_protocol(&Message::Text(text.to_owned()));
     assert_eq!(
@@ -343,7 +327,10 @@ fn subscribe_and_unsubscribe_name_a_channel() {
         frame(r#"{"type":"subscribe","channel":"x","since":41}"#),
         ProtocolAction::Subscribe {
             channel: "x".to_owned(),
-            since: Some(41)
+            since: Some(Since {
+                offset: 41,
+                epoch: None
+            })
         }
     );
     assert_eq!(
@@ -383,26 +370,6 @@ fn subscribe_and_unsubscribe_name_a_channel() {
 }
 
 #[test]
-fn channel_frames_carry_the_channel_and_offsets() {
-    assert_eq!(
-        publication("nav:\"1\"", 7, r#"{"nav": 101.5}"#),
-        r#"{"type":"pub","channel":"nav:\"1\"","offset":7,"data":{"nav": 101.5}}"#
-    );
-    assert_eq!(
-        subscribed("x", 0),
-        Message::Text(r#"{"type":"subscribed","channel":"x","offset":0}"#.into())
-    );
-    assert_eq!(
-        unsubscribed("x"),
-        Message::Text(r#"{"type":"unsubscribed","channel":"x"}"#.into())
-    );
-    assert_eq!(
-        gap("x", 3, 9),
-        Message::Text(r#"{"type":"gap","channel":"x","since":3,"from":9}"#.into())
-    );
-}
-
-#[test]
 fn a_msg_may_publish_to_a_channel_instead() {
     let frame = |text: &str| decide_protocol(&Message::Text(text.to_owned()));
     assert_eq!(
@@ -436,4 +403,92 @@ fn a_msg_may_publish_to_a_channel_instead() {
             "{text}"
         );
     }
+}
+
+#[test]
+fn a_client_hello_names_the_client() {
+    for frame in [
+        r#"{"type":"hello","protocol":"tabwire.v1","client":"tab-A_1"}"#,
+        r#"{"client":"tab-A_1","type":"hello"}"#,
+    ] {
+        assert_eq!(protocol(frame), ProtocolAction::Hello("tab-A_1".to_owned()));
+    }
+    let longest = "c".repeat(MAX_NAME_CHARS);
+    assert_eq!(
+        protocol(&format!(r#"{{"type":"hello","client":"{longest}"}}"#)),
+        ProtocolAction::Hello(longest)
+    );
+    let form = "client: 1 to 64 characters of A-Z, a-z, 0-9, _ and -";
+    let too_long = "c".repeat(MAX_NAME_CHARS + 1);
+    for (client, problem) in [
+        ("", form),
+        ("a b", form),
+        ("caf\\u00e9", form),
+        ("a.b", form),
+        (too_long.as_str(), form),
+    ] {
+        let frame = format!(r#"{{"type":"hello","protocol":"tabwire.v1","client":"{client}"}}"#);
+        assert_eq!(refusal_of(&frame), problem, "{frame}");
+    }
+    assert_eq!(refusal_of(r#"{"type":"hello"}"#), "client: missing");
+    assert_eq!(
+        refusal_of(r#"{"type":"hello","client":7}"#),
+        "client: not a string but a number"
+    );
+    assert_eq!(
+        refusal_of(r#"{"type":"hello","protocol":"tabwire.v2","client":"a"}"#),
+        r#"protocol: "tabwire.v2" is not spoken here (expected "tabwire.v1")"#
+    );
+}
+
+#[test]
+fn a_subscribe_may_name_the_epoch_of_its_since() {
+    assert_eq!(
+        protocol(r#"{"type":"subscribe","channel":"x","since":5,"epoch":"Ab-9_z"}"#),
+        ProtocolAction::Subscribe {
+            channel: "x".to_owned(),
+            since: Some(Since {
+                offset: 5,
+                epoch: Some("Ab-9_z".to_owned())
+            })
+        }
+    );
+    // Without since, the epoch means nothing, but must still be well-formed.
+    assert_eq!(
+        protocol(r#"{"type":"subscribe","channel":"x","epoch":"e"}"#),
+        ProtocolAction::Subscribe {
+            channel: "x".to_owned(),
+            since: None
+        }
+    );
+    let form = "epoch: 1 to 64 characters of A-Z, a-z, 0-9, _ and -";
+    for epoch in [
+        r#""""#,
+        r#""a/b""#,
+        "null",
+        "7",
+        &format!(r#""{}""#, "e".repeat(65)),
+    ] {
+        let frame = format!(r#"{{"type":"subscribe","channel":"x","since":1,"epoch":{epoch}}}"#);
+        let message = refusal_of(&frame);
+        assert!(
+            message == form || message.starts_with("epoch: not a string"),
+            "{frame}: {message}"
+        );
+    }
+}
+
+#[test]
+fn ids_are_at_most_128_bytes() {
+    let longest = "i".repeat(MAX_ID_BYTES);
+    let frame = format!(r#"{{"type":"msg","id":"{longest}","text":"x"}}"#);
+    assert!(matches!(protocol(&frame), ProtocolAction::Deliver(_)));
+    // 129 bytes, counted in UTF-8 once unescaped: 127 + "é" (2 bytes).
+    let over = format!("{}\\u00e9", "i".repeat(127));
+    let frame = format!(r#"{{"type":"msg","id":"{over}","text":"x"}}"#);
+    assert_eq!(refusal_of(&frame), "id: 129 bytes; at most 128 are allowed");
+    let ProtocolAction::Reply(Message::Text(reply)) = protocol(&frame) else {
+        panic!("refused");
+    };
+    assert!(!reply.contains(r#""id""#), "the id is not echoed: {reply}");
 }

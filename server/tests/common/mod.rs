@@ -1,16 +1,20 @@
 //! What the end-to-end tests share: a server started in-process on
-//! 127.0.0.1:0, a tokio-tungstenite client, a minimal HTTP client for the
-//! control API, and time limits on every step.
+//! 127.0.0.1:0, a tokio-tungstenite client (on `/raw`, or on `/ws` with the
+//! hellos exchanged), a minimal HTTP client for the control API, and time
+//! limits on every step.
 
 // Each test file uses its own subset of these helpers.
 #![allow(dead_code, unused_imports)]
 
+pub mod channels;
 pub mod redis;
 
 pub use std::future::Future;
 pub use std::net::SocketAddr;
 pub use std::path::PathBuf;
 pub use std::time::Duration;
+
+pub use self::channels::*;
 
 pub use futures_util::{SinkExt, StreamExt};
 pub use serde_json::{json, Value};
@@ -68,8 +72,14 @@ pub fn missing_dir() -> PathBuf {
     std::env::temp_dir().join("tabwire-server-test-no-such-dir")
 }
 
+/// Connects to `/raw` (raw mode: echo, no hello).
 pub async fn connect(address: SocketAddr, tag: &str) -> Client {
-    let url = format!("ws://{address}/ws?tag={tag}");
+    connect_to(address, &format!("/raw?tag={tag}")).await
+}
+
+/// Connects to `path` (with its query), offering no subprotocol.
+pub async fn connect_to(address: SocketAddr, path: &str) -> Client {
+    let url = format!("ws://{address}{path}");
     let (client, _) = within("connect", connect_async(url))
         .await
         .expect("connect");
@@ -110,11 +120,73 @@ pub async fn connect_offering_at(
     (client, selected)
 }
 
-/// Connects in protocol mode, checking the server selected `tabwire.v1`.
+/// Connects to `/ws` as a client of its own (a new client id each time):
+/// reads and checks the server's hello, and sends the client's.
 pub async fn connect_protocol(address: SocketAddr, tag: &str) -> Client {
-    let (client, selected) = connect_offering(address, tag, SUBPROTOCOL).await;
-    assert_eq!(selected.as_deref(), Some(SUBPROTOCOL));
+    static CLIENTS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let count = CLIENTS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    connect_as(address, tag, &format!("test-{count}")).await
+}
+
+/// Connects to `/ws` as the client `client_id` (its dedupe scope unless a
+/// token names a `sub`): reads and checks the server's hello, and sends the
+/// client's.
+pub async fn connect_as(address: SocketAddr, tag: &str, client_id: &str) -> Client {
+    let mut client = connect_anonymous(address, tag).await;
+    send(&mut client, client_hello(client_id)).await;
     client
+}
+
+/// Connects to `/ws` and reads and checks the server's hello, but sends no
+/// hello of its own: its messages are deduplicated per connection only.
+pub async fn connect_anonymous(address: SocketAddr, tag: &str) -> Client {
+    let mut client = connect_to(address, &format!("/ws?tag={tag}")).await;
+    expect_hello(&mut client).await;
+    client
+}
+
+/// A client hello naming `client_id`.
+pub fn client_hello(client_id: &str) -> Message {
+    Message::text(format!(
+        r#"{{"type":"hello","protocol":"tabwire.v1","client":"{client_id}"}}"#
+    ))
+}
+
+/// Reads the frame that must come first on `/ws`, the server's hello,
+/// checks it and returns it.
+pub async fn expect_hello(client: &mut Client) -> Value {
+    let frame = next(client).await;
+    let text = frame.to_text().expect("a text hello");
+    assert!(text.starts_with(r#"{"type":"hello","#), "{text}");
+    let hello: Value = serde_json::from_str(text).expect("JSON hello");
+    // serde_json sorts them.
+    let keys: Vec<&String> = hello
+        .as_object()
+        .map(|o| o.keys().collect())
+        .unwrap_or_default();
+    assert_eq!(
+        keys,
+        ["limits", "protocol", "session", "time", "type"],
+        "{hello}"
+    );
+    assert_eq!(hello["type"], "hello", "{hello}");
+    assert_eq!(hello["protocol"], SUBPROTOCOL, "{hello}");
+    assert!(
+        hello["session"].as_str().is_some_and(|s| !s.is_empty()),
+        "{hello}"
+    );
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("after 1970")
+        .as_millis() as u64;
+    let time = hello["time"].as_u64().expect("a time");
+    assert!(time.abs_diff(now) < 60_000, "{hello}");
+    assert!(
+        hello["limits"]["maxFrameBytes"].as_u64().is_some(),
+        "{hello}"
+    );
+    assert_eq!(hello["limits"]["maxIdBytes"], 128, "{hello}");
+    hello
 }
 
 pub async fn send(client: &mut Client, message: Message) {
@@ -267,100 +339,4 @@ pub async fn control(address: SocketAddr, path: &str) -> Value {
     let reply = http(address, "GET", path).await;
     assert_eq!(reply.status, 200, "{path}: {}", reply.body);
     reply.json()
-}
-
-/// Subscribes (resuming after `since`, if given) and checks the answer
-/// names the channel's newest offset.
-pub async fn subscribe(client: &mut Client, channel: &str, since: Option<u64>, offset: u64) {
-    let since = since
-        .map(|since| format!(r#","since":{since}"#))
-        .unwrap_or_default();
-    let frame = format!(r#"{{"type":"subscribe","channel":"{channel}"{since}}}"#);
-    send(client, Message::text(frame)).await;
-    let expected = format!(r#"{{"type":"subscribed","channel":"{channel}","offset":{offset}}}"#);
-    assert_eq!(next(client).await, Message::text(expected));
-}
-
-pub async fn publish(address: SocketAddr, channel: &str, data: &str) -> Value {
-    control(
-        address,
-        &format!("/control/publish?channel={channel}&data={data}"),
-    )
-    .await
-}
-
-pub fn pub_frame(channel: &str, offset: u64, data: &str) -> Message {
-    Message::text(format!(
-        r#"{{"type":"pub","channel":"{channel}","offset":{offset},"data":{data}}}"#
-    ))
-}
-
-/// The (offset, data) of the `pub` frame of `channel` that must come next.
-pub async fn next_pub(client: &mut Client, channel: &str) -> (u64, String) {
-    let frame = next(client).await;
-    let Message::Text(text) = &frame else {
-        panic!("expected a pub frame, got {frame:?}");
-    };
-    let value: Value = serde_json::from_str(text.as_str()).expect("JSON frame");
-    assert_eq!(value["type"], "pub", "{value}");
-    assert_eq!(value["channel"], channel, "{value}");
-    let offset = value["offset"].as_u64().expect("an offset");
-    (offset, value["data"].to_string())
-}
-
-pub fn publish_frame(id: &str, channel: &str, data: &str) -> Message {
-    Message::text(format!(
-        r#"{{"type":"msg","id":"{id}","publish":{{"channel":"{channel}","data":{data}}}}}"#
-    ))
-}
-
-/// A client subscribes from the beginning while another publishes 2,000
-/// messages as fast as it can through `publisher_at`: the replay and the
-/// live messages overlap, and the client must still get each offset once,
-/// in order.
-pub async fn subscribe_while_messages_flow(publisher_at: SocketAddr, subscriber_at: SocketAddr) {
-    let mut watcher = connect_protocol(subscriber_at, "r").await;
-    subscribe(&mut watcher, "ticks", None, 0).await;
-    const TOTAL: u64 = 2_000;
-    let publisher = tokio::spawn(async move {
-        // Sent without waiting for acks, so that messages flow fast.
-        let mut publisher = connect_protocol(publisher_at, "r").await;
-        for index in 1..=TOTAL {
-            send(
-                &mut publisher,
-                publish_frame(&format!("t-{index}"), "ticks", &index.to_string()),
-            )
-            .await;
-        }
-        for _ in 1..=TOTAL {
-            next(&mut publisher).await;
-        }
-    });
-    // The watcher sees the flow start; the newcomer then subscribes from
-    // the beginning, its replay and the live messages overlapping.
-    for offset in 1..=20 {
-        assert_eq!(next_pub(&mut watcher, "ticks").await.0, offset);
-    }
-    let mut newcomer = connect_protocol(subscriber_at, "r").await;
-    send(
-        &mut newcomer,
-        Message::text(r#"{"type":"subscribe","channel":"ticks","since":0}"#),
-    )
-    .await;
-    let subscribed = next(&mut newcomer).await;
-    assert!(
-        subscribed
-            .to_text()
-            .expect("text")
-            .contains(r#""type":"subscribed""#),
-        "{subscribed:?}"
-    );
-    for offset in 1..=TOTAL {
-        assert_eq!(
-            next_pub(&mut newcomer, "ticks").await,
-            (offset, offset.to_string())
-        );
-    }
-    publisher.await.expect("the publisher");
-    nothing_within_300_ms(&mut newcomer, "no repeat").await;
 }

@@ -1,5 +1,6 @@
 //! A real Redis (Debian's `redis-server`) for the tests that run several
 //! server instances: started on a free loopback port, without persistence,
+//! restarted empty on the same port on demand (as if it lost its data),
 //! and killed when dropped.
 
 use std::net::{SocketAddr, TcpListener as StdListener, TcpStream as StdStream};
@@ -58,6 +59,27 @@ impl RedisServer {
             );
             sleep(Duration::from_millis(10));
         }
+    }
+}
+
+impl RedisServer {
+    /// Runs one command (`args[0]` and its arguments) and returns the
+    /// answer: a test's way to look at the data, or to break it.
+    pub async fn command(&self, args: &[&str]) -> ::redis::Value {
+        let (name, rest) = args.split_first().expect("a command");
+        let client = ::redis::Client::open(self.url()).expect("a Redis URL");
+        let mut connection = client
+            .get_multiplexed_async_connection()
+            .await
+            .expect("a connection to Redis");
+        let mut command = ::redis::cmd(name);
+        for arg in rest {
+            command.arg(*arg);
+        }
+        command
+            .query_async(&mut connection)
+            .await
+            .unwrap_or_else(|error| panic!("{args:?}: {error}"))
     }
 }
 

@@ -1,0 +1,183 @@
+//! The answers to the client's frames: on `/raw` as [`decide`] says, in
+//! protocol mode as [`decide_protocol`] says, once the authentication gate
+//! lets the frame through, with what the connection knows of its client
+//! (its [`Session`]).
+
+use yawc::HttpWebSocket as WebSocket;
+
+use super::{close, send, send_all, Flow, Mode, Session};
+use crate::auth::{Gate, AUTH_FAILED};
+use crate::broker::Unavailable;
+use crate::dedupe::{DedupeScope, Sender};
+use crate::history::Since;
+use crate::hub::{Hub, Registration};
+use crate::protocol::{
+    self, ack, bad_frame, decide, decide_protocol, Action, Delivery, Handling, Message,
+    ProtocolAction,
+};
+
+/// Close code for a frame that needed the channel broker while it was
+/// unreachable: the client comes back later and sends it again.
+const TRY_AGAIN_LATER: u16 = 1013;
+
+/// The answer to a second client hello.
+const HELLO_TWICE: &str = "hello: the client is named once per connection";
+
+/// Answers one frame read from the socket.
+pub(super) async fn answer(
+    frame: Message,
+    session: &mut Session,
+    socket: &mut WebSocket,
+    registration: &Registration,
+) -> Flow {
+    match session.mode {
+        Mode::Raw => answer_raw(frame, socket, registration).await,
+        Mode::Protocol => {
+            let action = decide_protocol(&frame);
+            match session.auth.check(registration.hub(), &action) {
+                Gate::Pass => answer_protocol(action, session, socket, registration).await,
+                Gate::Taken => Flow::Continue,
+                Gate::Forbidden(channel) => send(socket, protocol::forbidden(&channel)).await,
+                Gate::ForbiddenPublication(id, channel) => {
+                    send(socket, protocol::forbidden_publication(&id, &channel)).await
+                }
+                Gate::Close(reason) => close(socket, AUTH_FAILED, reason).await,
+            }
+        }
+    }
+}
+
+async fn answer_raw(frame: Message, socket: &mut WebSocket, registration: &Registration) -> Flow {
+    let Action { reply, record } = decide(frame);
+    // Recorded before replying, so a client that got the echo and then asks
+    // for stats sees its frame counted.
+    if let Some(description) = record {
+        registration.hub().record(registration.tag(), description);
+    }
+    send(socket, reply).await
+}
+
+async fn answer_protocol(
+    action: ProtocolAction,
+    session: &mut Session,
+    socket: &mut WebSocket,
+    registration: &Registration,
+) -> Flow {
+    match action {
+        ProtocolAction::Reply(reply) => send(socket, reply).await,
+        ProtocolAction::Hello(client) => {
+            if session.client.is_some() {
+                return send(socket, bad_frame(HELLO_TWICE)).await;
+            }
+            session.client = Some(client);
+            Flow::Continue
+        }
+        ProtocolAction::Deliver(delivery) => {
+            let scope = dedupe_scope(session, registration.tag());
+            deliver(&delivery, &scope, socket, registration).await
+        }
+        ProtocolAction::Subscribe { channel, since } => {
+            subscribe(&channel, since.as_ref(), session, socket, registration).await
+        }
+        ProtocolAction::Unsubscribe(channel) => {
+            registration.unsubscribe(&channel);
+            session.positions.stop(&channel);
+            send(socket, protocol::unsubscribed(&channel)).await
+        }
+        // Taken by the authentication gate.
+        ProtocolAction::Auth(_) => Flow::Continue,
+    }
+}
+
+/// Whose ids a message of this connection is compared with: its token's
+/// `sub`, else the client id of its hello, else the connection alone.
+fn dedupe_scope(session: &Session, tag: &str) -> DedupeScope {
+    let sender = match (session.auth.subject(), &session.client) {
+        (Some(subject), _) => Sender::Subject(subject.to_owned()),
+        (None, Some(client)) => Sender::Client(client.clone()),
+        (None, None) => Sender::Connection(session.name.clone()),
+    };
+    DedupeScope {
+        tag: tag.to_owned(),
+        sender,
+    }
+}
+
+/// Handles a `msg` once per id in its scope: echoes it if new, then acks it.
+async fn deliver(
+    delivery: &Delivery,
+    scope: &DedupeScope,
+    socket: &mut WebSocket,
+    registration: &Registration,
+) -> Flow {
+    let hub = registration.hub();
+    // Deduplicated, recorded and published first, so the echo and the ack
+    // both mean the message is handled and counted.
+    let delivered = match hub.deliver(scope, delivery).await {
+        Ok(delivered) => delivered,
+        Err(unavailable) => return broker_unavailable(socket, hub, unavailable).await,
+    };
+    if delivered.handled {
+        if let Handling::Echo(echo) = &delivery.handling {
+            if let Flow::End = send(socket, echo.clone()).await {
+                return Flow::End;
+            }
+        }
+    } else {
+        hub.log(format_args!(
+            "duplicate message {:?} ({scope:?}) acknowledged again",
+            delivery.id
+        ));
+    }
+    if delivered.ack {
+        return send(socket, ack(&delivery.id)).await;
+    }
+    Flow::Continue
+}
+
+/// Subscribes the connection to `channel` and sends, in order:
+/// `subscribed`, the `gap` if the replay misses messages, the replay.
+async fn subscribe(
+    channel: &str,
+    since: Option<&Since>,
+    session: &mut Session,
+    socket: &mut WebSocket,
+    registration: &Registration,
+) -> Flow {
+    let subscribed = match registration.subscribe(channel, since).await {
+        Ok(subscribed) => subscribed,
+        Err(unavailable) => {
+            return broker_unavailable(socket, registration.hub(), unavailable).await
+        }
+    };
+    session.positions.start(channel, subscribed.offset);
+    let epoch = &subscribed.epoch;
+    let mut frames = vec![protocol::subscribed(channel, subscribed.offset, epoch)];
+    if let (Some(replay), Some(since)) = (subscribed.replay, since) {
+        if let Some(gap) = &replay.gap {
+            frames.push(protocol::gap(channel, since.offset, gap, epoch));
+        }
+        frames.extend(
+            replay
+                .messages
+                .into_iter()
+                .map(|(offset, data)| Message::Text(protocol::publication(channel, offset, &data))),
+        );
+    }
+    send_all(socket, frames).await
+}
+
+/// Ends a connection whose frame needed the unreachable broker.
+async fn broker_unavailable(
+    socket: &mut WebSocket,
+    hub: &Hub,
+    Unavailable(why): Unavailable,
+) -> Flow {
+    hub.log(format_args!("{why}; closing the connection (1013)"));
+    close(
+        socket,
+        TRY_AGAIN_LATER,
+        "channel broker unavailable".to_owned(),
+    )
+    .await
+}
