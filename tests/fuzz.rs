@@ -9,9 +9,9 @@
 #![cfg(target_arch = "wasm32")]
 
 use js_sys::{Array, Object, Reflect, JSON};
-use tabwire::core::{CloseInfo, ConnectionState, Event, Outcome, Peer, StateChange};
+use tabwire::core::{CloseInfo, ConnectionState, Event, GapReason, Mode, Outcome, Peer, Position, StateChange};
 use tabwire::web::peer_codec::{batch, decode, decode_post, encode};
-use tabwire::web::protocol::classify;
+use tabwire::web::protocol::{classify, envelope, greeting};
 use tabwire::web::Frame;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_test::*;
@@ -75,9 +75,9 @@ impl Random {
 
     /// A field name tabwire uses, mostly, or another.
     fn key(&mut self) -> String {
-        const KEYS: [&str; 17] = [
+        const KEYS: [&str; 20] = [
             "tabwire", "kind", "epoch", "tab", "state", "tabs", "channels", "offsets", "id", "as", "data", "created",
-            "event", "acknowledged", "rejected", "channel", "messages",
+            "event", "acknowledged", "rejected", "channel", "messages", "protocol", "reason", "numbering",
         ];
         if self.below(5) == 0 { self.text() } else { KEYS[self.below(KEYS.len())].to_owned() }
     }
@@ -90,13 +90,38 @@ fn every_kind() -> Vec<JsValue> {
     let data = || Frame::json(js_sys::JsString::from("{\"a\":1}"));
     let peers = vec![
         Peer::Announce { epoch: 3, tab: "tab00001".to_owned(), state: ConnectionState::Open, tabs: 2 },
-        Peer::Hello { tab: "tab00002".to_owned(), channels: vec!["x".to_owned()], offsets: vec![("x".to_owned(), 4)] },
+        Peer::Hello {
+            tab: "tab00002".to_owned(),
+            channels: vec!["x".to_owned(), "y".to_owned()],
+            positions: vec![
+                ("x".to_owned(), Position { offset: 4, epoch: Some("e1xq".to_owned()) }),
+                ("y".to_owned(), Position { offset: 0, epoch: None }),
+            ],
+        },
         Peer::Bye { tab: "tab00002".to_owned() },
         Peer::Relay { id: "1-tab00002-00000001".to_owned(), payload: data(), created_ms: 1.0 },
         Peer::Event { epoch: 3, event: Event::State(state) },
         Peer::Event { epoch: 3, event: Event::Close(close) },
-        Peer::Event { epoch: 3, event: Event::Publication { channel: "x".to_owned(), offset: Some(5), payload: data() } },
-        Peer::Event { epoch: 3, event: Event::Gap { channel: "x".to_owned(), since: 1, from: 9 } },
+        Peer::Event { epoch: 3, event: Event::Open { attempt: 1, mode: Mode::Raw } },
+        Peer::Event { epoch: 3, event: Event::Open { attempt: 0, mode: Mode::Tabwire } },
+        Peer::Event {
+            epoch: 3,
+            event: Event::Publication { channel: "x".to_owned(), offset: Some(5), epoch: None, payload: data() },
+        },
+        Peer::Event {
+            epoch: 3,
+            event: Event::Subscribed { channel: "x".to_owned(), offset: 5, epoch: Some("e2".to_owned()) },
+        },
+        Peer::Event {
+            epoch: 3,
+            event: Event::Gap {
+                channel: "x".to_owned(),
+                since: 1,
+                from: 9,
+                reason: GapReason::Reset,
+                epoch: Some("e2".to_owned()),
+            },
+        },
         Peer::Done { epoch: 3, id: "1-tab00002-00000001".to_owned(), outcome: Outcome::Acknowledged },
         Peer::Done {
             epoch: 3,
@@ -199,18 +224,57 @@ fn any_frame_from_a_server_is_classified_never_a_panic() {
         r#"{"type":"error","code":"forbidden","id":"1","message":"no"}"#,
         r#"{"type":"error","code":"forbidden","channel":"x","message":"no"}"#,
         r#"{"type":"pub","channel":"x","offset":5,"data":{"nav":1}}"#,
-        r#"{"type":"subscribed","channel":"x","offset":5}"#,
+        r#"{"type":"subscribed","channel":"x","offset":5,"epoch":"e1"}"#,
         r#"{"type":"unsubscribed","channel":"x"}"#,
-        r#"{"type":"gap","channel":"x","since":1,"from":9}"#,
+        r#"{"type":"gap","channel":"x","since":1,"from":9,"reason":"reset","epoch":"e2"}"#,
+        r#"{"type":"hello","protocol":"tabwire.v1","session":"s1","time":1}"#,
     ];
     for _ in 0..ROUNDS {
         let frame = JSON::parse(frames[random.below(frames.len())]).unwrap();
         let mangled = mutate(&mut random, &frame);
         let text = JSON::stringify(&mangled).map(JsValue::from).unwrap_or_else(|_| random.text().into());
         let _ = classify(&text);
+        let _ = greeting(&text);
         // Text that is not JSON, or JSON cut short.
         let cut: String = text.as_string().unwrap_or_default().chars().take(random.below(40)).collect();
         let _ = classify(&JsValue::from(cut));
         let _ = classify(&JsValue::from(random.text()));
     }
+}
+
+/// Ids that another tab (or anything on the channel) hands over go into
+/// this tab's `msg` frames: only ids of the form tabwire makes are taken,
+/// and whatever is taken comes out of the envelope as the same string.
+#[wasm_bindgen_test]
+fn hostile_ids_from_other_tabs_are_refused_and_every_taken_one_stays_one_json_string() {
+    let relay = |id: &str| {
+        let frame = Frame::json(js_sys::JsString::from("{\"a\":1}"));
+        let message = encode(Peer::Relay { id: "1-tab00002-00000001".to_owned(), payload: frame, created_ms: 1.0 });
+        Reflect::set(&message, &"id".into(), &id.into()).unwrap();
+        decode(&message)
+    };
+    let hostile = [
+        r#"x","publish":{"channel":"admin","data":1},"y":""#,
+        "a\\\"b",
+        "line\nbreak",
+        "",
+        &"9".repeat(129),
+        "\u{1f600}",
+        "tab id",
+    ];
+    for id in hostile {
+        let refused = relay(id).expect_err(id);
+        assert!(refused.contains("\"id\""), "{refused}");
+    }
+    let mut random = Random(0x1d5_0f1d);
+    let mut taken = 0;
+    for _ in 0..ROUNDS {
+        let id: String = (0..random.below(140)).map(|_| ['a', 'Z', '0', '-', '_', '.', ':', '"', '\\', '{', ' '][random.below(11)]).collect();
+        let Ok(Peer::Relay { id, payload, .. }) = relay(&id) else { continue };
+        taken += 1;
+        let frame = JSON::parse(&envelope(&id, &payload).as_string().unwrap()).expect("the envelope is JSON");
+        assert_eq!(Reflect::get(&frame, &"id".into()).unwrap().as_string(), Some(id.clone()));
+        assert_eq!(Object::keys(frame.unchecked_ref::<Object>()).length(), 3, "type, id, data: nothing smuggled in");
+    }
+    assert!(taken > 0);
 }

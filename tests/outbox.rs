@@ -124,7 +124,9 @@ async fn unreadable_keys_under_the_namespace_are_skipped_with_warnings() {
     let storage = storage();
     storage.set_item("tabwire:corrupt:ob:not-an-id", "x").unwrap();
     storage.set_item("tabwire:corrupt:ob:1763790000000-abcdefgh-00000001", "tw1|nonsense").unwrap();
-    storage.set_item("tabwire:corrupt:ob:1763790000000-abcdefgh-00000002", "tw1|1763790000000|0|t|good").unwrap();
+    // Created a moment ago: an older one would have outlived queue.ttlMs.
+    let good = format!("tw1|{}|0|t|good", js_sys::Date::now() - 1_000.0);
+    storage.set_item("tabwire:corrupt:ob:1763790000000-abcdefgh-00000002", &good).unwrap();
     let client = client(options(tag, QUICK));
     let events = Recorder::attach(&client);
     events.wait("the ack of the good one", 5_000, |e| e.count("ack") == 1).await;
@@ -141,7 +143,7 @@ async fn unreadable_keys_under_the_namespace_are_skipped_with_warnings() {
 #[wasm_bindgen_test]
 async fn raw_mode_stores_only_what_waits() {
     let json = r#"{"reconnect":{"minDelayMs":20,"maxDelayMs":100},"heartbeat":false,"protocol":"raw"}"#;
-    let client = client(options(fresh("raw").await, json));
+    let client = client(raw_options(fresh("raw").await, json));
     let events = Recorder::attach(&client);
     events.wait("open", 5_000, |e| e.count("open") == 1).await;
     assert_eq!(receipt(&client, "direct").0, "sent");

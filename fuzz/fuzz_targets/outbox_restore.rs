@@ -82,7 +82,9 @@ fuzz_target!(|stored: Vec<(Key, Value)>| {
             }
         }
         if let Some(generation) = generation.take() {
-            machine.handle(2.0, Input::Opened { generation, acknowledged: true });
+            machine.handle(2.0, Input::Opened { generation, subprotocol: String::new() });
+            let (protocol, payload) = ("tabwire.v1".to_owned(), String::new());
+            machine.handle(2.0, Input::Hello { generation, protocol, payload });
         }
     }
     let mut wanted = expected;

@@ -31,7 +31,7 @@ const NOT_YET: ConnectionStore = {
 
 /**
  * The provider's connection as a dashboard shows it (state, attempt,
- * retryAt, role, tabs, queued, lastRttMs); the component renders again
+ * retryAt, role, tabs, protocol, queued, lastRttMs); the component renders again
  * when it changes. `idle` until the client exists.
  */
 export function useConnectionState(): ConnectionSnapshot {

@@ -7,12 +7,14 @@ use js_sys::Function;
 use tsify::{Ts, Tsify};
 use wasm_bindgen::prelude::*;
 
-use super::events::{EventKind, RoleName, StateName};
+use super::events::EventKind;
+use super::names::{ProtocolName, RoleName, StateName};
 use super::listeners::{ListenerSink, Listeners};
 use super::options::{TabWireOptions, WhenFull};
 use super::send::{to_frame, to_publication, SendError, SendReceipt};
 use crate::core::number::Number;
-use crate::core::Entry;
+use crate::core::positions::is_epoch;
+use crate::core::{Entry, Position, SendRefusal};
 use crate::web::js_object::JsObject;
 use crate::web::{clock, Driver, Frame, OutboxStore};
 
@@ -77,6 +79,9 @@ pub struct Stats {
     role: RoleName,
     /// Tabs sharing the connection, this one included (1 when solo).
     tabs: u32,
+    /// What the open connection speaks: `"tabwire.v1"` or `"raw"`; absent while none is open.
+    #[tsify(optional)]
+    protocol: Option<ProtocolName>,
     /// Connection attempts started, the first included.
     attempts: u32,
     /// Successful opens after the first.
@@ -104,6 +109,7 @@ impl Stats {
             .set("state", self.state.name())
             .set("role", self.role.name())
             .set("tabs", self.tabs)
+            .set_some("protocol", self.protocol.map(|protocol| protocol.name()))
             .set("attempts", self.attempts)
             .set("reconnects", self.reconnects)
             .set("messagesIn", self.messages_in)
@@ -128,17 +134,29 @@ fn check_channel(channel: String) -> Result<String, JsError> {
     Ok(channel)
 }
 
-/// The `since` of `subscribe`'s options: absent, or a whole number from 0 to 2^53.
-fn since_option(options: &JsValue) -> Result<Option<u64>, JsError> {
+/// The position of `subscribe`'s options: `since`, absent or a whole
+/// number from 0 to 2^53, and its `epoch`, absent or as a server names one.
+fn since_option(options: &JsValue) -> Result<Option<Position>, JsError> {
     if options.is_undefined() || options.is_null() {
         return Ok(None);
     }
-    let since = js_sys::Reflect::get(options, &JsValue::from_str("since")).unwrap_or(JsValue::UNDEFINED);
+    let field = |name: &str| js_sys::Reflect::get(options, &JsValue::from_str(name)).unwrap_or(JsValue::UNDEFINED);
+    let (since, epoch) = (field("since"), field("epoch"));
+    let epoch = match epoch.as_string() {
+        _ if epoch.is_undefined() => None,
+        Some(epoch) if is_epoch(&epoch) => Some(epoch),
+        _ => return Err(js_error("tabwire: subscribe() option epoch must be an epoch a server named (1 to 64 characters of A-Z, a-z, 0-9, _ and -)")),
+    };
     if since.is_undefined() {
-        return Ok(None);
+        return match epoch {
+            None => Ok(None),
+            Some(_) => Err(js_error("tabwire: subscribe() option epoch goes with since, the offset it numbers")),
+        };
     }
     match since.as_f64() {
-        Some(n) if n.fract() == 0.0 && (0.0..=9_007_199_254_740_992.0).contains(&n) => Ok(Some(n as u64)),
+        Some(n) if n.fract() == 0.0 && (0.0..=9_007_199_254_740_992.0).contains(&n) => {
+            Ok(Some(Position { offset: n as u64, epoch }))
+        }
         _ => Err(js_error("tabwire: subscribe() option since must be a whole number from 0 to 2^53")),
     }
 }
@@ -181,7 +199,9 @@ impl TabWire {
 
     /// Publishes `data` (any JSON value) to `channel` through the server
     /// (tabwire protocol): like `send()`, it goes through the durable
-    /// outbox and leaves it when the server acknowledges it.
+    /// outbox and leaves it when the server acknowledges it. On a raw
+    /// connection it is refused (`reason: "protocol_required"`); queued
+    /// before the connection's mode is known, it waits for a tabwire one.
     pub fn publish(
         &self,
         channel: String,
@@ -288,6 +308,7 @@ impl TabWire {
         let stats = Stats {
             state: self.driver.state().into(),
             role: self.driver.role().into(),
+            protocol: self.driver.mode().map(ProtocolName::from),
             tabs: self.driver.tabs(),
             attempts: stats.attempts,
             reconnects: stats.reconnects,
@@ -308,7 +329,9 @@ impl TabWire {
     fn deliver(&self, frame: Frame) -> Result<Ts<SendReceipt>, JsError> {
         let receipt = match self.driver.send(frame) {
             Ok(sent) => SendReceipt::from(sent),
-            Err(refusal) if self.when_full == WhenFull::Throw => return Err(js_error(SendError::QueueFull(refusal))),
+            Err(SendRefusal::QueueFull(refusal)) if self.when_full == WhenFull::Throw => {
+                return Err(js_error(SendError::QueueFull(refusal)))
+            }
             Err(refusal) => SendReceipt::from(refusal),
         };
         Ok(receipt.into_js())

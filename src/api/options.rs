@@ -34,16 +34,19 @@ pub struct TabWireOptions {
     /// A socket that does not open within this time counts as a failed attempt. Default 10000.
     #[tsify(optional)]
     pub(super) connect_timeout_ms: Option<f64>,
-    /// `false` turns the heartbeat off. Default: a `{"type":"ping"}` every 25 s, dead after 10 s of silence.
+    /// `false` turns the heartbeat off. Default: on tabwire connections a `{"type":"ping"}` every 25 s, dead after 10 s of silence; on raw ones only when `heartbeat.ping` is given (a server that does not speak tabwire would not answer the default one).
     #[tsify(optional, type = "boolean | HeartbeatOptions")]
     pub(super) heartbeat: Option<Heartbeat>,
     #[tsify(optional)]
     pub(super) close_codes: Option<CloseCodeOptions>,
     #[tsify(optional)]
     pub(super) queue: Option<QueueOptions>,
-    /// "auto" (default): offer the `tabwire.v1` subprotocol and use acknowledged delivery when the server selects it. "raw": never.
+    /// What the server speaks. "auto" (default): tabwire if its first frame is the tabwire hello (acknowledged delivery, channels), raw otherwise; no subprotocol is offered for it. "tabwire": only tabwire (a server that does not greet is an error, retried). "raw": frames pass through from the moment the socket opens.
     #[tsify(optional)]
     pub(super) protocol: Option<ProtocolMode>,
+    /// How long an open socket waits for the server's tabwire hello before the connection is taken for raw ("auto") or given up ("tabwire"). Default 1000. Only what was queued before the open waits for it.
+    #[tsify(optional)]
+    pub(super) hello_timeout_ms: Option<f64>,
     /// Connect at once (default). With `false` the client waits in `idle` until `reconnect()`.
     #[tsify(optional)]
     pub(super) auto_connect: Option<bool>,
@@ -117,10 +120,10 @@ pub struct HeartbeatOptions {
     /// Silence after a ping that declares the socket dead. Default 10000.
     #[tsify(optional)]
     pub(super) timeout_ms: Option<f64>,
-    /// The ping frame. Default `{"type":"ping"}`.
+    /// The ping frame of raw connections; giving it turns the heartbeat on for them (tabwire connections always ping with the protocol's `{"type":"ping"}`).
     #[tsify(optional)]
     pub(super) ping: Option<String>,
-    /// The pong frame (exact text) or a matcher. Default `{"type":"pong"}`.
+    /// The pong frame of raw connections (exact text) or a matcher. Default `{"type":"pong"}`.
     #[tsify(optional, type = "string | PongMatcher")]
     pub(super) pong: JsValue,
 }
@@ -153,11 +156,12 @@ pub enum TokenIn {
     Query,
 }
 
-/// "auto" (default): offer the `tabwire.v1` subprotocol and use acknowledged delivery when the server selects it; "raw": never.
+/// "auto" (default): tabwire if the server greets with the tabwire hello, raw otherwise; "tabwire": only tabwire; "raw": never.
 #[derive(Tsify, Clone, Copy)]
 #[serde(rename_all = "lowercase")]
 pub enum ProtocolMode {
     Auto,
+    Tabwire,
     Raw,
 }
 
@@ -168,7 +172,7 @@ pub struct QueueOptions {
     /// "local" (default where localStorage works): one key per message, kept across reloads. "memory": lost with the page.
     #[tsify(optional)]
     pub(super) storage: Option<StorageMode>,
-    /// Namespace of the stored messages. Default: the URL without its query (tokens), or "default" with a URL provider.
+    /// Namespace of the stored messages and of the tabs that share a connection. Default: the URL without its query (tokens); required when `url` is a function (two apps on one origin must not share an outbox).
     #[tsify(optional)]
     pub(super) key: Option<String>,
     /// Undelivered messages kept at most. Default 1000.
@@ -177,7 +181,7 @@ pub struct QueueOptions {
     /// Their total size at most (string length, or bytes). Default 1048576.
     #[tsify(optional)]
     pub(super) max_bytes: Option<f64>,
-    /// Messages older than this are dropped with an `expired` event. Default: never.
+    /// Messages older than this are dropped with an `expired` event. Default 86400000 (a day: the reference server's dedupe window, so a message is never handled twice); `Infinity`: kept until delivered.
     #[tsify(optional)]
     pub(super) ttl_ms: Option<f64>,
     /// What `send` does when the outbox is full: "refuse" (default) returns a refused receipt, "throw" throws.
@@ -213,7 +217,11 @@ impl TabWireOptions {
             heartbeat: read_heartbeat(object),
             close_codes: object.object("closeCodes", CloseCodeOptions::read),
             queue: object.object("queue", QueueOptions::read),
-            protocol: object.choice("protocol", &[("auto", ProtocolMode::Auto), ("raw", ProtocolMode::Raw)]),
+            protocol: object.choice(
+                "protocol",
+                &[("auto", ProtocolMode::Auto), ("tabwire", ProtocolMode::Tabwire), ("raw", ProtocolMode::Raw)],
+            ),
+            hello_timeout_ms: object.number("helloTimeoutMs"),
             auto_connect: object.boolean("autoConnect"),
             share: object.boolean("share"),
             token: object.value("token"),

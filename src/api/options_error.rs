@@ -21,6 +21,8 @@ pub enum OptionsError {
     PongType,
     /// `token` is neither a string nor a function.
     TokenType,
+    /// `url` is a function and no `queue.key` names the namespace.
+    ProviderWithoutKey,
     Value(ConfigError),
 }
 
@@ -44,6 +46,10 @@ impl fmt::Display for OptionsError {
             OptionsError::UrlType => write!(f, "tabwire: url must be a string or a function"),
             OptionsError::PongType => write!(f, "tabwire: heartbeat.pong must be a string or a function"),
             OptionsError::TokenType => write!(f, "tabwire: token must be a string or a function"),
+            OptionsError::ProviderWithoutKey => write!(
+                f,
+                "tabwire: queue.key is required when url is a function: it names the stored outbox and the tabs that share a connection, which the URL names otherwise (two apps of one origin must not share them)"
+            ),
             OptionsError::Value(error) => write!(f, "tabwire: {error}"),
         }
     }

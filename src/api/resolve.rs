@@ -8,8 +8,9 @@ use crate::core::close_codes::{CloseCodePolicy, CodeRange};
 use crate::core::config::{
     check_code_range, check_count, check_duration, check_factor, check_positive_duration, check_protocols, url_problem,
 };
-use crate::core::{Config, ConfigError, HeartbeatConfig, Jitter, QueueConfig, ReconnectConfig, ShareConfig, UrlSource};
-use crate::web::protocol::SUBPROTOCOL;
+use crate::core::{
+    Config, ConfigError, HeartbeatConfig, Jitter, ProtocolChoice, QueueConfig, ReconnectConfig, ShareConfig, UrlSource,
+};
 use crate::web::wire::with_token;
 use crate::web::{PongMatcher, TokenPlace, TokenSource, WireConfig};
 
@@ -19,8 +20,7 @@ use super::options::{
 };
 use super::options_error::OptionsError;
 
-/// The default heartbeat ping frame and the pong it expects.
-const DEFAULT_PING: &str = r#"{"type":"ping"}"#;
+/// The pong a raw connection's ping expects unless told otherwise.
 const DEFAULT_PONG: &str = r#"{"type":"pong"}"#;
 
 impl TabWireOptions {
@@ -48,21 +48,20 @@ impl TabWireOptions {
             Some(TokenIn::Query) => TokenPlace::Query,
             _ => TokenPlace::Frame,
         };
-        let mut protocols = match self.protocols {
+        // The application's own, and nothing of tabwire's: a server that
+        // selects none of the offered subprotocols fails the handshake.
+        let protocols = match self.protocols {
             None => Vec::new(),
             Some(Protocols::One(protocol)) => vec![protocol],
             Some(Protocols::Many(protocols)) => protocols,
         };
         check_protocols(&protocols)?;
-        if !matches!(self.protocol, Some(ProtocolMode::Raw)) && !protocols.iter().any(|p| p == SUBPROTOCOL) {
-            protocols.push(SUBPROTOCOL.to_owned());
-        }
         let namespace = match (&self.queue.as_ref().and_then(|q| q.key.clone()), &url) {
             (Some(key), _) => key.clone(),
             (None, UrlSource::Fixed(url)) => url.split(['?', '#']).next().unwrap_or_default().to_owned(),
-            (None, UrlSource::Provider) => "default".to_owned(),
+            (None, UrlSource::Provider) => return Err(OptionsError::ProviderWithoutKey),
         };
-        let (heartbeat, ping, pong) = resolve_heartbeat(self.heartbeat)?;
+        let (heartbeat, raw_ping, raw_pong) = resolve_heartbeat(self.heartbeat)?;
         // With a token provider every attempt resolves the URL again, to
         // put a fresh token in (the URL itself is checked here, once).
         if let (UrlSource::Fixed(url), Some(TokenSource::Provider(_))) = (&url, &token) {
@@ -90,10 +89,18 @@ impl TabWireOptions {
             when_full = queue.when_full.unwrap_or(WhenFull::Refuse);
         }
         config.auto_connect = self.auto_connect.unwrap_or(true);
+        config.protocol = match self.protocol {
+            None | Some(ProtocolMode::Auto) => ProtocolChoice::Auto,
+            Some(ProtocolMode::Tabwire) => ProtocolChoice::Tabwire,
+            Some(ProtocolMode::Raw) => ProtocolChoice::Raw,
+        };
+        if let Some(timeout) = self.hello_timeout_ms {
+            config.hello_timeout_ms = check_positive_duration("helloTimeoutMs", timeout)?;
+        }
         config.share = self.share.unwrap_or(true).then(ShareConfig::default);
         config.validate()?;
         let protocols = protocols.into_iter().map(JsValue::from).collect::<Array>();
-        let wire = WireConfig { protocols, ping, pong, url_provider, fixed_url, token, token_in };
+        let wire = WireConfig { protocols, raw_ping, raw_pong, url_provider, fixed_url, token, token_in };
         let type_field = self.type_field.unwrap_or_else(|| "type".to_owned());
         if type_field.is_empty() {
             return Err(ConfigError::EmptyTypeField.into());
@@ -122,7 +129,7 @@ fn resolve_queue(options: &QueueOptions) -> Result<QueueConfig, ConfigError> {
         config.max_bytes = check_count("queue.maxBytes", value)? as usize;
     }
     if let Some(value) = options.ttl_ms {
-        config.ttl_ms = Some(check_positive_duration("queue.ttlMs", value)?);
+        config.ttl_ms = if value == f64::INFINITY { None } else { Some(check_positive_duration("queue.ttlMs", value)?) };
     }
     config.durable = !matches!(options.storage, Some(StorageMode::Memory));
     Ok(config)
@@ -156,38 +163,38 @@ fn resolve_reconnect(options: Option<ReconnectOptions>) -> Result<ReconnectConfi
     Ok(config)
 }
 
+/// The heartbeat's timing, and the ping and pong of raw connections: set
+/// only when the application gave its ping, which turns the heartbeat on
+/// for them.
 type HeartbeatParts = (Option<HeartbeatConfig>, Option<JsValue>, Option<PongMatcher>);
 
 fn resolve_heartbeat(option: Option<Heartbeat>) -> Result<HeartbeatParts, OptionsError> {
     let options = match option {
         Some(Heartbeat::Switch(false)) => return Ok((None, None, None)),
-        Some(Heartbeat::Switch(true)) | None => None,
-        Some(Heartbeat::Tuned(options)) => Some(options),
+        Some(Heartbeat::Switch(true)) | None => return Ok((Some(HeartbeatConfig::default()), None, None)),
+        Some(Heartbeat::Tuned(options)) => options,
     };
     let mut config = HeartbeatConfig::default();
-    let mut ping = DEFAULT_PING.to_owned();
-    let mut pong = PongMatcher::Text(JsValue::from_str(DEFAULT_PONG));
-    if let Some(options) = options {
-        if let Some(value) = options.interval_ms {
-            config.interval_ms = check_positive_duration("heartbeat.intervalMs", value)?;
-        }
-        if let Some(value) = options.timeout_ms {
-            config.timeout_ms = check_positive_duration("heartbeat.timeoutMs", value)?;
-        }
-        if let Some(text) = options.ping {
-            if text.is_empty() {
-                return Err(ConfigError::EmptyPing.into());
-            }
-            ping = text;
-        }
-        if options.pong.is_string() {
-            pong = PongMatcher::Text(options.pong);
-        } else if let Some(function) = options.pong.dyn_ref::<Function>() {
-            pong = PongMatcher::Function(function.clone());
-        } else if !options.pong.is_undefined() {
-            return Err(OptionsError::PongType);
-        }
+    if let Some(value) = options.interval_ms {
+        config.interval_ms = check_positive_duration("heartbeat.intervalMs", value)?;
     }
+    if let Some(value) = options.timeout_ms {
+        config.timeout_ms = check_positive_duration("heartbeat.timeoutMs", value)?;
+    }
+    let pong = if options.pong.is_undefined() {
+        PongMatcher::Text(JsValue::from_str(DEFAULT_PONG))
+    } else if options.pong.is_string() {
+        PongMatcher::Text(options.pong)
+    } else if let Some(function) = options.pong.dyn_ref::<Function>() {
+        PongMatcher::Function(function.clone())
+    } else {
+        return Err(OptionsError::PongType);
+    };
+    let Some(ping) = options.ping else { return Ok((Some(config), None, None)) };
+    if ping.is_empty() {
+        return Err(ConfigError::EmptyPing.into());
+    }
+    config.in_raw = true;
     Ok((Some(config), Some(JsValue::from_str(&ping)), Some(pong)))
 }
 

@@ -6,15 +6,16 @@ use js_sys::{ArrayBuffer, JsString, Uint8Array, JSON};
 use tsify::{Ts, Tsify};
 use wasm_bindgen::{JsCast, JsValue};
 
-use crate::core::{Failure, Refusal, SendOutcome, Sent};
+use crate::core::{Failure, Refusal, SendOutcome, SendRefusal, Sent};
 use crate::web::js_object::JsObject;
 use crate::web::js_error::describe;
 use crate::web::Frame;
 
 /// What became of a message: `"sent"` to the open socket, `"queued"` in
-/// the outbox until a connection opens, or `"refused"` by a full outbox
-/// (nothing already queued was dropped). `id` follows the message to its
-/// `ack` event and in `outbox()`.
+/// the outbox until a connection opens, or `"refused"`: by a full outbox
+/// (nothing already queued was dropped), or, for a publication, by a raw
+/// connection. `id` follows the message to its `ack` event and in
+/// `outbox()`.
 #[derive(Tsify)]
 #[serde(tag = "status", rename_all = "lowercase")]
 pub enum SendReceipt {
@@ -30,6 +31,8 @@ pub enum RefusalReason {
     TooManyMessages,
     /// `queue.maxBytes` would be exceeded.
     TooManyBytes,
+    /// `publish()` on a connection whose server does not speak tabwire.
+    ProtocolRequired,
 }
 
 impl SendReceipt {
@@ -51,6 +54,7 @@ impl RefusalReason {
         match self {
             RefusalReason::TooManyMessages => "too_many_messages",
             RefusalReason::TooManyBytes => "too_many_bytes",
+            RefusalReason::ProtocolRequired => "protocol_required",
         }
     }
 }
@@ -64,13 +68,20 @@ impl From<Sent> for SendReceipt {
     }
 }
 
-impl From<Refusal> for SendReceipt {
-    fn from(refusal: Refusal) -> Self {
-        let reason = match refusal {
-            Refusal::TooManyMessages { .. } => RefusalReason::TooManyMessages,
-            Refusal::TooManyBytes { .. } => RefusalReason::TooManyBytes,
+impl From<SendRefusal> for SendReceipt {
+    fn from(refusal: SendRefusal) -> Self {
+        let (reason, failure) = match refusal {
+            SendRefusal::QueueFull(full @ Refusal::TooManyMessages { .. }) => {
+                (RefusalReason::TooManyMessages, Failure::QueueFull(full))
+            }
+            SendRefusal::QueueFull(full @ Refusal::TooManyBytes { .. }) => {
+                (RefusalReason::TooManyBytes, Failure::QueueFull(full))
+            }
+            SendRefusal::ProtocolRequired => {
+                (RefusalReason::ProtocolRequired, Failure::ProtocolRequired { what: "publish()".to_owned() })
+            }
         };
-        SendReceipt::Refused { reason, message: Failure::QueueFull(refusal).to_string() }
+        SendReceipt::Refused { reason, message: failure.to_string() }
     }
 }
 

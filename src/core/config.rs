@@ -60,12 +60,27 @@ impl Default for ReconnectConfig {
 pub struct HeartbeatConfig {
     pub interval_ms: f64,
     pub timeout_ms: f64,
+    /// Ping raw connections too. Off unless the application gave its ping:
+    /// a server that does not speak tabwire never answers the default
+    /// `{"type":"ping"}`, and a strict one closes on an unknown frame.
+    pub in_raw: bool,
 }
 
 impl Default for HeartbeatConfig {
     fn default() -> Self {
-        HeartbeatConfig { interval_ms: 25_000.0, timeout_ms: 10_000.0 }
+        HeartbeatConfig { interval_ms: 25_000.0, timeout_ms: 10_000.0, in_raw: false }
     }
+}
+
+/// Which protocol the application expects of its server (option `protocol`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ProtocolChoice {
+    /// Tabwire if the server greets with its hello, raw otherwise.
+    Auto,
+    /// Only tabwire: a server that does not greet is an error, retried.
+    Tabwire,
+    /// Never tabwire: frames pass through from the moment the socket opens.
+    Raw,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -76,14 +91,22 @@ pub struct QueueConfig {
     pub max_bytes: usize,
     /// Written to storage, one key per message, to survive a reload.
     pub durable: bool,
-    /// Messages older than this are dropped with an `expired` event.
+    /// Messages older than this are dropped with an `expired` event;
+    /// `None`: kept until delivered.
     pub ttl_ms: Option<f64>,
+}
+
+impl QueueConfig {
+    /// A day: the reference server remembers the ids it handled for as
+    /// long (its dedupe window), so a message resent within its life is
+    /// handled once.
+    pub const DEFAULT_TTL_MS: f64 = 86_400_000.0;
 }
 
 impl Default for QueueConfig {
     /// 1 MiB of characters: a fifth of what Chromium gives an origin.
     fn default() -> Self {
-        QueueConfig { max_messages: 1000, max_bytes: 1 << 20, durable: true, ttl_ms: None }
+        QueueConfig { max_messages: 1000, max_bytes: 1 << 20, durable: true, ttl_ms: Some(Self::DEFAULT_TTL_MS) }
     }
 }
 
@@ -100,10 +123,19 @@ pub struct Config {
     pub auto_connect: bool,
     /// Share one connection with the other tabs; `None`: this tab is solo.
     pub share: Option<ShareConfig>,
+    pub protocol: ProtocolChoice,
+    /// How long an open socket waits for the server's hello before it is
+    /// taken for a raw one (`Auto`) or given up (`Tabwire`).
+    pub hello_timeout_ms: f64,
 }
 
 impl Config {
     pub const DEFAULT_CONNECT_TIMEOUT_MS: f64 = 10_000.0;
+    /// A tabwire server greets as soon as the socket is up (its hello
+    /// follows the handshake's answer on the same TCP stream); a second
+    /// covers a slow link. A raw server that does not speak first costs
+    /// what was queued before the open this wait, once per connection.
+    pub const DEFAULT_HELLO_TIMEOUT_MS: f64 = 1_000.0;
 
     /// A configuration with every default and the given URL source.
     pub fn new(url: UrlSource) -> Self {
@@ -116,6 +148,8 @@ impl Config {
             queue: QueueConfig::default(),
             auto_connect: true,
             share: None,
+            protocol: ProtocolChoice::Auto,
+            hello_timeout_ms: Self::DEFAULT_HELLO_TIMEOUT_MS,
         }
     }
 

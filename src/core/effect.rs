@@ -1,6 +1,7 @@
 //! What the machine asks the browser layer to do.
 
 use super::event::Event;
+use super::positions::Position;
 use super::share::Peer;
 
 /// The machine's timers. Each is either armed once or not at all, so the
@@ -19,16 +20,19 @@ pub enum Timer {
     Expiry,
     /// A visible follower asks the leader whether it is alive.
     Probe,
+    /// An open socket's server must have greeted by then.
+    Hello,
 }
 
 impl Timer {
-    pub const ALL: [Timer; 6] = [
+    pub const ALL: [Timer; 7] = [
         Timer::Retry,
         Timer::ConnectTimeout,
         Timer::HeartbeatPing,
         Timer::HeartbeatDeadline,
         Timer::Expiry,
         Timer::Probe,
+        Timer::Hello,
     ];
 
     pub fn index(self) -> usize {
@@ -42,6 +46,9 @@ pub enum Effect<P> {
     ResolveUrl { generation: u64, attempt: u32, auth_failed: bool },
     /// Create a socket tagged with `generation`.
     OpenSocket { generation: u64, url: String },
+    /// The server greeted: send this client's hello, then its
+    /// credentials, before anything else.
+    Greet,
     /// Send a message; with an id, in the tabwire protocol's `msg` frame.
     SendMessage { id: Option<String>, payload: P },
     /// Send the configured heartbeat ping frame.
@@ -54,8 +61,8 @@ pub enum Effect<P> {
     /// Delete the stored copy of an outbox entry.
     Unpersist { id: String },
     /// Tell the server to start or stop sending a channel (tabwire
-    /// protocol); `since`: resume after this offset.
-    SendSubscription { channel: String, subscribe: bool, since: Option<u64> },
+    /// protocol); `since`: resume after this position.
+    SendSubscription { channel: String, subscribe: bool, since: Option<Position> },
     SetTimer { timer: Timer, at_ms: f64 },
     CancelTimer(Timer),
     Emit(Event<P>),

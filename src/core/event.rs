@@ -2,27 +2,34 @@
 
 use std::fmt;
 
+use super::mode::Mode;
 use super::number::Number;
 use super::outbox::Refusal;
+use super::positions::GapReason;
 use super::share::Role;
 use super::state::ConnectionState;
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum Event<P> {
     State(StateChange),
-    Open { attempt: u32 },
+    /// The connection is up and its `mode` decided.
+    Open { attempt: u32, mode: Mode },
     Message(P),
-    /// A message of a subscribed channel.
-    Publication { channel: String, offset: Option<u64>, payload: P },
-    /// The server took the subscription to `channel`; `offset`: its newest message.
-    Subscribed { channel: String, offset: u64 },
+    /// A message of a subscribed channel; `epoch`: the numbering of its
+    /// offset, as this tab knows it.
+    Publication { channel: String, offset: Option<u64>, epoch: Option<String>, payload: P },
+    /// The server took the subscription to `channel`; `offset`: its newest
+    /// message, in the numbering `epoch`.
+    Subscribed { channel: String, offset: u64, epoch: Option<String> },
     /// The server ended the subscription to `channel`.
     Unsubscribed { channel: String },
     /// The server refused the subscription to `channel`; the connection stays.
     SubscribeError { channel: String, code: String, message: String },
     /// Messages of `channel` after `since` were lost (the server no longer
-    /// has them): the application should refetch what they carried.
-    Gap { channel: String, since: u64, from: u64 },
+    /// has them, or its numbering started again): the application should
+    /// refetch what they carried. What follows starts at `from`, in the
+    /// numbering `epoch`.
+    Gap { channel: String, since: u64, from: u64, reason: GapReason, epoch: Option<String> },
     /// Every socket that was created ends with exactly one `Close`, whether
     /// the server, the network, the user or a timeout ended it.
     Close(CloseInfo),
@@ -117,6 +124,13 @@ pub enum Failure {
     StorageFailed { id: String, message: String },
     /// The server answered a protocol frame with an error.
     Server { code: String, message: String },
+    /// Channels or publications on a connection without the tabwire
+    /// protocol: `what` waits for a server that speaks it.
+    ProtocolRequired { what: String },
+    /// `protocol: "tabwire"`, and the server did not greet with the
+    /// tabwire hello (`first_frame`: something else came first; otherwise
+    /// nothing within `helloTimeoutMs`).
+    NotTabwire { first_frame: bool },
 }
 
 impl fmt::Display for Failure {
@@ -147,6 +161,16 @@ impl fmt::Display for Failure {
                 write!(f, "message {id} could not be stored ({message}); it is kept in memory until delivered")
             }
             Failure::Server { code, message } => write!(f, "the server reported {code}: {message}"),
+            Failure::ProtocolRequired { what } => write!(
+                f,
+                "{what} needs a server that speaks the tabwire protocol; this connection is raw (the server did not greet with its hello)"
+            ),
+            Failure::NotTabwire { first_frame: true } => {
+                write!(f, "the server's first frame was not the tabwire hello (protocol: \"tabwire\")")
+            }
+            Failure::NotTabwire { first_frame: false } => {
+                write!(f, "the server did not greet with the tabwire hello within helloTimeoutMs (protocol: \"tabwire\")")
+            }
         }
     }
 }

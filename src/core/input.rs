@@ -5,6 +5,7 @@
 
 use super::effect::Timer;
 use super::outbox::Restored;
+use super::positions::{GapReason, Position};
 use super::share::Peer;
 
 #[derive(Clone, Debug, PartialEq)]
@@ -20,23 +21,28 @@ pub enum Input<P> {
     UrlFailed { generation: u64, message: String },
     /// `new WebSocket(...)` threw.
     SocketRefused { generation: u64, message: String },
-    /// The socket opened; `acknowledged`: the server speaks the tabwire
-    /// protocol (it acknowledges messages by id).
-    Opened { generation: u64, acknowledged: bool },
+    /// The socket opened; `subprotocol`: the one the server selected
+    /// (empty for none). Whether it speaks tabwire, its hello tells.
+    Opened { generation: u64, subprotocol: String },
+    /// A server's greeting arrived, naming `protocol` (the browser layer
+    /// reports one only while the machine expects it); `payload` is the
+    /// frame, for a raw connection to deliver.
+    Hello { generation: u64, protocol: String, payload: P },
     /// An application frame arrived.
     Frame { generation: u64, payload: P },
     /// A message of a subscribed channel arrived (tabwire protocol), with
     /// its offset in the channel if the server numbers them.
     Publication { generation: u64, channel: String, offset: Option<u64>, payload: P },
-    /// The server took a subscription; `offset` is the channel's newest.
-    Subscribed { generation: u64, channel: String, offset: u64 },
+    /// The server took a subscription; `offset` is the channel's newest,
+    /// in the numbering `epoch`.
+    Subscribed { generation: u64, channel: String, offset: u64, epoch: Option<String> },
     /// The server ended a subscription.
     Unsubscribed { generation: u64, channel: String },
     /// The server refused a subscription (forbidden, for one).
     SubscribeError { generation: u64, channel: String, code: String, message: String },
     /// The messages of `channel` after `since` are lost; what the server
-    /// still had starts at `from`.
-    Gap { generation: u64, channel: String, since: u64, from: u64 },
+    /// still had starts at `from`, in the numbering `epoch`.
+    Gap { generation: u64, channel: String, since: u64, from: u64, reason: GapReason, epoch: Option<String> },
     /// The answer to a heartbeat ping arrived.
     Pong { generation: u64 },
     /// The server acknowledged the message `id`.
@@ -62,8 +68,8 @@ pub enum Input<P> {
     /// The user asked for a fresh connection now.
     Reconnect,
     /// This tab's listeners want `channel` (the first listener of it),
-    /// from after the offset `since` if the application knows one.
-    Subscribe { channel: String, since: Option<u64> },
+    /// from after `since` if the application knows a position.
+    Subscribe { channel: String, since: Option<Position> },
     /// The last listener of `channel` in this tab is gone.
     Unsubscribe { channel: String },
     /// The leader lock is this tab's; `stored_epoch` is the epoch the last

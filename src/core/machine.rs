@@ -1,30 +1,30 @@
-//! The connection state machine. What happens to messages (the outbox,
-//! acknowledgements, storage, expiry) is in [`delivery`].
+//! The connection state machine, by job: the socket's life and its mode
+//! in [`connection`], messages (the outbox, acknowledgements, storage,
+//! expiry) in [`delivery`], channel positions in [`channels`], the tabs
+//! sharing one connection in [`share`].
 
+mod channels;
+mod connection;
 mod delivery;
 mod share;
 
 use std::collections::VecDeque;
 
-use super::backoff;
-use super::close_codes::CloseAction;
-use super::config::{url_problem, Config, UrlSource};
+use super::config::Config;
 use super::effect::{Effect, Timer};
 use super::event::{CloseInfo, Event, Failure, StateChange};
 use super::input::Input;
-use super::offsets::Offsets;
+use super::mode::Mode;
 use super::outbox::{Entry, Limits, Outbox};
+use super::positions::Positions;
 use super::share::{Peer, RecentIds, Role};
 use super::state::ConnectionState;
 use super::stats::Stats;
 use super::subscriptions::Subscriptions;
 use super::Payload;
 
-/// Close code the client uses when it gives up on a socket itself
-/// (heartbeat or connect timeout).
-pub const CLIENT_TIMEOUT_CLOSE_CODE: u16 = 4000;
-/// Close code for a socket replaced by `reconnect()`.
-const RECONNECT_CLOSE_CODE: u16 = 1000;
+pub use connection::CLIENT_TIMEOUT_CLOSE_CODE;
+pub use delivery::SendRefusal;
 
 /// What became of a message handed to [`Machine::send`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -59,8 +59,20 @@ pub struct Machine<P> {
     online: bool,
     /// The last server close asked for fresh credentials.
     auth_failed: bool,
-    /// The open connection speaks the tabwire protocol (acknowledgements).
-    acknowledged: bool,
+    /// What the open connection speaks; `None` while none is open (or its
+    /// server has not greeted yet). A follower mirrors the leader's.
+    mode: Option<Mode>,
+    /// The socket is open and its server has not greeted yet.
+    awaiting_hello: bool,
+    /// The connection was taken for raw when the hello did not come in
+    /// time, and no frame came since: a hello now is a late one.
+    hello_may_be_late: bool,
+    /// The server of the socket selected `tabwire.v1` (an echo of an offer
+    /// the application made), which a raw server should not have.
+    tabwire_selected: bool,
+    /// How long the next socket waits for the hello: the option, doubled
+    /// (up to the connect timeout) each time a hello came late.
+    hello_wait_ms: f64,
     ping_sent_at_ms: Option<f64>,
     timers: [Option<f64>; Timer::ALL.len()],
     last_reported: Option<(ConnectionState, u32)>,
@@ -94,8 +106,12 @@ pub struct Machine<P> {
     /// offset, whose replay (asked of the server by the leader) has not
     /// begun; see `on_publication`.
     joining: Vec<String>,
-    /// The last offset seen of each channel.
-    offsets: Offsets,
+    /// Where this tab is in each channel.
+    positions: Positions,
+    /// Channels whose subscription named another epoch (the second) than
+    /// this tab's position: the first message without a `gap` before it
+    /// starts the new numbering (see `channels`).
+    renumbered: Vec<(String, String)>,
 }
 
 impl<P: Payload + Clone> Machine<P> {
@@ -105,6 +121,7 @@ impl<P: Payload + Clone> Machine<P> {
     pub fn new(config: Config, tab: String, id_prefix: String, random: Box<dyn FnMut() -> f64>) -> Self {
         let limits = Limits { max_messages: config.queue.max_messages, max_bytes: config.queue.max_bytes };
         let outbox = Outbox::new(limits, id_prefix);
+        let hello_wait_ms = config.hello_timeout_ms;
         Machine {
             config,
             state: ConnectionState::Idle,
@@ -115,7 +132,11 @@ impl<P: Payload + Clone> Machine<P> {
             ever_opened: false,
             online: true,
             auth_failed: false,
-            acknowledged: false,
+            mode: None,
+            awaiting_hello: false,
+            hello_may_be_late: false,
+            tabwire_selected: false,
+            hello_wait_ms,
             ping_sent_at_ms: None,
             timers: [None; Timer::ALL.len()],
             last_reported: None,
@@ -136,7 +157,8 @@ impl<P: Payload + Clone> Machine<P> {
             finished: RecentIds::default(),
             tabs_announced: 0,
             joining: Vec::new(),
-            offsets: Offsets::default(),
+            positions: Positions::default(),
+            renumbered: Vec::new(),
         }
     }
 
@@ -151,6 +173,18 @@ impl<P: Payload + Clone> Machine<P> {
 
     pub fn state(&self) -> ConnectionState {
         self.state
+    }
+
+    /// What the open connection speaks (in a follower, the leader's).
+    pub fn mode(&self) -> Option<Mode> {
+        self.mode
+    }
+
+    /// Whether a server hello is to be told apart from other frames now:
+    /// while the open socket's server has not greeted, and, once it was
+    /// taken for raw for greeting too late, until its first frame.
+    pub fn expects_hello(&self) -> bool {
+        self.awaiting_hello || self.hello_may_be_late
     }
 
     pub fn stats(&self) -> &Stats {
@@ -184,34 +218,19 @@ impl<P: Payload + Clone> Machine<P> {
             Input::Start { online } => self.on_start(now, online),
             Input::PersistFailed { id, message } => self.persist_failed(id, message),
             Input::UrlResolved { generation, url } => self.on_url_resolved(now, generation, url),
-            Input::UrlFailed { generation, message } => {
-                if self.is_resolving(generation) {
-                    self.emit(Event::Error(Failure::UrlProvider { message }));
-                    self.attempt_failed(now);
-                }
-            }
-            Input::SocketRefused { generation, message } => {
-                if self.is_connecting_socket(generation) {
-                    self.has_socket = false;
-                    self.emit(Event::Error(Failure::SocketRefused { message }));
-                    self.attempt_failed(now);
-                }
-            }
-            Input::Opened { generation, acknowledged } => self.on_opened(now, generation, acknowledged),
-            Input::Frame { generation, payload } => {
-                if self.saw_life(generation) {
-                    self.count_in(&payload);
-                    self.emit(Event::Message(payload));
-                }
-            }
+            Input::UrlFailed { generation, message } => self.on_url_failed(now, generation, message),
+            Input::SocketRefused { generation, message } => self.on_socket_refused(now, generation, message),
+            Input::Opened { generation, subprotocol } => self.on_opened(now, generation, &subprotocol),
+            Input::Hello { generation, protocol, payload } => self.on_hello(now, generation, &protocol, payload),
+            Input::Frame { generation, payload } => self.on_frame(now, generation, payload),
             Input::Publication { generation, channel, offset, payload } => {
                 if self.saw_life(generation) {
                     self.on_publication(channel, offset, payload);
                 }
             }
-            Input::Subscribed { generation, channel, offset } => {
+            Input::Subscribed { generation, channel, offset, epoch } => {
                 if self.saw_life(generation) {
-                    self.on_subscribed(channel, offset);
+                    self.on_subscribed(channel, offset, epoch);
                 }
             }
             Input::Unsubscribed { generation, channel } => {
@@ -224,18 +243,12 @@ impl<P: Payload + Clone> Machine<P> {
                     self.emit(Event::SubscribeError { channel, code, message });
                 }
             }
-            Input::Gap { generation, channel, since, from } => {
+            Input::Gap { generation, channel, since, from, reason, epoch } => {
                 if self.saw_life(generation) {
-                    self.on_gap(channel, since, from);
+                    self.on_gap(channel, since, from, reason, epoch);
                 }
             }
-            Input::Pong { generation } => {
-                if self.saw_life(generation) {
-                    if let Some(sent_at) = self.ping_sent_at_ms.take() {
-                        self.stats.last_rtt_ms = Some(now - sent_at);
-                    }
-                }
-            }
+            Input::Pong { generation } => self.on_pong(now, generation),
             Input::Ack { generation, id } => {
                 if self.saw_life(generation) {
                     self.on_ack(id);
@@ -263,12 +276,7 @@ impl<P: Payload + Clone> Machine<P> {
                 }
             }
             Input::TimerFired(timer) => self.on_timer(now, timer),
-            Input::Online => {
-                self.online = true;
-                if self.owns_connection() && self.state == ConnectionState::Offline {
-                    self.begin_attempt(now);
-                }
-            }
+            Input::Online => self.on_online(now),
             Input::Offline => self.on_offline(now),
             Input::Visible => self.on_visible(now),
             Input::Hidden => self.on_hidden(),
@@ -276,25 +284,8 @@ impl<P: Payload + Clone> Machine<P> {
             Input::Resume => self.resume(now),
             Input::Close { code, reason } => self.on_user_close(code, reason),
             Input::Reconnect => self.on_user_reconnect(now),
-            Input::Subscribe { channel, since } => {
-                if let Some(since) = since {
-                    self.offsets.note_if_unknown(&channel, since);
-                }
-                if !self.channels.contains(&channel) {
-                    if since.is_some() && self.role == Role::Follower {
-                        self.joining.push(channel.clone());
-                    }
-                    self.channels.push(channel);
-                    self.channels_changed();
-                }
-            }
-            Input::Unsubscribe { channel } => {
-                self.joining.retain(|joining| *joining != channel);
-                if let Some(index) = self.channels.iter().position(|known| *known == channel) {
-                    self.channels.remove(index);
-                    self.channels_changed();
-                }
-            }
+            Input::Subscribe { channel, since } => self.on_subscribe(channel, since),
+            Input::Unsubscribe { channel } => self.on_unsubscribe(channel),
             Input::LockGranted { stored_epoch } => self.on_lock_granted(now, stored_epoch),
             Input::LockLost => self.on_lock_lost(now),
             Input::Peer(peer) => self.on_peer(now, peer),
@@ -305,286 +296,6 @@ impl<P: Payload + Clone> Machine<P> {
     fn count_in(&mut self, payload: &P) {
         self.stats.messages_in += 1;
         self.stats.bytes_in += payload.size() as u64;
-    }
-
-    fn on_start(&mut self, now: f64, online: bool) {
-        if self.state != ConnectionState::Idle {
-            return;
-        }
-        self.online = online;
-        if !self.config.auto_connect {
-            return;
-        }
-        if self.config.share.is_some() {
-            self.join(now);
-        } else if online {
-            self.begin_attempt(now);
-        } else {
-            self.set_state(ConnectionState::Offline, None);
-        }
-    }
-
-    fn begin_attempt(&mut self, now: f64) {
-        self.generation += 1;
-        self.stats.attempts += 1;
-        self.stopped_by = None;
-        self.set_state(ConnectionState::Connecting, None);
-        self.arm(Timer::ConnectTimeout, now + self.config.connect_timeout_ms);
-        match &self.config.url {
-            UrlSource::Fixed(url) => {
-                let url = url.clone();
-                self.open_socket(url);
-            }
-            UrlSource::Provider => self.effects.push_back(Effect::ResolveUrl {
-                generation: self.generation,
-                attempt: self.failures,
-                auth_failed: self.auth_failed,
-            }),
-        }
-    }
-
-    fn open_socket(&mut self, url: String) {
-        self.has_socket = true;
-        self.effects.push_back(Effect::OpenSocket { generation: self.generation, url });
-    }
-
-    fn on_url_resolved(&mut self, now: f64, generation: u64, url: String) {
-        if !self.is_resolving(generation) {
-            return;
-        }
-        match url_problem(&url) {
-            None => self.open_socket(url),
-            Some(reason) => {
-                self.emit(Event::Error(Failure::InvalidUrl { url, reason }));
-                self.attempt_failed(now);
-            }
-        }
-    }
-
-    fn on_opened(&mut self, now: f64, generation: u64, acknowledged: bool) {
-        if !self.is_connecting_socket(generation) {
-            return;
-        }
-        self.cancel(Timer::ConnectTimeout);
-        self.opened_at_ms = Some(now);
-        self.acknowledged = acknowledged;
-        if self.ever_opened {
-            self.stats.reconnects += 1;
-        }
-        self.ever_opened = true;
-        self.auth_failed = false;
-        self.set_state(ConnectionState::Open, None);
-        self.emit(Event::Open { attempt: self.failures });
-        self.flush_outbox();
-        self.subscribe_all();
-        if let Some(heartbeat) = &self.config.heartbeat {
-            let at = now + heartbeat.interval_ms;
-            self.arm(Timer::HeartbeatPing, at);
-        }
-    }
-
-    /// A frame of the current open socket arrived: whatever it is, the
-    /// connection is alive. Returns whether the frame is to be handled.
-    fn saw_life(&mut self, generation: u64) -> bool {
-        if !(self.is_current_socket(generation) && self.state == ConnectionState::Open) {
-            return false;
-        }
-        self.cancel(Timer::HeartbeatDeadline);
-        true
-    }
-
-    fn on_timer(&mut self, now: f64, timer: Timer) {
-        // A timer that was cancelled or re-armed meanwhile is stale.
-        if self.timers[timer.index()].take().is_none() {
-            return;
-        }
-        match timer {
-            Timer::Retry => self.begin_attempt(now),
-            Timer::ConnectTimeout => {
-                self.emit(Event::Error(Failure::ConnectTimeout { timeout_ms: self.config.connect_timeout_ms }));
-                if self.has_socket {
-                    let reason = "connect timeout".to_owned();
-                    self.socket_ended(now, CLIENT_TIMEOUT_CLOSE_CODE, reason, false, CloseAction::Reconnect);
-                } else {
-                    self.attempt_failed(now);
-                }
-            }
-            Timer::HeartbeatPing => {
-                self.send_ping(now);
-                if let Some(heartbeat) = &self.config.heartbeat {
-                    let at = now + heartbeat.interval_ms;
-                    self.arm(Timer::HeartbeatPing, at);
-                }
-            }
-            Timer::HeartbeatDeadline => {
-                let timeout_ms = self.config.heartbeat.as_ref().map_or(0.0, |h| h.timeout_ms);
-                self.emit(Event::Error(Failure::HeartbeatTimeout { timeout_ms }));
-                let reason = "heartbeat timeout".to_owned();
-                self.socket_ended(now, CLIENT_TIMEOUT_CLOSE_CODE, reason, false, CloseAction::Reconnect);
-            }
-            Timer::Expiry => self.expire(now),
-            Timer::Probe => self.probe(now),
-        }
-    }
-
-    fn on_offline(&mut self, now: f64) {
-        self.online = false;
-        if !self.owns_connection() {
-            return;
-        }
-        match self.state {
-            ConnectionState::Reconnecting => {
-                self.cancel(Timer::Retry);
-                self.set_state(ConnectionState::Offline, None);
-            }
-            // An open socket may survive a network change (or be on the
-            // loopback): probe it rather than dropping it.
-            ConnectionState::Open => self.send_ping(now),
-            // A connecting socket fails by itself if the network is gone,
-            // and then the retry waits for `online`.
-            _ => {}
-        }
-    }
-
-    fn on_visible(&mut self, now: f64) {
-        self.visible = true;
-        if !self.owns_connection() {
-            return self.probe(now);
-        }
-        match self.state {
-            ConnectionState::Reconnecting => {
-                self.cancel(Timer::Retry);
-                self.begin_attempt(now);
-            }
-            // Timers of a hidden page are throttled: check the socket now.
-            ConnectionState::Open => {
-                if let Some(heartbeat) = &self.config.heartbeat {
-                    let at = now + heartbeat.interval_ms;
-                    self.send_ping(now);
-                    self.arm(Timer::HeartbeatPing, at);
-                }
-            }
-            _ => {}
-        }
-    }
-
-    fn on_user_close(&mut self, code: u16, reason: String) {
-        if self.state == ConnectionState::Closed && !self.sharing {
-            return;
-        }
-        // The other tabs keep the connection: only this one leaves.
-        self.leave();
-        let info = CloseInfo { code, reason, clean: true, will_reconnect: false };
-        self.discard_socket(&info);
-        self.stop(Some(info));
-    }
-
-    fn on_user_reconnect(&mut self, now: f64) {
-        if self.config.share.is_some() && self.role != Role::Leader {
-            // A follower has no socket of its own to replace.
-            if !self.sharing {
-                self.join(now);
-            }
-            return;
-        }
-        self.cancel_all_timers();
-        let info = CloseInfo {
-            code: RECONNECT_CLOSE_CODE,
-            reason: "reconnect".to_owned(),
-            clean: true,
-            will_reconnect: true,
-        };
-        self.discard_socket(&info);
-        self.failures = 0;
-        self.begin_attempt(now);
-    }
-
-    /// Closes and forgets the current socket, if any, reporting its close.
-    fn discard_socket(&mut self, info: &CloseInfo) {
-        self.outbox.requeue_in_flight();
-        self.opened_at_ms = None;
-        self.ping_sent_at_ms = None;
-        if self.has_socket {
-            self.has_socket = false;
-            self.effects.push_back(Effect::CloseSocket { code: info.code, reason: info.reason.clone() });
-            self.emit(Event::Close(info.clone()));
-        }
-    }
-
-    /// The current socket is gone (closed by the server or the network, or
-    /// given up by a timeout): report it and decide what comes next.
-    fn socket_ended(&mut self, now: f64, code: u16, reason: String, clean: bool, action: CloseAction) {
-        self.outbox.requeue_in_flight();
-        self.cancel(Timer::ConnectTimeout);
-        self.cancel(Timer::HeartbeatPing);
-        self.cancel(Timer::HeartbeatDeadline);
-        let uptime = self.opened_at_ms.map(|opened| now - opened);
-        if action == CloseAction::Stop {
-            let info = CloseInfo { code, reason, clean, will_reconnect: false };
-            self.discard_socket(&info);
-            self.stop(Some(info));
-            return;
-        }
-        if action == CloseAction::ReconnectWithFreshCredentials {
-            self.auth_failed = true;
-        }
-        if uptime.is_some_and(|uptime| uptime >= self.config.reconnect.min_uptime_ms) {
-            self.failures = 0;
-        }
-        self.failures += 1;
-        let info = CloseInfo { code, reason, clean, will_reconnect: !self.retries_exhausted() };
-        self.discard_socket(&info);
-        self.schedule_retry(now);
-    }
-
-    /// An attempt failed before any socket existed (URL provider, refused socket).
-    fn attempt_failed(&mut self, now: f64) {
-        self.cancel(Timer::ConnectTimeout);
-        self.failures += 1;
-        self.schedule_retry(now);
-    }
-
-    fn retries_exhausted(&self) -> bool {
-        self.config.reconnect.max_retries.is_some_and(|max| self.failures > max)
-    }
-
-    fn schedule_retry(&mut self, now: f64) {
-        if let Some(max) = self.config.reconnect.max_retries {
-            if self.failures > max {
-                self.emit(Event::Error(Failure::RetriesExhausted { retries: max }));
-                self.stop(None);
-                return;
-            }
-        }
-        if !self.online {
-            self.set_state(ConnectionState::Offline, None);
-            return;
-        }
-        let random = (self.random)();
-        let delay_ms = backoff::delay_ms(&self.config.reconnect, self.failures - 1, random);
-        let retry_at_ms = now + delay_ms;
-        self.arm(Timer::Retry, retry_at_ms);
-        self.set_state(ConnectionState::Reconnecting, Some(retry_at_ms));
-        self.emit(Event::Reconnecting { attempt: self.failures, delay_ms, retry_at_ms });
-    }
-
-    fn stop(&mut self, close: Option<CloseInfo>) {
-        self.cancel_all_timers();
-        self.stopped_by = close;
-        self.set_state(ConnectionState::Closed, None);
-    }
-
-    fn send_ping(&mut self, now: f64) {
-        let Some(heartbeat) = &self.config.heartbeat else {
-            return;
-        };
-        let deadline = now + heartbeat.timeout_ms;
-        self.effects.push_back(Effect::SendPing);
-        self.ping_sent_at_ms = Some(now);
-        // An earlier unanswered ping keeps its (earlier) deadline.
-        if self.timers[Timer::HeartbeatDeadline.index()].is_none() {
-            self.arm(Timer::HeartbeatDeadline, deadline);
-        }
     }
 
     fn is_current_socket(&self, generation: u64) -> bool {
@@ -622,7 +333,7 @@ impl<P: Payload + Clone> Machine<P> {
 
     /// Every connection timer; the outbox expiry goes on regardless.
     fn cancel_all_timers(&mut self) {
-        for timer in [Timer::Retry, Timer::ConnectTimeout, Timer::HeartbeatPing, Timer::HeartbeatDeadline] {
+        for timer in [Timer::Retry, Timer::ConnectTimeout, Timer::Hello, Timer::HeartbeatPing, Timer::HeartbeatDeadline] {
             self.cancel(timer);
         }
     }

@@ -14,10 +14,12 @@ pub mod effect;
 pub mod event;
 pub mod id_hash;
 pub mod input;
+pub mod json_string;
 pub mod machine;
+pub mod mode;
 pub mod number;
-pub mod offsets;
 pub mod outbox;
+pub mod positions;
 pub mod record;
 pub mod share;
 pub mod state;
@@ -28,11 +30,13 @@ pub mod subscriptions;
 #[cfg(all(test, not(target_arch = "wasm32")))]
 mod tests;
 
-pub use config::{Config, ConfigError, HeartbeatConfig, Jitter, QueueConfig, ReconnectConfig, UrlSource};
+pub use config::{Config, ConfigError, HeartbeatConfig, Jitter, ProtocolChoice, QueueConfig, ReconnectConfig, UrlSource};
 pub use effect::{Effect, Timer};
 pub use event::{CloseInfo, Event, Failure, StateChange};
 pub use input::Input;
-pub use machine::{Machine, SendOutcome, Sent};
+pub use machine::{Machine, SendOutcome, SendRefusal, Sent};
+pub use mode::Mode;
+pub use positions::{GapReason, Position};
 pub use outbox::{Entry, Refusal, Restored};
 pub use share::{Outcome, Peer, Role, ShareConfig};
 pub use state::ConnectionState;
@@ -45,16 +49,21 @@ pub use stats::Stats;
 pub trait Payload {
     /// Size for statistics: bytes of a binary frame, JS `length` of a text frame.
     fn size(&self) -> usize;
+
+    /// Whether only a tabwire server can take it (a channel publication):
+    /// a raw connection must not send it as application data.
+    fn needs_protocol(&self) -> bool;
 }
 
+/// The payload of the native tests: a text that starts with `pub:` stands
+/// for a channel publication.
 impl Payload for String {
     fn size(&self) -> usize {
         self.len()
     }
-}
 
-impl Payload for Vec<u8> {
-    fn size(&self) -> usize {
-        self.len()
+    fn needs_protocol(&self) -> bool {
+        self.starts_with("pub:")
     }
 }
+

@@ -13,6 +13,19 @@ use super::Payload;
 /// Width of the sequence number in ids, so that ids sort in send order.
 const SEQ_WIDTH: usize = 8;
 
+/// The longest message id a server takes (see docs/PROTOCOL.md).
+pub const MAX_ID_BYTES: usize = 128;
+
+/// Whether `id` can be a message id: 1 to [`MAX_ID_BYTES`] bytes of
+/// `[0-9A-Za-z_.:-]`. Tabwire's own ids (`<time>-<tab>-<sequence>`) are;
+/// an id another tab hands over goes into this tab's frames, so nothing
+/// else is taken.
+pub fn is_message_id(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= MAX_ID_BYTES
+        && id.bytes().all(|byte| byte.is_ascii_alphanumeric() || matches!(byte, b'_' | b'.' | b':' | b'-'))
+}
+
 /// Why the outbox refused a new message. Nothing already in it is dropped.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Refusal {

@@ -10,6 +10,7 @@ use std::collections::VecDeque;
 
 use super::event::Event;
 use super::id_hash::IdMap;
+use super::positions::Position;
 use super::state::ConnectionState;
 
 /// A tab's part in sharing the connection.
@@ -59,9 +60,9 @@ pub enum Peer<P> {
     /// the lead, in answer to every `Hello`, and when a tab left.
     Announce { epoch: u64, tab: String, state: ConnectionState, tabs: u32 },
     /// A tab joined, asks whether the leader is alive, or changed its
-    /// channels: `channels` is all of them; `offsets`, the last offset it
-    /// saw of each channel it knows, for a new leader to resume from.
-    Hello { tab: String, channels: Vec<String>, offsets: Vec<(String, u64)> },
+    /// channels: `channels` is all of them; `positions`, where it is in
+    /// each channel it knows, for a new leader to resume from.
+    Hello { tab: String, channels: Vec<String>, positions: Vec<(String, Position)> },
     /// A tab left (closed its client, or went into the back/forward cache).
     Bye { tab: String },
     /// A follower's message for the leader to send; it is already stored

@@ -4,6 +4,8 @@
 //! Plain vectors: a page has a handful of tabs and channels, and ordered
 //! maps would cost the wasm module tens of kilobytes.
 
+use super::positions::Position;
+
 /// What the server must be told after a change of the table.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Change {
@@ -17,8 +19,8 @@ pub struct Subscriptions {
     by_tab: Vec<(String, Vec<String>)>,
     /// Every channel some tab listens to, with the number of those tabs.
     counts: Vec<(String, usize)>,
-    /// The last offset each tab said it delivered, per channel.
-    offsets: Vec<(String, Vec<(String, u64)>)>,
+    /// Where each tab said it is, per channel.
+    positions: Vec<(String, Vec<(String, Position)>)>,
 }
 
 impl Subscriptions {
@@ -53,28 +55,29 @@ impl Subscriptions {
         change
     }
 
-    /// Takes what `tab` says it delivered last of each channel.
-    pub fn set_offsets(&mut self, tab: &str, offsets: &[(String, u64)]) {
-        match self.offsets.iter_mut().find(|(known, _)| known == tab) {
-            Some((_, known)) => known.clone_from(&offsets.to_vec()),
-            None => self.offsets.push((tab.to_owned(), offsets.to_vec())),
+    /// Takes where `tab` says it is in each channel.
+    pub fn set_positions(&mut self, tab: &str, positions: &[(String, Position)]) {
+        match self.positions.iter_mut().find(|(known, _)| known == tab) {
+            Some((_, known)) => known.clone_from(&positions.to_vec()),
+            None => self.positions.push((tab.to_owned(), positions.to_vec())),
         }
     }
 
-    /// The lowest last offset a tab listening to `channel` said it
-    /// delivered: where the connection must resume for every tab to get
-    /// what it has not seen.
-    pub fn lowest_offset(&self, channel: &str) -> Option<u64> {
-        self.offsets
+    /// The lowest position a tab listening to `channel` said it is at:
+    /// where the connection must resume for every tab to get what it has
+    /// not seen.
+    pub fn lowest_position(&self, channel: &str) -> Option<Position> {
+        self.positions
             .iter()
             .filter(|(tab, _)| self.channels_of(tab).iter().any(|listened| listened == channel))
-            .flat_map(|(_, offsets)| offsets.iter().filter(|(known, _)| known == channel).map(|(_, offset)| *offset))
-            .min()
+            .flat_map(|(_, positions)| positions.iter().filter(|(known, _)| known == channel).map(|(_, position)| position))
+            .min_by_key(|position| position.offset)
+            .cloned()
     }
 
     /// Forgets `tab` (it left or died) and its channels.
     pub fn remove(&mut self, tab: &str) -> Change {
-        self.offsets.retain(|(known, _)| known != tab);
+        self.positions.retain(|(known, _)| known != tab);
         let mut change = Change::default();
         if let Some(index) = self.by_tab.iter().position(|(known, _)| known == tab) {
             let (_, channels) = self.by_tab.swap_remove(index);
@@ -107,7 +110,7 @@ impl Subscriptions {
     pub fn clear(&mut self) {
         self.by_tab.clear();
         self.counts.clear();
-        self.offsets.clear();
+        self.positions.clear();
     }
 
     fn release(&mut self, channel: &str, change: &mut Change) {

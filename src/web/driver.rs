@@ -9,14 +9,17 @@ use std::collections::VecDeque;
 use std::rc::{Rc, Weak};
 
 use crate::core::record::id_prefix;
-use crate::core::{Config, ConnectionState, Entry, Effect, Event, Input, Machine, Peer, Refusal, Role, Sent, Stats, Timer};
+use crate::core::{
+    Config, ConnectionState, Effect, Entry, Event, Input, Machine, Mode, Peer, Position, Role, SendRefusal, Sent, Stats, Timer,
+};
 
 use super::clock::{self, now};
 use super::frame::Frame;
 use super::peer_codec;
 use super::protocol;
 use super::sharing::Sharing;
-use super::storage::OutboxStore;
+use super::names;
+use super::storage::{self, OutboxStore};
 use super::signals::{Signal, Signals};
 use super::socket::Socket;
 use super::timers::Timers;
@@ -44,8 +47,8 @@ struct Shared {
     wire: WireConfig,
     /// Where the outbox is kept between page loads; `None` in memory mode.
     store: Option<OutboxStore>,
-    /// The open socket's server speaks the tabwire protocol.
-    acknowledged: Cell<bool>,
+    /// This client's name in its hello (see `storage::client_id`).
+    client_id: String,
     /// The token for the `auth` frame of the next open socket.
     token: RefCell<Option<String>>,
     sink: Box<dyn EventSink>,
@@ -88,7 +91,8 @@ impl Driver {
         namespace: &str,
         sink: Box<dyn EventSink>,
     ) -> Driver {
-        let tab = tabs::tab_id();
+        let tab = names::tab_id();
+        let client_id = store.as_ref().map_or_else(storage::page_client_id, OutboxStore::client_id);
         let ids = id_prefix(clock::epoch_now(), &tab);
         let first_token = match &wire.token {
             Some(TokenSource::Fixed(token)) if wire.token_in == TokenPlace::Frame => Some(token.clone()),
@@ -126,7 +130,7 @@ impl Driver {
                 }),
                 wire,
                 store,
-                acknowledged: Cell::new(false),
+                client_id,
                 token: RefCell::new(first_token),
                 sink,
                 callouts: RefCell::new(VecDeque::new()),
@@ -160,8 +164,8 @@ impl Driver {
     }
 
     /// This tab's listeners want `channel` (from the first listener on),
-    /// after the offset `since` if the application knows one.
-    pub fn subscribe(&self, channel: String, since: Option<u64>) {
+    /// after `since` if the application kept a position.
+    pub fn subscribe(&self, channel: String, since: Option<Position>) {
         self.shared.handle(Input::Subscribe { channel, since });
     }
 
@@ -179,7 +183,7 @@ impl Driver {
         self.shared.runtime.borrow().machine.tabs()
     }
 
-    pub fn send(&self, frame: Frame) -> Result<Sent, Refusal> {
+    pub fn send(&self, frame: Frame) -> Result<Sent, SendRefusal> {
         let outcome = {
             let mut runtime = self.shared.runtime.borrow_mut();
             let outcome = runtime.machine.send(now(), frame);
@@ -219,6 +223,11 @@ impl Driver {
         self.shared.runtime.borrow().machine.state()
     }
 
+    /// What the open connection speaks; `None` while none is open.
+    pub fn mode(&self) -> Option<Mode> {
+        self.shared.runtime.borrow().machine.mode()
+    }
+
     /// The counters, the number of queued messages and when the next
     /// attempt starts (machine clock).
     pub fn stats(&self) -> (Stats, usize, Option<f64>) {
@@ -255,6 +264,7 @@ impl Shared {
                         }
                     }
                 }
+                Effect::Greet => self.greet(runtime),
                 Effect::SendMessage { id: None, payload } => Self::transmit(runtime, payload.data()),
                 Effect::SendMessage { id: Some(id), payload } => {
                     Self::transmit(runtime, &protocol::envelope(&id, &payload));
@@ -271,11 +281,14 @@ impl Shared {
                         store.remove(&id);
                     }
                 }
-                Effect::SendPing => {
-                    if let Some(ping) = &self.wire.ping {
-                        Self::transmit(runtime, ping);
+                Effect::SendPing => match runtime.machine.mode() {
+                    Some(Mode::Tabwire) => Self::transmit(runtime, &protocol::ping()),
+                    _ => {
+                        if let Some(ping) = &self.wire.raw_ping {
+                            Self::transmit(runtime, ping);
+                        }
                     }
-                }
+                },
                 Effect::CloseSocket { code, reason } => {
                     if let Some(socket) = runtime.socket.take() {
                         socket.close(code, &reason);
@@ -288,7 +301,7 @@ impl Shared {
                 Effect::CancelTimer(timer) => runtime.timers.cancel(timer),
                 Effect::Emit(event) => self.callouts.borrow_mut().push_back(Callout::Deliver(event)),
                 Effect::SendSubscription { channel, subscribe, since } => {
-                    Self::transmit(runtime, &protocol::subscription(&channel, subscribe, since));
+                    Self::transmit(runtime, &protocol::subscription(&channel, subscribe, since.as_ref()));
                 }
                 Effect::RequestLock { steal } => {
                     if let Some(sharing) = &mut runtime.sharing {

@@ -99,4 +99,8 @@ impl Payload for Frame {
     fn size(&self) -> usize {
         self.size
     }
+
+    fn needs_protocol(&self) -> bool {
+        self.kind == PayloadKind::Publish
+    }
 }

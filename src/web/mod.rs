@@ -9,6 +9,7 @@ pub mod js_error;
 pub mod js_object;
 pub mod listener;
 pub mod locks;
+pub mod names;
 pub mod peer_codec;
 pub mod protocol;
 pub mod sharing;

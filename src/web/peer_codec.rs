@@ -11,7 +11,9 @@ use super::clock;
 use super::frame::Frame;
 use super::js_object::JsObject;
 use crate::core::record::PayloadKind;
-use crate::core::{CloseInfo, ConnectionState, Event, Outcome, Peer, StateChange};
+use crate::core::outbox::is_message_id;
+use crate::core::positions::is_epoch;
+use crate::core::{CloseInfo, ConnectionState, Event, GapReason, Mode, Outcome, Peer, Position, StateChange};
 
 /// The version of these messages; a tab only understands its own.
 pub const VERSION: u32 = 1;
@@ -27,13 +29,16 @@ pub fn encode(peer: Peer<Frame>) -> JsValue {
             .set("tab", tab)
             .set("state", state.as_str())
             .set("tabs", tabs),
-        Peer::Hello { tab, channels, offsets } => {
+        Peer::Hello { tab, channels, positions } => {
             let list: js_sys::Array = channels.iter().map(|channel| JsValue::from_str(channel)).collect();
-            let offsets: js_sys::Array = offsets
+            let positions: js_sys::Array = positions
                 .into_iter()
-                .map(|(channel, offset)| js_sys::Array::of2(&channel.into(), &(offset as f64).into()))
+                .map(|(channel, Position { offset, epoch })| {
+                    let epoch = epoch.map_or(JsValue::UNDEFINED, JsValue::from);
+                    js_sys::Array::of3(&channel.into(), &(offset as f64).into(), &epoch)
+                })
                 .collect();
-            message.set("kind", "hello").set("tab", tab).set("channels", list).set("offsets", offsets)
+            message.set("kind", "hello").set("tab", tab).set("channels", list).set("offsets", positions)
         }
         Peer::Bye { tab } => message.set("kind", "bye").set("tab", tab),
         Peer::Relay { id, payload, created_ms } => message
@@ -56,6 +61,7 @@ pub fn encode(peer: Peer<Frame>) -> JsValue {
 }
 
 /// The connection events a leader passes on (see `Event::concerns_every_tab`).
+/// A channel's epoch goes as `numbering`: `epoch` is the leader's.
 fn encode_event(message: JsObject, event: Event<Frame>) -> JsObject {
     match event {
         Event::State(change) => message
@@ -64,23 +70,28 @@ fn encode_event(message: JsObject, event: Event<Frame>) -> JsObject {
             .set("attempt", change.attempt)
             .set_some("retryAt", change.retry_at_ms.map(clock::to_epoch_ms))
             .set_some("close", change.close.map(close_fields)),
-        Event::Open { attempt } => message.set("event", "open").set("attempt", attempt),
+        Event::Open { attempt, mode } => message.set("event", "open").set("attempt", attempt).set("protocol", mode.as_str()),
         Event::Message(frame) => message.set("event", "message").set("data", frame.into_data()),
-        Event::Publication { channel, offset, payload } => message
+        // Each tab knows the epoch of its own position.
+        Event::Publication { channel, offset, payload, .. } => message
             .set("event", "publication")
             .set("channel", channel)
             .set("data", payload.into_data())
             .set_some("offset", offset.map(|offset| offset as f64)),
-        Event::Subscribed { channel, offset } => {
-            message.set("event", "subscribed").set("channel", channel).set("offset", offset as f64)
+        Event::Subscribed { channel, offset, epoch } => {
+            message.set("event", "subscribed").set("channel", channel).set("offset", offset as f64).set_some("numbering", epoch)
         }
         Event::Unsubscribed { channel } => message.set("event", "unsubscribed").set("channel", channel),
         Event::SubscribeError { channel, code, message: text } => {
             message.set("event", "subscribeError").set("channel", channel).set("code", code).set("message", text)
         }
-        Event::Gap { channel, since, from } => {
-            message.set("event", "gap").set("channel", channel).set("since", since as f64).set("from", from as f64)
-        }
+        Event::Gap { channel, since, from, reason, epoch } => message
+            .set("event", "gap")
+            .set("channel", channel)
+            .set("since", since as f64)
+            .set("from", from as f64)
+            .set("reason", reason.as_str())
+            .set_some("numbering", epoch),
         Event::Close(close) => message.set("event", "close").set("close", close_fields(close)),
         Event::Reconnecting { attempt, delay_ms, retry_at_ms } => message
             .set("event", "reconnecting")
@@ -153,17 +164,17 @@ pub fn decode(value: &JsValue) -> Result<Peer<Frame>, String> {
         "hello" => Peer::Hello {
             tab: message.string("tab")?,
             channels: message.strings("channels")?,
-            offsets: message.offsets("offsets")?,
+            positions: message.positions("offsets")?,
         },
         "bye" => Peer::Bye { tab: message.string("tab")? },
         "relay" => {
             let code = message.string("as")?;
             let kind = PayloadKind::from_code(&code).ok_or_else(|| bad("as", &code))?;
             let payload = Frame::of_kind(kind, message.get("data")).ok_or_else(|| bad("data", "not of its kind"))?;
-            Peer::Relay { id: message.string("id")?, payload, created_ms: clock::from_epoch_ms(message.number("created")?) }
+            Peer::Relay { id: message.id("id")?, payload, created_ms: clock::from_epoch_ms(message.number("created")?) }
         }
         "event" => Peer::Event { epoch: message.count("epoch")?, event: decode_event(&message)? },
-        "done" => Peer::Done { epoch: message.count("epoch")?, id: message.string("id")?, outcome: outcome(&message)? },
+        "done" => Peer::Done { epoch: message.count("epoch")?, id: message.id("id")?, outcome: outcome(&message)? },
         "batch" => return Err("a batch inside a batch".to_owned()),
         other => return Err(format!("a tabwire message of unknown kind \"{other}\"")),
     };
@@ -195,14 +206,26 @@ fn decode_event(message: &Fields) -> Result<Event<Frame>, String> {
                 close: if close.is_undefined() { None } else { Some(decode_close(&close)?) },
             })
         }
-        "open" => Event::Open { attempt: message.count("attempt")? as u32 },
+        "open" => Event::Open {
+            attempt: message.count("attempt")? as u32,
+            // A leader of before modes were named spoke tabwire when it could.
+            mode: match message.get("protocol").as_string() {
+                None => Mode::Tabwire,
+                Some(name) => Mode::parse(&name).ok_or_else(|| bad("protocol", "not a protocol mode"))?,
+            },
+        },
         "message" => Event::Message(inbound(message.get("data"))?),
         "publication" => Event::Publication {
             channel: message.string("channel")?,
-            offset: if message.get("offset").is_undefined() { None } else { Some(message.count("offset")?) },
+            offset: message.optional_count("offset")?,
+            epoch: None,
             payload: inbound(message.get("data"))?,
         },
-        "subscribed" => Event::Subscribed { channel: message.string("channel")?, offset: message.count("offset")? },
+        "subscribed" => Event::Subscribed {
+            channel: message.string("channel")?,
+            offset: message.count("offset")?,
+            epoch: message.optional_epoch("numbering")?,
+        },
         "unsubscribed" => Event::Unsubscribed { channel: message.string("channel")? },
         "subscribeError" => Event::SubscribeError {
             channel: message.string("channel")?,
@@ -213,6 +236,11 @@ fn decode_event(message: &Fields) -> Result<Event<Frame>, String> {
             channel: message.string("channel")?,
             since: message.count("since")?,
             from: message.count("from")?,
+            reason: match message.get("reason").as_string() {
+                None => GapReason::Trimmed,
+                Some(name) => GapReason::parse(&name).ok_or_else(|| bad("reason", "not a gap reason"))?,
+            },
+            epoch: message.optional_epoch("numbering")?,
         },
         "close" => Event::Close(decode_close(&message.get("close"))?),
         "reconnecting" => Event::Reconnecting {
@@ -291,19 +319,39 @@ impl Fields {
         ConnectionState::parse(&state).ok_or_else(|| bad(name, "not a connection state"))
     }
 
-    /// `[[channel, offset], ...]`.
-    fn offsets(&self, name: &str) -> Result<Vec<(String, u64)>, String> {
+    /// `[[channel, offset, epoch?], ...]`.
+    fn positions(&self, name: &str) -> Result<Vec<(String, Position)>, String> {
         let list = self.get(name);
         if !js_sys::Array::is_array(&list) {
             return Err(bad(name, "not an array"));
         }
         list.unchecked_into::<js_sys::Array>()
             .iter()
-            .map(|pair| {
-                let pair = Fields::of(&pair).ok_or_else(|| bad(name, "not a list of pairs"))?;
-                Ok((pair.string("0")?, pair.count("1")?))
+            .map(|entry| {
+                let entry = Fields::of(&entry).ok_or_else(|| bad(name, "not a list of positions"))?;
+                Ok((entry.string("0")?, Position { offset: entry.count("1")?, epoch: entry.optional_epoch("2")? }))
             })
             .collect()
+    }
+
+    /// A channel epoch, or `None` if absent.
+    fn optional_epoch(&self, name: &str) -> Result<Option<String>, String> {
+        let value = self.get(name);
+        if value.is_undefined() {
+            return Ok(None);
+        }
+        value.as_string().filter(|epoch| is_epoch(epoch)).map(Some).ok_or_else(|| bad(name, "not an epoch"))
+    }
+
+    /// A message id: it goes into the frames this tab writes, so only what
+    /// an id of tabwire's can be is taken (see [`is_message_id`]).
+    fn id(&self, name: &str) -> Result<String, String> {
+        let id = self.string(name)?;
+        if is_message_id(&id) {
+            Ok(id)
+        } else {
+            Err(bad(name, "not a message id"))
+        }
     }
 
     fn strings(&self, name: &str) -> Result<Vec<String>, String> {

@@ -1,7 +1,7 @@
-//! The tabwire protocol on the wire (see docs/PROTOCOL.md): the subprotocol
-//! that switches it on, the `msg` envelope around outgoing messages, the
+//! The tabwire protocol on the wire (see docs/PROTOCOL.md): the hellos
+//! that switch it on, the `msg` envelope around outgoing messages, the
 //! channel subscription frames, and the recognition of `pong`, `ack`,
-//! `error` and `pub` frames among incoming ones.
+//! `error`, `pub`, `subscribed` and `gap` frames among incoming ones.
 
 use js_sys::{JsString, Reflect, Uint8Array};
 use wasm_bindgen::prelude::*;
@@ -9,10 +9,10 @@ use wasm_bindgen::JsCast;
 
 use super::frame::Frame;
 use crate::core::base64;
+use crate::core::json_string::quoted;
+use crate::core::mode::PROTOCOL;
+use crate::core::positions::{GapReason, Position};
 use crate::core::record::PayloadKind;
-
-/// Offered on every connection; a server that selects it acknowledges.
-pub const SUBPROTOCOL: &str = "tabwire.v1";
 
 #[wasm_bindgen]
 extern "C" {
@@ -31,6 +31,9 @@ thread_local! {
     static OFFSET: JsValue = JsValue::from_str("offset");
     static SINCE: JsValue = JsValue::from_str("since");
     static FROM: JsValue = JsValue::from_str("from");
+    static EPOCH: JsValue = JsValue::from_str("epoch");
+    static REASON: JsValue = JsValue::from_str("reason");
+    static PROTOCOL_FIELD: JsValue = JsValue::from_str("protocol");
 }
 
 /// What an incoming frame of a protocol connection is.
@@ -42,11 +45,11 @@ pub enum Inbound {
     Error { code: String, message: String },
     /// A message of the channel `channel`, numbered `offset`.
     Publication { channel: String, offset: Option<u64> },
-    Subscribed { channel: String, offset: u64 },
+    Subscribed { channel: String, offset: u64, epoch: Option<String> },
     Unsubscribed { channel: String },
     /// An error about a channel (`forbidden`): the subscription was refused.
     SubscribeError { channel: String, code: String, message: String },
-    Gap { channel: String, since: u64, from: u64 },
+    Gap { channel: String, since: u64, from: u64, reason: GapReason, epoch: Option<String> },
     /// Anything else belongs to the application; the JSON object, if the
     /// frame was one.
     Message(Option<JsValue>),
@@ -85,7 +88,7 @@ pub fn classify(data: &JsValue) -> Inbound {
             None => Inbound::Message(Some(object.clone())),
         },
         Some("subscribed") => match (field(&CHANNEL), offset(&OFFSET)) {
-            (Some(channel), Some(offset)) => Inbound::Subscribed { channel, offset },
+            (Some(channel), Some(offset)) => Inbound::Subscribed { channel, offset, epoch: field(&EPOCH) },
             _ => Inbound::Message(Some(object.clone())),
         },
         Some("unsubscribed") => match field(&CHANNEL) {
@@ -93,38 +96,75 @@ pub fn classify(data: &JsValue) -> Inbound {
             None => Inbound::Message(Some(object.clone())),
         },
         Some("gap") => match (field(&CHANNEL), offset(&SINCE), offset(&FROM)) {
-            (Some(channel), Some(since), Some(from)) => Inbound::Gap { channel, since, from },
+            (Some(channel), Some(since), Some(from)) => {
+                // A server of before epochs names no reason: its history
+                // no longer reaching back is all it reports.
+                let reason = field(&REASON).and_then(|reason| GapReason::parse(&reason)).unwrap_or(GapReason::Trimmed);
+                Inbound::Gap { channel, since, from, reason, epoch: field(&EPOCH) }
+            }
             _ => Inbound::Message(Some(object.clone())),
         },
         _ => Inbound::Message(Some(object)),
     }
 }
 
-/// `{"type":"auth","token":…}`: the credentials, first on a new socket.
-pub fn auth(token: &str) -> JsValue {
-    let token = js_sys::JSON::stringify(&JsValue::from_str(token)).map(String::from).unwrap_or_default();
-    JsValue::from_str(&format!(r#"{{"type":"auth","token":{token}}}"#))
+/// The heartbeat ping of the tabwire protocol.
+pub const PING: &str = r#"{"type":"ping"}"#;
+
+pub fn ping() -> JsValue {
+    JsValue::from_str(PING)
 }
 
-/// `{"type":"subscribe"|"unsubscribe","channel":…}`, with `"since":N` to
-/// resume after the offset N.
-pub fn subscription(channel: &str, subscribe: bool, since: Option<u64>) -> JsValue {
-    let kind = if subscribe { "subscribe" } else { "unsubscribe" };
-    let channel = js_sys::JSON::stringify(&JsValue::from_str(channel)).map(String::from).unwrap_or_default();
-    let since = since.map(|since| format!(r#","since":{since}"#)).unwrap_or_default();
-    JsValue::from_str(&format!(r#"{{"type":"{kind}","channel":{channel}{since}}}"#))
+/// The protocol a server's greeting names, if `data` is one: a JSON
+/// object whose `type` is `hello` ("" when it names none).
+pub fn greeting(data: &JsValue) -> Option<String> {
+    let text = data.dyn_ref::<JsString>()?;
+    if text.char_code_at(0) != f64::from(b'{') {
+        return None;
+    }
+    let object = parse(data).ok()?;
+    let field = |key: &'static std::thread::LocalKey<JsValue>| key.with(|key| Reflect::get(&object, key)).ok();
+    if field(&TYPE)?.as_string()? != "hello" {
+        return None;
+    }
+    Some(field(&PROTOCOL_FIELD).and_then(|protocol| protocol.as_string()).unwrap_or_default())
 }
+
+/// `{"type":"hello","protocol":"tabwire.v1","client":…}`: this client's
+/// answer to the server's greeting, naming the client for the server's
+/// deduplication.
+pub fn hello(client: &str) -> JsValue {
+    JsValue::from_str(&format!(r#"{{"type":"hello","protocol":"{PROTOCOL}","client":{}}}"#, quoted(client)))
+}
+
+/// `{"type":"auth","token":…}`: the credentials, right after the hello.
+pub fn auth(token: &str) -> JsValue {
+    JsValue::from_str(&format!(r#"{{"type":"auth","token":{}}}"#, quoted(token)))
+}
+
+/// `{"type":"subscribe"|"unsubscribe","channel":…}`, with `"since":N` (and
+/// the `"epoch"` of N's numbering) to resume after the offset N.
+pub fn subscription(channel: &str, subscribe: bool, since: Option<&Position>) -> JsValue {
+    let kind = if subscribe { "subscribe" } else { "unsubscribe" };
+    let since = since.map_or_else(String::new, |position| {
+        let epoch = position.epoch.as_deref().map(|epoch| format!(r#","epoch":{}"#, quoted(epoch))).unwrap_or_default();
+        format!(r#","since":{}{epoch}"#, position.offset)
+    });
+    JsValue::from_str(&format!(r#"{{"type":"{kind}","channel":{}{since}}}"#, quoted(channel)))
+}
+
 
 /// `{"type":"msg","id":…,"text"|"data"|"binary"|"publish":…}` around a message. The
 /// payload is joined as a JS string; only binary data passes through wasm.
 pub fn envelope(id: &str, frame: &Frame) -> JsValue {
-    let head = |field: &str| JsString::from(format!(r#"{{"type":"msg","id":"{id}","{field}":"#));
+    let id = quoted(id);
+    let head = |field: &str| JsString::from(format!(r#"{{"type":"msg","id":{id},"{field}":"#));
     let body = match frame.kind() {
         PayloadKind::Json => head("data").concat(frame.data()),
         PayloadKind::Publish => head("publish").concat(frame.data()),
         PayloadKind::Text => {
-            let quoted = js_sys::JSON::stringify(frame.data()).unwrap_or_else(|_| JsString::from("\"\""));
-            head("text").concat(&quoted)
+            let text = js_sys::JSON::stringify(frame.data()).unwrap_or_else(|_| JsString::from("\"\""));
+            head("text").concat(&text)
         }
         PayloadKind::Binary => {
             let bytes = Uint8Array::new(frame.data()).to_vec();

@@ -7,6 +7,7 @@ use wasm_bindgen::JsCast;
 use web_sys::Storage;
 
 use super::frame::Frame;
+use super::names::random_name;
 use crate::core::base64;
 use crate::core::record::{self, PayloadKind};
 use crate::core::Restored;
@@ -26,7 +27,12 @@ pub struct OutboxStore {
     storage: Storage,
     /// `tabwire:<namespace>:ob:`, followed by the message id.
     prefix: String,
+    /// `tabwire:<namespace>:client`: the client's name for the server.
+    client_key: String,
 }
+
+/// Length of a client name: 16 characters of `[0-9a-z]`, 82 bits.
+const CLIENT_NAME_LENGTH: usize = 16;
 
 /// What a scan of the store found: messages in send order, and the keys
 /// under the prefix that could not be read, with the reason.
@@ -39,7 +45,25 @@ impl OutboxStore {
     /// `None` where the page has no localStorage (or it is disabled).
     pub fn open(namespace: &str) -> Option<OutboxStore> {
         let storage = web_sys::window()?.local_storage().ok()??;
-        Some(OutboxStore { storage, prefix: format!("tabwire:{namespace}:ob:") })
+        Some(OutboxStore {
+            storage,
+            prefix: format!("tabwire:{namespace}:ob:"),
+            client_key: format!("tabwire:{namespace}:client"),
+        })
+    }
+
+    /// The name this client gives the server in its hello, the scope of
+    /// the server's deduplication: made once per origin and namespace, and
+    /// kept, so that what a reload resends is recognised. One that cannot
+    /// be kept (storage full or refused) lasts as long as the page.
+    pub fn client_id(&self) -> String {
+        let kept = self.storage.get_item(&self.client_key).ok().flatten();
+        if let Some(name) = kept.filter(|name| is_client_name(name)) {
+            return name;
+        }
+        let name = random_name(CLIENT_NAME_LENGTH);
+        let _ = self.storage.set_item(&self.client_key, &name);
+        name
     }
 
     /// Writes one message. Fails with the browser's error (QuotaExceededError).
@@ -93,6 +117,17 @@ impl OutboxStore {
     fn key(&self, id: &str) -> String {
         format!("{}{id}", self.prefix)
     }
+}
+
+/// A client name this version made (anything else under the key is made
+/// anew).
+fn is_client_name(name: &str) -> bool {
+    name.len() == CLIENT_NAME_LENGTH && name.bytes().all(|byte| byte.is_ascii_digit() || byte.is_ascii_lowercase())
+}
+
+/// A client name for a page without storage: it lasts as long as the page.
+pub fn page_client_id() -> String {
+    random_name(CLIENT_NAME_LENGTH)
 }
 
 /// A stored body back as a frame; `record::decode` checked the base64.

@@ -49,12 +49,16 @@ pub enum TokenSource {
 
 /// The browser-side half of the configuration; the core gets the rest.
 pub struct WireConfig {
-    /// The subprotocols, ready for the `WebSocket` constructor; they include
-    /// `tabwire.v1` unless the protocol is turned off.
+    /// The application's subprotocols, ready for the `WebSocket`
+    /// constructor: nothing of tabwire's is added (a server that selects
+    /// none would fail the handshake).
     pub protocols: Array,
-    /// The heartbeat ping frame, `None` without a heartbeat.
-    pub ping: Option<JsValue>,
-    pub pong: Option<PongMatcher>,
+    /// The heartbeat ping of raw connections, `None` unless the
+    /// application gave one (a tabwire connection pings with the
+    /// protocol's own).
+    pub raw_ping: Option<JsValue>,
+    /// How a raw connection's pong is recognised, with `raw_ping`.
+    pub raw_pong: Option<PongMatcher>,
     /// The user's URL provider, when `url` is a function.
     pub url_provider: Option<Function>,
     /// The URL when it is a string and the attempt still needs resolving

@@ -27,6 +27,19 @@ pub fn ws_url(tag: &str) -> String {
     format!("ws://{}/ws?tag={tag}", server())
 }
 
+/// The reference server's raw endpoint: an echo server that does not
+/// speak tabwire (it never greets).
+pub fn raw_url(tag: &str) -> String {
+    format!("ws://{}/raw?tag={tag}", server())
+}
+
+/// Options for the raw endpoint, as `options` makes them for `/ws`.
+pub fn raw_options(tag: &str, json: &str) -> JsValue {
+    let options = options(tag, json);
+    Reflect::set(&options, &"url".into(), &raw_url(tag).into()).expect("options is an object");
+    options
+}
+
 #[wasm_bindgen(inline_js = r#"
 export function fetch_json(url) {
   return fetch(url, { method: "POST" }).then((response) => {

@@ -5,8 +5,10 @@ import init, {
   TabWire,
   type ChannelMessage,
   type CloseDetails,
+  type GapReasonName,
   type InboundMessage,
   type OutboxEntry,
+  type ProtocolName,
   type RoleName,
   type SendReceipt,
   type StateEvent,
@@ -22,13 +24,14 @@ export async function dashboard(): Promise<void> {
 
   const options: TabWireOptions = {
     url: "wss://example.test/ws",
-    protocols: ["tabwire.v1"],
+    protocols: ["dashboard.v2"],
     reconnect: { minDelayMs: 500, maxDelayMs: 30_000, factor: 2, jitter: "full", maxRetries: Infinity, minUptimeMs: 5_000 },
     connectTimeoutMs: 10_000,
     heartbeat: { intervalMs: 25_000, timeoutMs: 10_000, ping: '{"type":"ping"}', pong: (data) => data === '{"type":"pong"}' },
     closeCodes: { fatal: [1008, [4000, 4099]], authFailure: [4401] },
     queue: { storage: "local", key: "dashboard", maxMessages: 1000, maxBytes: 1 << 20, ttlMs: 86_400_000, whenFull: "refuse" },
     protocol: "auto",
+    helloTimeoutMs: 1_000,
     autoConnect: true,
     share: true,
     typeField: "type",
@@ -39,7 +42,9 @@ export async function dashboard(): Promise<void> {
 
   const provider: UrlProvider = async ({ attempt, authFailed }) =>
     `wss://example.test/ws?attempt=${attempt}&refresh=${authFailed}`;
-  new TabWire({ url: provider, heartbeat: false }).free();
+  new TabWire({ url: provider, heartbeat: false, queue: { key: "provider" } }).free();
+  new TabWire({ url: "wss://example.test/ws", protocol: "tabwire" }).free();
+  new TabWire({ url: "wss://example.test/ws", protocol: "raw", queue: { ttlMs: Infinity } }).free();
 
   // Listeners get the payload of their event.
   const off = ws.on("state", (event: StateEvent) => {
@@ -55,7 +60,10 @@ export async function dashboard(): Promise<void> {
   ws.on("close", (close: CloseDetails) => console.log(close.code, close.reason, close.wasClean, close.willReconnect));
   ws.on("reconnecting", ({ attempt, delayMs, retryAt }) => console.log(attempt, delayMs, retryAt));
   ws.on("error", ({ kind, message }) => console.log(kind.toUpperCase(), message));
-  ws.on("open", ({ attempt }) => console.log(attempt + 1));
+  ws.on("open", ({ attempt, protocol }) => {
+    const mode: ProtocolName = protocol;
+    console.log(attempt + 1, mode === "tabwire.v1" ? "acknowledged" : "raw");
+  });
 
   const receipt: SendReceipt = ws.send({ type: "approve", id: 7 });
   if (receipt.status === "refused") {
@@ -74,7 +82,7 @@ export async function dashboard(): Promise<void> {
   ws.send(new ArrayBuffer(8));
   const stats: Stats = ws.stats();
   const role: RoleName = stats.role;
-  console.log(cleared, stats.queued, stats.lastRttMs ?? 0, ws.state, role, stats.tabs + 1);
+  console.log(cleared, stats.queued, stats.lastRttMs ?? 0, ws.state, role, stats.tabs + 1, stats.protocol ?? "not open");
   ws.on("role", (event) => console.log(event.role === "leader"));
 
   // Channels: the listener's payload type is the caller's.
@@ -83,10 +91,11 @@ export async function dashboard(): Promise<void> {
     nav: number;
   }
   const unsubscribe = ws.subscribe<NavUpdate>("nav:FUND-1", (message: ChannelMessage<NavUpdate>) =>
-    console.log(message.channel, message.data.nav.toFixed(2), message.offset ?? 0),
+    console.log(message.channel, message.data.nav.toFixed(2), message.offset ?? 0, message.epoch ?? ""),
   );
   unsubscribe();
   ws.subscribe("approvals:desk-3", () => {}, { since: 41 });
+  ws.subscribe("approvals:desk-3", () => {}, { since: 41, epoch: "q8v2m1" });
   const published: SendReceipt = ws.publish("approvals:desk-3", { approve: 7 });
   console.log(published.status);
   interface RiskAlert {
@@ -95,8 +104,11 @@ export async function dashboard(): Promise<void> {
   }
   const offRisk = ws.onType<RiskAlert>("risk", (alert) => console.log(alert.level.toFixed(0)));
   offRisk();
-  ws.on("subscribed", ({ channel, offset }) => console.log(channel, offset + 1));
-  ws.on("gap", ({ channel, since, from }) => console.log(channel, from - since));
+  ws.on("subscribed", ({ channel, offset, epoch }) => console.log(channel, offset + 1, epoch ?? ""));
+  ws.on("gap", ({ channel, since, from, reason, epoch }) => {
+    const why: GapReasonName = reason;
+    console.log(channel, from - since, why === "reset" ? `renumbered as ${epoch}` : "trimmed");
+  });
   ws.on("unsubscribed", ({ channel }) => console.log(channel.length));
   ws.on("subscribe_error", ({ channel, code, message }) => console.log(channel, code, message));
   ws.on("rejected", ({ id, code, message }) => console.log(id.length, code, message));
@@ -164,6 +176,19 @@ export async function dashboard(): Promise<void> {
   // The token goes in a frame or the query, nowhere else.
   // @ts-expect-error tokenIn is "frame" | "query"
   new TabWire({ url: "wss://example.test/ws", token: "jwt", tokenIn: "header" });
+
+  // A protocol that does not exist.
+  // @ts-expect-error protocol is "auto" | "tabwire" | "raw"
+  new TabWire({ url: "wss://example.test/ws", protocol: "tabwire.v1" });
+
+  // A gap reason that does not exist.
+  // @ts-expect-error "lost" is not a GapReasonName
+  const wrongReason: GapReasonName = "lost";
+  console.log(wrongReason);
+
+  // An epoch is a string.
+  // @ts-expect-error epoch is a string, not a number
+  ws.subscribe("x", () => {}, { since: 41, epoch: 3 });
 
   // An offset is a number.
   // @ts-expect-error since is a number, not a string

@@ -44,6 +44,7 @@ export function startConnection(ws, heartbeat) {
     text("reconnects", String(stats.reconnects));
     text("messages-in", stats.messagesIn.toLocaleString("en-GB"));
     text("messages-out", stats.messagesOut.toLocaleString("en-GB"));
+    text("protocol", stats.protocol == null ? "—" : stats.protocol === "raw" ? "raw" : `${stats.protocol} · acknowledged`);
     text("role", stats.role);
     $("role").dataset.role = stats.role;
     const sharing = stats.role === "solo" ? "1 tab · own connection" : `${plural(stats.tabs, "tab")} · 1 connection`;

@@ -4,6 +4,7 @@
 use super::Machine;
 use crate::core::effect::{Effect, Timer};
 use crate::core::event::{Event, Failure};
+use crate::core::mode::Mode;
 use crate::core::outbox::{Entry, Refusal, Restored};
 use crate::core::share::{Outcome, Peer};
 use crate::core::state::ConnectionState;
@@ -11,21 +12,36 @@ use crate::core::Payload;
 
 use super::{SendOutcome, Sent};
 
+/// Why [`Machine::send`] did not take a message. Nothing already in the
+/// outbox is dropped for it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SendRefusal {
+    /// The outbox is full.
+    QueueFull(Refusal),
+    /// A publication, on a connection known to be raw.
+    ProtocolRequired,
+}
+
 impl<P: Payload + Clone> Machine<P> {
     /// Sends now if the connection is open, otherwise keeps the message in
     /// the outbox (stored, when durable). A full outbox refuses the message
-    /// (and reports an `error` event); nothing already in it is dropped.
-    pub fn send(&mut self, now: f64, payload: P) -> Result<Sent, Refusal> {
+    /// (and reports an `error` event), as a raw connection refuses a
+    /// publication; nothing already in the outbox is dropped.
+    pub fn send(&mut self, now: f64, payload: P) -> Result<Sent, SendRefusal> {
         let open = self.state == ConnectionState::Open;
         let own_socket = self.owns_connection();
+        if payload.needs_protocol() && self.mode == Some(Mode::Raw) {
+            self.emit(Event::Error(Failure::ProtocolRequired { what: "publish()".to_owned() }));
+            return Err(SendRefusal::ProtocolRequired);
+        }
         // Without acknowledgements, a message sent at once never waits: it
         // neither counts against the limits nor is stored. A follower's
         // message waits until the leader reports it done.
-        let passes_through = own_socket && open && !self.acknowledged;
+        let passes_through = own_socket && open && self.mode == Some(Mode::Raw);
         if !passes_through {
             if let Err(refusal) = self.outbox.admit(payload.size()) {
                 self.emit(Event::Error(Failure::QueueFull(refusal)));
-                return Err(refusal);
+                return Err(SendRefusal::QueueFull(refusal));
             }
         }
         let store = self.config.queue.durable && !passes_through;
@@ -111,13 +127,17 @@ impl<P: Payload + Clone> Machine<P> {
 
     /// Hands the outbox entry at `index` to the socket. With
     /// acknowledgements it stays (in flight) until its ack; without, the
-    /// socket taking it is the end. A follower hands it to the leader and
-    /// keeps it until the leader reports it done. Returns whether the
+    /// socket taking it is the end, and a publication stays, unsent, for a
+    /// connection that speaks tabwire. A follower hands it to the leader
+    /// and keeps it until the leader reports it done. Returns whether the
     /// entry left.
     pub(super) fn transmit(&mut self, index: usize) -> bool {
-        let acknowledged = self.acknowledged;
+        let acknowledged = self.mode == Some(Mode::Tabwire);
         let own_socket = self.owns_connection();
         let Some(entry) = self.outbox.at_mut(index) else { return false };
+        if own_socket && !acknowledged && entry.payload.needs_protocol() {
+            return false;
+        }
         if !own_socket {
             entry.in_flight = true;
             let relay = Peer::Relay { id: entry.id.clone(), payload: entry.payload.clone(), created_ms: entry.created_ms };
@@ -157,6 +177,24 @@ impl<P: Payload + Clone> Machine<P> {
         }
         if !entry.relayed {
             self.report(entry.id, outcome);
+        }
+    }
+
+    /// A connection was taken for raw: say once what waits on it for a
+    /// tabwire server (publications, kept in the outbox; channels, kept
+    /// subscribed), if anything does.
+    pub(super) fn report_waiting_protocol_work(&mut self) {
+        let publications = self.outbox.entries().filter(|entry| entry.payload.needs_protocol()).count();
+        let channels = self.subscriptions.channels().count();
+        let mut waiting = Vec::new();
+        if channels > 0 {
+            waiting.push(format!("{channels} channel subscription(s)"));
+        }
+        if publications > 0 {
+            waiting.push(format!("{publications} publication(s) in the outbox"));
+        }
+        if !waiting.is_empty() {
+            self.emit(Event::Error(Failure::ProtocolRequired { what: waiting.join(" and ") }));
         }
     }
 

@@ -8,7 +8,6 @@ use crate::core::event::{CloseInfo, Event, StateChange};
 use crate::core::outbox::Entry;
 use crate::core::share::{Outcome, Peer, Role};
 use crate::core::state::ConnectionState;
-use crate::core::subscriptions::Change;
 use crate::core::Payload;
 
 /// Close code of the socket of a leader that lost its lock to another tab.
@@ -160,11 +159,11 @@ impl<P: Payload + Clone> Machine<P> {
                 self.heard_leader(now, epoch);
                 self.on_done(id, outcome);
             }
-            Peer::Hello { tab, channels, offsets } => {
+            Peer::Hello { tab, channels, positions } => {
                 if self.role == Role::Leader {
-                    let behind = self.behind_on_joined_channels(&tab, &channels, &offsets);
-                    self.subscriptions.set_offsets(&tab, &offsets);
-                    self.on_hello(tab, channels);
+                    let behind = self.behind_on_joined_channels(&tab, &channels, &positions);
+                    self.subscriptions.set_positions(&tab, &positions);
+                    self.on_tab_hello(tab, channels);
                     for (channel, since) in behind {
                         self.replay_for_tab(channel, since);
                     }
@@ -258,68 +257,19 @@ impl<P: Payload + Clone> Machine<P> {
                 self.count_in(&payload);
                 self.emit(Event::Message(payload));
             }
-            Event::Publication { channel, offset, payload } => self.on_publication(channel, offset, payload),
-            Event::Subscribed { channel, offset } => self.on_subscribed(channel, offset),
-            Event::Gap { channel, since, from } => self.on_gap(channel, since, from),
+            Event::Publication { channel, offset, payload, .. } => self.on_publication(channel, offset, payload),
+            Event::Subscribed { channel, offset, epoch } => self.on_subscribed(channel, offset, epoch),
+            Event::Gap { channel, since, from, reason, epoch } => self.on_gap(channel, since, from, reason, epoch),
+            Event::Open { attempt, mode } => {
+                self.mode = Some(mode);
+                self.emit(Event::Open { attempt, mode });
+            }
+            Event::Close(info) => {
+                self.mode = None;
+                self.emit(Event::Close(info));
+            }
             event => self.emit(event),
         }
-    }
-
-    /// A channel message, from the socket or the leader: delivered unless
-    /// its offset shows it was already (a replay overlapping what came live).
-    pub(super) fn on_publication(&mut self, channel: String, offset: Option<u64>, payload: P) {
-        if self.skipped_until_replay(&channel, offset) {
-            return;
-        }
-        if offset.is_some_and(|offset| !self.offsets.advance(&channel, offset)) {
-            // Delivered here already, but perhaps a replay another tab asked
-            // for: the tabs get it too, and each drops what it has.
-            if self.role == Role::Leader && self.sharing {
-                let event = Event::Publication { channel, offset, payload };
-                self.broadcast(Peer::Event { epoch: self.epoch, event });
-            }
-            return;
-        }
-        self.count_in(&payload);
-        self.emit(Event::Publication { channel, offset, payload });
-    }
-
-    /// A follower that joined `channel` from an offset behind the
-    /// connection hears live messages before the replay the leader asks
-    /// for (on its hello, or on the next connection: it resumes from the
-    /// lowest offset of its tabs). One that leaves a hole after this tab's
-    /// position comes again in that replay, so it is passed over rather
-    /// than let the position jump past the replay. The first message
-    /// without a hole (the replay has begun) or a `gap` ends the wait.
-    fn skipped_until_replay(&mut self, channel: &str, offset: Option<u64>) -> bool {
-        let (Some(offset), Some(last)) = (offset, self.offsets.get(channel)) else { return false };
-        if !self.joining.iter().any(|joining| joining == channel) {
-            return false;
-        }
-        if offset > last + 1 {
-            return true;
-        }
-        self.joining.retain(|joining| joining != channel);
-        false
-    }
-
-    /// Messages of `channel` were lost. When the server's history starts
-    /// at or before an offset already delivered (it restarted, numbering
-    /// from 1 again), the client's position goes back with it, or the
-    /// replay that follows would be taken for repeats.
-    pub(super) fn on_gap(&mut self, channel: String, since: u64, from: u64) {
-        self.joining.retain(|joining| *joining != channel);
-        if self.offsets.get(&channel).is_some_and(|last| from <= last) {
-            self.offsets.rewind(&channel, from.saturating_sub(1));
-        }
-        self.emit(Event::Gap { channel, since, from });
-    }
-
-    /// A fresh subscription starts at the channel's newest offset; one that
-    /// resumes keeps its own, the replay following.
-    pub(super) fn on_subscribed(&mut self, channel: String, offset: u64) {
-        self.offsets.note_if_unknown(&channel, offset);
-        self.emit(Event::Subscribed { channel, offset });
     }
 
     /// The leader finished a relayed message; it leaves the outbox of the
@@ -331,34 +281,7 @@ impl<P: Payload + Clone> Machine<P> {
         }
     }
 
-    /// The channels `tab` now listens to for the first time that the
-    /// connection already subscribed to for other tabs, and where the tab
-    /// wants to start from, when that is before where the connection is: a
-    /// tab that subscribes with `since` after the leader must still get
-    /// the history it asks for.
-    fn behind_on_joined_channels(&self, tab: &str, channels: &[String], offsets: &[(String, u64)]) -> Vec<(String, u64)> {
-        let before = self.subscriptions.channels_of(tab);
-        offsets
-            .iter()
-            .filter(|(channel, offset)| {
-                channels.contains(channel)
-                    && !before.contains(channel)
-                    && self.subscriptions.channels().any(|subscribed| subscribed == channel)
-                    && self.offsets.get(channel).is_some_and(|last| *offset < last)
-            })
-            .cloned()
-            .collect()
-    }
-
-    /// Asks the server again for what came after `since` on a subscribed
-    /// channel. The replay reaches every tab; each drops what it has.
-    fn replay_for_tab(&mut self, channel: String, since: u64) {
-        if self.can_subscribe() {
-            self.effects.push_back(Effect::SendSubscription { channel, subscribe: true, since: Some(since) });
-        }
-    }
-
-    fn on_hello(&mut self, tab: String, channels: Vec<String>) {
+    fn on_tab_hello(&mut self, tab: String, channels: Vec<String>) {
         if !self.subscriptions.knows(&tab) {
             self.effects.push_back(Effect::WatchTab { tab: tab.clone() });
         }
@@ -412,64 +335,9 @@ impl<P: Payload + Clone> Machine<P> {
         self.broadcast(Peer::Done { epoch, id, outcome });
     }
 
-    /// This tab's channels changed: the owner of the socket applies them,
-    /// a follower tells the leader.
-    pub(super) fn channels_changed(&mut self) {
-        if self.owns_connection() {
-            let (tab, channels) = (self.tab.clone(), self.channels.clone());
-            let change = self.subscriptions.set(&tab, &channels);
-            self.apply(change);
-        } else if self.sharing {
-            self.hello();
-        }
-    }
-
-    /// Tells the server about a change of the union of channels.
-    fn apply(&mut self, change: Change) {
-        if !self.can_subscribe() {
-            return;
-        }
-        for channel in change.subscribe {
-            self.send_subscribe(channel);
-        }
-        for channel in change.unsubscribe {
-            // Listening again later starts afresh, not where this left off.
-            self.offsets.forget(&channel);
-            self.effects.push_back(Effect::SendSubscription { channel, subscribe: false, since: None });
-        }
-    }
-
-    /// On open: the server knows nothing of this connection's channels.
-    pub(super) fn subscribe_all(&mut self) {
-        if !self.can_subscribe() {
-            return;
-        }
-        let channels: Vec<String> = self.subscriptions.channels().cloned().collect();
-        for channel in channels {
-            self.send_subscribe(channel);
-        }
-    }
-
-    /// Subscribes, resuming after the last offset every tab listening to
-    /// the channel has delivered (this one included): each tab drops the
-    /// replayed messages it already has.
-    fn send_subscribe(&mut self, channel: String) {
-        let own = self.offsets.get(&channel);
-        let since = match (own, self.subscriptions.lowest_offset(&channel)) {
-            (Some(own), Some(lowest)) => Some(own.min(lowest)),
-            (own, lowest) => own.or(lowest),
-        };
-        self.effects.push_back(Effect::SendSubscription { channel, subscribe: true, since });
-    }
-
-    /// Channels exist only in the tabwire protocol, on an open socket.
-    fn can_subscribe(&self) -> bool {
-        self.owns_connection() && self.state == ConnectionState::Open && self.acknowledged
-    }
-
-    fn hello(&mut self) {
-        let (channels, offsets) = (self.channels.clone(), self.offsets.all());
-        self.broadcast(Peer::Hello { tab: self.tab.clone(), channels, offsets });
+    pub(super) fn hello(&mut self) {
+        let (channels, positions) = (self.channels.clone(), self.positions.all());
+        self.broadcast(Peer::Hello { tab: self.tab.clone(), channels, positions });
     }
 
     fn announce(&mut self) {
@@ -477,7 +345,7 @@ impl<P: Payload + Clone> Machine<P> {
         self.broadcast(Peer::Announce { epoch, tab, state, tabs });
     }
 
-    fn broadcast(&mut self, peer: Peer<P>) {
+    pub(super) fn broadcast(&mut self, peer: Peer<P>) {
         self.effects.push_back(Effect::Broadcast(peer));
     }
 }

@@ -1,12 +1,12 @@
 use super::harness::{config, Harness, URL};
-use crate::core::{CloseInfo, Config, ConnectionState, Event, Failure, Input, Timer, UrlSource};
+use crate::core::{CloseInfo, Config, ConnectionState, Event, Failure, Input, Mode, Timer, UrlSource};
 
 #[test]
 fn start_opens_a_socket_and_reports_each_state() {
     let mut harness = Harness::connected(config());
     assert_eq!(harness.opened, [(1, URL.to_owned())]);
     assert_eq!(harness.states(), [ConnectionState::Connecting, ConnectionState::Open]);
-    assert!(harness.events.contains(&Event::Open { attempt: 0 }));
+    assert!(harness.events.contains(&Event::Open { attempt: 0, mode: Mode::Raw }));
     harness.receive("hello");
     assert_eq!(harness.messages(), ["hello"]);
     let stats = harness.machine.stats();
@@ -50,7 +50,8 @@ fn events_of_a_replaced_socket_are_ignored() {
     let events_before = harness.events.len();
     harness.input(Input::Closed { generation: old, code: 1000, reason: String::new(), clean: true });
     harness.input(Input::Frame { generation: old, payload: "late".to_owned() });
-    harness.input(Input::Opened { generation: old, acknowledged: false });
+    harness.input(Input::Opened { generation: old, subprotocol: String::new() });
+    harness.input(Input::Hello { generation: old, protocol: "tabwire.v1".to_owned(), payload: "late".to_owned() });
     harness.input(Input::SocketError { generation: old });
     assert_eq!(harness.events.len(), events_before);
     assert_eq!(harness.state(), ConnectionState::Open);

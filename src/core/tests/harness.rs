@@ -5,8 +5,9 @@ use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::rc::Rc;
 
+use crate::core::mode::PROTOCOL;
 use crate::core::{
-    Config, ConnectionState, Effect, Event, Failure, Input, Machine, Peer, Refusal, Restored, SendOutcome, Timer,
+    Config, ConnectionState, Effect, Event, Failure, Input, Machine, Peer, Restored, SendOutcome, SendRefusal, Timer,
     UrlSource,
 };
 
@@ -50,8 +51,12 @@ pub struct Harness {
     /// The origin's storage when several harnesses play tabs of one origin;
     /// it replaces `stored` then.
     pub shared: Option<Rc<RefCell<Stored>>>,
-    /// Whether the server of the next socket speaks the tabwire protocol.
-    pub server_acknowledges: bool,
+    /// Whether the server of the next socket speaks the tabwire protocol:
+    /// it greets with the tabwire hello as soon as the socket opens.
+    pub server_greets: bool,
+    /// When the machine answered a greeting with this client's hello and
+    /// credentials: how many frames had been sent by then.
+    pub greetings: Vec<usize>,
     /// Sockets the machine closed: (code, reason).
     pub closed: Vec<(u16, String)>,
     pub url_requests: Vec<(u64, u32, bool)>,
@@ -88,7 +93,8 @@ impl Harness {
             sent_ids: Vec::new(),
             stored: BTreeMap::new(),
             shared: None,
-            server_acknowledges: false,
+            server_greets: false,
+            greetings: Vec::new(),
             closed: Vec::new(),
             url_requests: Vec::new(),
             events: Vec::new(),
@@ -109,12 +115,22 @@ impl Harness {
         harness
     }
 
+    /// A harness that has started and whose first socket is open, its
+    /// server greeting with the tabwire hello.
+    pub fn greeted(config: Config) -> Self {
+        let mut harness = Harness::new(config);
+        harness.server_greets = true;
+        harness.input(Input::Start { online: true });
+        harness.open();
+        harness
+    }
+
     pub fn input(&mut self, input: Input<String>) {
         self.machine.handle(self.now, input);
         self.drain();
     }
 
-    pub fn send(&mut self, text: &str) -> Result<SendOutcome, Refusal> {
+    pub fn send(&mut self, text: &str) -> Result<SendOutcome, SendRefusal> {
         let sent = self.machine.send(self.now, text.to_owned());
         self.drain();
         sent.map(|sent| sent.outcome)
@@ -135,6 +151,7 @@ impl Harness {
                     self.socket = Some(generation);
                     self.opened.push((generation, url));
                 }
+                Effect::Greet => self.greetings.push(self.sent.len()),
                 Effect::SendMessage { id, payload } => {
                     self.sent.push(payload);
                     self.sent_ids.extend(id);
@@ -152,7 +169,12 @@ impl Harness {
                 }
                 Effect::SendSubscription { channel, subscribe, since } => {
                     let kind = if subscribe { "subscribe" } else { "unsubscribe" };
-                    let since = since.map(|since| format!(" since {since}")).unwrap_or_default();
+                    let since = since
+                        .map(|since| {
+                            let epoch = since.epoch.map(|epoch| format!("@{epoch}")).unwrap_or_default();
+                            format!(" since {}{epoch}", since.offset)
+                        })
+                        .unwrap_or_default();
                     self.sent.push(format!("<{kind} {channel}{since}>"));
                 }
                 Effect::SetTimer { timer, at_ms } => self.timers[timer.index()] = Some(at_ms),
@@ -227,10 +249,24 @@ impl Harness {
         self.socket.expect("a socket is live")
     }
 
+    /// The socket opens. A tabwire server greets at once; a raw one says
+    /// nothing, so the hello's wait runs out (unless the machine was told
+    /// the server is raw, and did not wait).
     pub fn open(&mut self) {
         let generation = self.generation();
-        let acknowledged = self.server_acknowledges;
-        self.input(Input::Opened { generation, acknowledged });
+        self.input(Input::Opened { generation, subprotocol: String::new() });
+        if self.server_greets {
+            self.greet();
+        } else if let Some(at) = self.timer(Timer::Hello) {
+            self.advance(at - self.now);
+        }
+    }
+
+    /// The server's tabwire hello arrives.
+    pub fn greet(&mut self) {
+        let generation = self.generation();
+        let payload = format!(r#"{{"type":"hello","protocol":"{PROTOCOL}"}}"#);
+        self.input(Input::Hello { generation, protocol: PROTOCOL.to_owned(), payload });
     }
 
     pub fn server_close(&mut self, code: u16) {
@@ -314,6 +350,8 @@ fn kind(failure: &Failure) -> &'static str {
         Failure::QueueFull(_) => "queue_full",
         Failure::StorageFailed { .. } => "storage_failed",
         Failure::Server { .. } => "server",
+        Failure::ProtocolRequired { .. } => "protocol_required",
+        Failure::NotTabwire { .. } => "not_tabwire",
     }
 }
 

@@ -1,15 +1,19 @@
-use super::harness::{config, Harness};
-use crate::core::{ConnectionState, HeartbeatConfig, Timer};
+//! The heartbeat, on a tabwire connection (where it runs by default) and
+//! on a raw one (only with a ping of the application's).
 
-fn heartbeat_config(interval_ms: f64, timeout_ms: f64) -> crate::core::Config {
+use super::harness::{config, Harness};
+use crate::core::{Config, ConnectionState, HeartbeatConfig, Input, Timer};
+
+fn heartbeat_config(interval_ms: f64, timeout_ms: f64) -> Config {
     let mut config = config();
-    config.heartbeat = Some(HeartbeatConfig { interval_ms, timeout_ms });
+    config.heartbeat = Some(HeartbeatConfig { interval_ms, timeout_ms, in_raw: false });
     config
 }
 
+
 #[test]
 fn a_ping_goes_out_every_interval() {
-    let mut harness = Harness::connected(heartbeat_config(25_000.0, 10_000.0));
+    let mut harness = Harness::greeted(heartbeat_config(25_000.0, 10_000.0));
     harness.advance(24_999.0);
     assert!(harness.sent.is_empty());
     harness.advance(1.0);
@@ -21,7 +25,7 @@ fn a_ping_goes_out_every_interval() {
 
 #[test]
 fn a_pong_measures_the_round_trip_and_is_not_a_message() {
-    let mut harness = Harness::connected(heartbeat_config(1_000.0, 500.0));
+    let mut harness = Harness::greeted(heartbeat_config(1_000.0, 500.0));
     harness.advance(1_000.0);
     harness.advance(42.0);
     harness.receive_pong();
@@ -33,7 +37,7 @@ fn a_pong_measures_the_round_trip_and_is_not_a_message() {
 
 #[test]
 fn silence_after_a_ping_declares_the_socket_dead() {
-    let mut harness = Harness::connected(heartbeat_config(25_000.0, 10_000.0));
+    let mut harness = Harness::greeted(heartbeat_config(25_000.0, 10_000.0));
     harness.advance(25_000.0);
     harness.advance(9_999.0);
     assert_eq!(harness.state(), ConnectionState::Open);
@@ -49,7 +53,7 @@ fn silence_after_a_ping_declares_the_socket_dead() {
 
 #[test]
 fn any_frame_counts_as_life() {
-    let mut harness = Harness::connected(heartbeat_config(25_000.0, 10_000.0));
+    let mut harness = Harness::greeted(heartbeat_config(25_000.0, 10_000.0));
     harness.advance(25_000.0);
     harness.advance(5_000.0);
     harness.receive("a price");
@@ -61,7 +65,7 @@ fn any_frame_counts_as_life() {
 #[test]
 fn an_unanswered_ping_keeps_its_first_deadline() {
     // Interval shorter than the timeout: the second ping must not push the deadline.
-    let mut harness = Harness::connected(heartbeat_config(1_000.0, 1_500.0));
+    let mut harness = Harness::greeted(heartbeat_config(1_000.0, 1_500.0));
     harness.advance(1_000.0);
     assert_eq!(harness.timer(Timer::HeartbeatDeadline), Some(2_500.0));
     harness.advance(1_000.0);
@@ -74,7 +78,7 @@ fn an_unanswered_ping_keeps_its_first_deadline() {
 fn heartbeat_off_sends_nothing_and_never_times_out() {
     let mut config = config();
     config.heartbeat = None;
-    let mut harness = Harness::connected(config);
+    let mut harness = Harness::greeted(config);
     harness.advance(600_000.0);
     assert!(harness.sent.is_empty());
     assert_eq!(harness.state(), ConnectionState::Open);
@@ -83,8 +87,34 @@ fn heartbeat_off_sends_nothing_and_never_times_out() {
 
 #[test]
 fn the_heartbeat_stops_with_the_socket() {
-    let mut harness = Harness::connected(heartbeat_config(1_000.0, 500.0));
+    let mut harness = Harness::greeted(heartbeat_config(1_000.0, 500.0));
     harness.drop_connection();
     assert_eq!(harness.timer(Timer::HeartbeatPing), None);
     assert_eq!(harness.timer(Timer::HeartbeatDeadline), None);
+}
+
+/// A server that does not speak tabwire never answers the default ping,
+/// and a strict one closes on an unknown frame: a raw connection is left
+/// alone, however long it stays silent.
+#[test]
+fn a_raw_connection_is_not_pinged_by_default() {
+    let mut harness = Harness::connected(heartbeat_config(25_000.0, 10_000.0));
+    harness.advance(600_000.0);
+    assert!(harness.sent.is_empty());
+    assert_eq!(harness.state(), ConnectionState::Open);
+    assert_eq!(harness.opened.len(), 1);
+    harness.input(Input::Offline);
+    harness.input(Input::Visible);
+    assert!(harness.sent.is_empty(), "no probe either");
+}
+
+#[test]
+fn a_raw_connection_is_pinged_with_the_applications_ping() {
+    let mut config = heartbeat_config(25_000.0, 10_000.0);
+    config.heartbeat = Some(HeartbeatConfig { interval_ms: 25_000.0, timeout_ms: 10_000.0, in_raw: true });
+    let mut harness = Harness::connected(config);
+    harness.advance(25_000.0);
+    assert_eq!(harness.sent, ["<ping>"]);
+    harness.advance(10_000.0);
+    assert_eq!(harness.failures(), ["heartbeat_timeout"]);
 }

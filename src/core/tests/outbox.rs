@@ -1,11 +1,11 @@
 use proptest::prelude::*;
 
 use super::harness::{config, Harness};
-use crate::core::{Config, Event, Failure, Input, Machine, Refusal, Restored, SendOutcome, Timer};
+use crate::core::{Config, Event, Failure, Input, Machine, Refusal, Restored, SendOutcome, SendRefusal, Timer};
 
 fn protocol_harness(config: Config) -> Harness {
     let mut harness = Harness::new(config);
-    harness.server_acknowledges = true;
+    harness.server_greets = true;
     harness.input(Input::Start { online: true });
     harness
 }
@@ -28,7 +28,7 @@ fn reload_at(old: &Harness, config: Config, load: u32, now: f64) -> Harness {
     let prefix = format!("{:013}-harness{load}-", load + 1);
     let mut harness = Harness::with_machine(Machine::new(config, format!("harness{load}"), prefix, Box::new(|| 0.5)));
     harness.now = now;
-    harness.server_acknowledges = old.server_acknowledges;
+    harness.server_greets = old.server_greets;
     harness.stored = old.stored.clone();
     let entries = old.restorable();
     harness.input(Input::Restore { entries, skipped: Vec::new() });
@@ -126,7 +126,7 @@ fn a_byte_limit_refuses_what_does_not_fit() {
     harness.input(Input::Start { online: false });
     assert_eq!(harness.send("12345678"), Ok(SendOutcome::Queued));
     let refusal = Refusal::TooManyBytes { max_bytes: 10, size: 3 };
-    assert_eq!(harness.send("abc"), Err(refusal));
+    assert_eq!(harness.send("abc"), Err(SendRefusal::QueueFull(refusal)));
     assert_eq!(harness.send("ab"), Ok(SendOutcome::Queued));
     assert!(harness.events.contains(&Event::Error(Failure::QueueFull(refusal))));
 }

@@ -1,5 +1,5 @@
 use super::harness::{config, Harness};
-use crate::core::{ConnectionState, Event, Failure, Input, Refusal, SendOutcome};
+use crate::core::{ConnectionState, Event, Failure, Input, Refusal, SendOutcome, SendRefusal};
 
 #[test]
 fn messages_sent_before_open_are_flushed_in_order() {
@@ -40,7 +40,7 @@ fn a_full_queue_refuses_new_messages_and_keeps_the_old_ones() {
         assert_eq!(harness.send(text), Ok(SendOutcome::Queued));
     }
     let refusal = Refusal::TooManyMessages { max_messages: 3 };
-    assert_eq!(harness.send("d"), Err(refusal));
+    assert_eq!(harness.send("d"), Err(SendRefusal::QueueFull(refusal)));
     assert!(harness.events.contains(&Event::Error(Failure::QueueFull(refusal))));
     harness.input(Input::Online);
     harness.open();

@@ -1,135 +1,9 @@
 //! Sharing one connection among tabs: roles, relayed sends, passed-on
-//! events, epochs, stealing from a silent leader, counted subscriptions.
-//! Several harnesses play the tabs of one origin: what one broadcasts is
-//! handed to the others, and they share one storage.
+//! events, epochs, stealing from a silent leader, failover.
 
-use std::cell::RefCell;
-use std::rc::Rc;
-
-use super::harness::{config, sequence, Harness};
-use crate::core::{
-    CloseInfo, Config, ConnectionState, Event, Input, Machine, Outcome, Peer, Role, ShareConfig, StateChange,
-};
-
-fn shared_config() -> Config {
-    let mut config = config();
-    config.share = Some(ShareConfig::default());
-    config.heartbeat = None;
-    config
-}
-
-/// The tabs of one origin, in the order they opened.
-struct Tabs {
-    tabs: Vec<Option<Harness>>,
-    storage: Rc<RefCell<super::harness::Stored>>,
-}
-
-impl Tabs {
-    fn new() -> Self {
-        Tabs { tabs: Vec::new(), storage: Rc::default() }
-    }
-
-    /// Opens a tab (protocol-mode server) and starts it.
-    fn open(&mut self) -> usize {
-        let index = self.tabs.len();
-        let tab = format!("tab{index:05}");
-        let ids = format!("{:013}-{tab}-", index + 1);
-        let mut harness = Harness::with_machine(Machine::new(shared_config(), tab, ids, sequence(vec![0.5])));
-        harness.server_acknowledges = true;
-        harness.shared = Some(self.storage.clone());
-        harness.input(Input::Start { online: true });
-        self.tabs.push(Some(harness));
-        self.deliver();
-        index
-    }
-
-    fn tab(&mut self, index: usize) -> &mut Harness {
-        self.tabs[index].as_mut().expect("the tab is open")
-    }
-
-    /// Hands every broadcast to every other open tab until none is left.
-    fn deliver(&mut self) {
-        loop {
-            let mut posted = Vec::new();
-            for (index, tab) in self.tabs.iter_mut().enumerate() {
-                if let Some(tab) = tab {
-                    posted.extend(tab.broadcasts.drain(..).map(|peer| (index, peer)));
-                }
-            }
-            if posted.is_empty() {
-                return;
-            }
-            for (from, peer) in posted {
-                for (index, tab) in self.tabs.iter_mut().enumerate() {
-                    if let (Some(tab), true) = (tab, index != from) {
-                        tab.input(Input::Peer(peer.clone()));
-                    }
-                }
-            }
-        }
-    }
-
-    /// Something happens in one tab, then the others hear of it.
-    fn act(&mut self, index: usize, action: impl FnOnce(&mut Harness)) {
-        action(self.tab(index));
-        self.deliver();
-    }
-
-    /// The browser grants the leader lock to `index`.
-    fn grant(&mut self, index: usize) {
-        self.act(index, |tab| tab.input(Input::LockGranted { stored_epoch: 0 }));
-    }
-
-    /// `index` leads and its socket is open.
-    fn lead(&mut self, index: usize) {
-        self.grant(index);
-        self.act(index, Harness::open);
-    }
-
-    /// The tab ends (closed, reloaded or crashed): it says nothing more.
-    fn end(&mut self, index: usize) -> Harness {
-        self.tabs[index].take().expect("the tab is open")
-    }
-
-    fn stored(&self) -> Vec<String> {
-        self.storage.borrow().keys().cloned().collect()
-    }
-}
-
-fn send(tab: &mut Harness, text: &str) -> String {
-    let sent = tab.machine.send(tab.now, text.to_owned()).expect("accepted");
-    tab.drain_effects();
-    sent.id
-}
-
-fn acks(tab: &Harness) -> Vec<String> {
-    tab.events
-        .iter()
-        .filter_map(|event| match event {
-            Event::Ack { id } => Some(id.clone()),
-            _ => None,
-        })
-        .collect()
-}
-
-fn roles(tab: &Harness) -> Vec<Role> {
-    tab.events
-        .iter()
-        .filter_map(|event| match event {
-            Event::Role(role) => Some(*role),
-            _ => None,
-        })
-        .collect()
-}
-
-/// A leader (tab 0, open) and a follower (tab 1).
-fn pair() -> Tabs {
-    let mut tabs = Tabs::new();
-    tabs.open();
-    tabs.lead(0);
-    tabs.open();
-    tabs
-}
+use super::harness::Harness;
+use super::tabs::*;
+use crate::core::{CloseInfo, ConnectionState, Event, Input, Outcome, Peer, Role, StateChange};
 
 #[test]
 fn a_new_tab_follows_until_it_gets_the_lock() {
@@ -238,7 +112,7 @@ fn a_duplicate_or_late_relay_is_not_sent_again() {
 fn in_raw_mode_a_relayed_message_is_done_once_the_socket_took_it() {
     let mut tabs = Tabs::new();
     tabs.open();
-    tabs.tab(0).server_acknowledges = false;
+    tabs.tab(0).server_greets = false;
     tabs.lead(0);
     tabs.open();
     let id = send(tabs.tab(1), "raw");
@@ -352,177 +226,15 @@ fn every_tab_knows_how_many_tabs_share_the_connection() {
 }
 
 #[test]
-fn a_channel_is_subscribed_once_for_all_tabs_and_dropped_with_its_last_tab() {
-    let mut tabs = pair();
-    tabs.open();
-    for index in [1, 2] {
-        tabs.act(index, |tab| tab.input(Input::Subscribe { channel: "x".to_owned(), since: None }));
-    }
-    let subscriptions = |tabs: &mut Tabs| tabs.tab(0).sent.iter().filter(|s| s.starts_with('<')).cloned().collect::<Vec<_>>();
-    assert_eq!(subscriptions(&mut tabs), ["<subscribe x>"]);
-    let second = tabs.tab(2).machine.role();
-    assert_eq!(second, Role::Follower);
-    tabs.act(1, |tab| tab.input(Input::Close { code: 1000, reason: String::new() }));
-    assert_eq!(subscriptions(&mut tabs), ["<subscribe x>"], "tab 2 still listens");
-    tabs.act(0, |leader| leader.input(Input::TabGone { tab: "tab00002".to_owned() }));
-    assert_eq!(subscriptions(&mut tabs), ["<subscribe x>", "<unsubscribe x>"]);
-    let mut watched = tabs.tab(0).watched.clone();
-    watched.sort();
-    assert_eq!(watched, ["tab00001", "tab00002"], "each follower watched once");
-}
-
-#[test]
-fn the_leaders_own_channels_count_too_and_a_new_leader_subscribes_to_the_union() {
-    let mut tabs = pair();
-    tabs.act(0, |leader| leader.input(Input::Subscribe { channel: "a".to_owned(), since: None }));
-    tabs.act(1, |tab| tab.input(Input::Subscribe { channel: "b".to_owned(), since: None }));
-    assert_eq!(tabs.tab(0).sent, ["<subscribe a>", "<subscribe b>"]);
-    tabs.act(0, |leader| leader.input(Input::Unsubscribe { channel: "a".to_owned() }));
-    assert_eq!(tabs.tab(0).sent.last().map(String::as_str), Some("<unsubscribe a>"));
-    tabs.end(0);
-    tabs.lead(1);
-    assert_eq!(tabs.tab(1).sent, ["<subscribe b>"]);
-}
-
-/// The channel messages a tab delivered, as `offset:text`.
-fn publications(tab: &Harness) -> Vec<String> {
-    tab.events
-        .iter()
-        .filter_map(|event| match event {
-            Event::Publication { offset, payload, .. } => Some(format!("{}:{payload}", offset.unwrap_or(0))),
-            _ => None,
-        })
-        .collect()
-}
-
-/// The leader's server sends messages `offsets` of channel `x`.
-/// The server answers the leader's subscription to `x` at `offset`.
-fn server_subscribed(tabs: &mut Tabs, offset: u64) {
-    tabs.act(0, |leader| {
-        let generation = leader.generation();
-        leader.input(Input::Subscribed { generation, channel: "x".to_owned(), offset });
-    });
-}
-
-fn server_publishes(tabs: &mut Tabs, offsets: std::ops::RangeInclusive<u64>) {
-    tabs.act(0, |leader| {
-        let generation = leader.generation();
-        for offset in offsets {
-            let (channel, payload) = ("x".to_owned(), format!("m{offset}"));
-            leader.input(Input::Publication { generation, channel, offset: Some(offset), payload });
-        }
-    });
-}
-
-#[test]
-fn a_tab_that_joins_a_channel_later_with_since_gets_its_history_and_the_others_no_repeat() {
-    let mut tabs = pair();
-    tabs.open();
-    for index in [0, 1] {
-        tabs.act(index, |tab| tab.input(Input::Subscribe { channel: "x".to_owned(), since: None }));
-    }
-    server_subscribed(&mut tabs, 0);
-    server_publishes(&mut tabs, 1..=3);
-    let about_x = |tab: &Harness| tab.events.iter().filter(|event| event.channel() == Some("x")).count();
-    assert_eq!(about_x(tabs.tab(2)), 0, "a tab not listening to x hears nothing of it");
-    tabs.act(2, |late| late.input(Input::Subscribe { channel: "x".to_owned(), since: Some(0) }));
-    assert_eq!(tabs.tab(0).sent, ["<subscribe x>", "<subscribe x since 0>"], "the history is asked for");
-    // The replay, then a live message.
-    server_publishes(&mut tabs, 1..=4);
-    let all = ["1:m1", "2:m2", "3:m3", "4:m4"];
-    assert_eq!(publications(tabs.tab(2)), all, "the late tab got the history");
-    assert_eq!(publications(tabs.tab(0)), all, "the leader, no repeat");
-    assert_eq!(publications(tabs.tab(1)), all, "the other follower, no repeat");
-    tabs.act(2, |late| late.input(Input::Subscribe { channel: "x".to_owned(), since: Some(0) }));
-    assert_eq!(tabs.tab(0).sent.len(), 2, "asked once, not at every hello");
-}
-
-#[test]
-fn a_tab_joining_while_messages_flow_gets_the_history_before_the_live_ones() {
-    let mut tabs = pair();
-    tabs.open();
-    for index in [0, 1] {
-        tabs.act(index, |tab| tab.input(Input::Subscribe { channel: "x".to_owned(), since: None }));
-    }
-    server_subscribed(&mut tabs, 0);
-    server_publishes(&mut tabs, 1..=3);
-    tabs.act(2, |late| late.input(Input::Subscribe { channel: "x".to_owned(), since: Some(0) }));
-    // A live message reaches the leader before the server answers the
-    // replay's subscription; then the answer, the replay, live again.
-    server_publishes(&mut tabs, 4..=4);
-    server_subscribed(&mut tabs, 4);
-    server_publishes(&mut tabs, 1..=5);
-    let all = ["1:m1", "2:m2", "3:m3", "4:m4", "5:m5"];
-    assert_eq!(publications(tabs.tab(2)), all, "the late tab: the history, then the live ones, once each");
-    assert_eq!(publications(tabs.tab(1)), all);
-}
-
-#[test]
-fn a_tab_joining_while_the_connection_is_down_gets_its_history_on_the_next_one() {
-    let mut tabs = pair();
-    tabs.open();
-    tabs.act(1, |tab| tab.input(Input::Subscribe { channel: "x".to_owned(), since: None }));
-    server_subscribed(&mut tabs, 0);
-    server_publishes(&mut tabs, 1..=3);
-    tabs.act(0, Harness::drop_connection);
-    tabs.act(2, |late| late.input(Input::Subscribe { channel: "x".to_owned(), since: Some(0) }));
-    tabs.act(0, |leader| {
-        leader.fire_retry();
-        leader.open();
-    });
-    let subscribe_frames: Vec<&String> = tabs.tab(0).sent.iter().filter(|frame| frame.starts_with("<subscribe")).collect();
-    assert_eq!(subscribe_frames.last().map(|frame| frame.as_str()), Some("<subscribe x since 0>"), "from the lowest tab");
-    server_subscribed(&mut tabs, 3);
-    server_publishes(&mut tabs, 1..=4);
-    let all = ["1:m1", "2:m2", "3:m3", "4:m4"];
-    assert_eq!(publications(tabs.tab(2)), all);
-    assert_eq!(publications(tabs.tab(1)), all, "the caught-up tab, no repeat");
-}
-
-#[test]
-fn a_joining_tab_waits_for_its_own_replay_not_an_answer_to_another_subscription() {
-    let mut tabs = pair();
-    tabs.open();
-    tabs.act(1, |tab| tab.input(Input::Subscribe { channel: "x".to_owned(), since: None }));
-    server_subscribed(&mut tabs, 0);
-    server_publishes(&mut tabs, 1..=3);
-    // The late tab subscribes; its hello reaches the leader only after the
-    // server answered a subscription of its own (a reconnect's, say) and
-    // sent messages 4 and 5.
-    tabs.tab(2).input(Input::Subscribe { channel: "x".to_owned(), since: Some(0) });
-    let hello = std::mem::take(&mut tabs.tab(2).broadcasts);
-    server_subscribed(&mut tabs, 5);
-    server_publishes(&mut tabs, 4..=5);
-    tabs.tab(2).broadcasts = hello;
-    tabs.deliver();
-    assert_eq!(tabs.tab(0).sent.last().map(String::as_str), Some("<subscribe x since 0>"));
-    server_subscribed(&mut tabs, 5);
-    server_publishes(&mut tabs, 1..=6);
-    let all = ["1:m1", "2:m2", "3:m3", "4:m4", "5:m5", "6:m6"];
-    assert_eq!(publications(tabs.tab(2)), all, "its history, then the live ones");
-    assert_eq!(publications(tabs.tab(1)), all);
-}
-
-#[test]
 fn what_a_leaders_rescan_finds_goes_out_at_once_on_an_open_socket() {
     let mut tabs = pair();
     let id = send(tabs.tab(1), "stored, never relayed");
     tabs.tab(1).broadcasts.clear();
     tabs.end(1);
     tabs.act(0, |leader| leader.input(Input::TabGone { tab: "tab00001".to_owned() }));
-    assert_eq!(tabs.tab(0).sent_ids, [id.clone()], "sent without waiting for another connection");
+    assert_eq!(tabs.tab(0).sent_ids, std::slice::from_ref(&id), "sent without waiting for another connection");
     tabs.act(0, |leader| leader.ack(&id));
     assert!(tabs.stored().is_empty());
-}
-
-#[test]
-fn channels_are_not_subscribed_in_raw_mode() {
-    let mut tabs = Tabs::new();
-    tabs.open();
-    tabs.tab(0).server_acknowledges = false;
-    tabs.act(0, |tab| tab.input(Input::Subscribe { channel: "x".to_owned(), since: None }));
-    tabs.lead(0);
-    assert!(tabs.tab(0).sent.is_empty());
 }
 
 #[test]
@@ -599,19 +311,4 @@ fn the_leader_announces_its_state_to_a_tab_that_joins() {
         close: None
     })));
     assert!(follower.opened.is_empty());
-}
-
-#[test]
-fn a_new_leader_resumes_each_channel_after_the_last_offset_any_tab_saw() {
-    let mut tabs = pair();
-    tabs.act(1, |tab| tab.input(Input::Subscribe { channel: "x".to_owned(), since: None }));
-    tabs.act(0, |leader| {
-        let generation = leader.generation();
-        let payload = "seven".to_owned();
-        leader.input(Input::Publication { generation, channel: "x".to_owned(), offset: Some(7), payload });
-    });
-    assert!(matches!(&tabs.tab(1).events.last(), Some(Event::Publication { offset: Some(7), .. })));
-    tabs.end(0);
-    tabs.lead(1);
-    assert_eq!(tabs.tab(1).sent, ["<subscribe x since 7>"]);
 }

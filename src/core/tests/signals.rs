@@ -27,7 +27,7 @@ fn starting_offline_waits_for_the_network() {
 
 #[test]
 fn offline_while_open_probes_the_socket_with_a_ping() {
-    let mut harness = Harness::connected(config());
+    let mut harness = Harness::greeted(config());
     harness.input(Input::Offline);
     assert_eq!(harness.sent, ["<ping>"]);
     assert_eq!(harness.state(), ConnectionState::Open);
@@ -62,7 +62,7 @@ fn becoming_visible_while_waiting_retries_at_once() {
 
 #[test]
 fn becoming_visible_while_open_pings_at_once() {
-    let mut harness = Harness::connected(config());
+    let mut harness = Harness::greeted(config());
     harness.advance(3_000.0);
     harness.input(Input::Visible);
     assert_eq!(harness.sent, ["<ping>"]);

@@ -3,7 +3,7 @@
 
 use std::rc::Rc;
 
-use crate::core::Input;
+use crate::core::{Input, Mode};
 use crate::web::frame::Frame;
 use crate::web::protocol::{self, Inbound};
 use crate::web::socket::{Socket, SocketEvent};
@@ -69,16 +69,8 @@ impl Shared {
     fn on_socket_event(self: &Rc<Self>, generation: u64, event: SocketEvent) {
         let input = match event {
             SocketEvent::Open => {
-                let protocol = self.runtime.borrow().socket.as_ref().map(Socket::protocol).unwrap_or_default();
-                let acknowledged = protocol == protocol::SUBPROTOCOL;
-                self.acknowledged.set(acknowledged);
-                // Credentials first: the server handles frames in order.
-                if acknowledged && self.wire.token_in == TokenPlace::Frame {
-                    if let Some(token) = self.token.borrow().as_deref() {
-                        Self::transmit(&self.runtime.borrow(), &protocol::auth(token));
-                    }
-                }
-                Input::Opened { generation, acknowledged }
+                let subprotocol = self.runtime.borrow().socket.as_ref().map(Socket::protocol).unwrap_or_default();
+                Input::Opened { generation, subprotocol }
             }
             SocketEvent::Message(data) => self.classify(generation, data),
             SocketEvent::Error => Input::SocketError { generation },
@@ -87,11 +79,33 @@ impl Shared {
         self.handle(input);
     }
 
-    /// Sorts an incoming frame: with the protocol by its `type`, otherwise
-    /// by the pong matcher, which may run a user function, so it runs here,
-    /// before any borrow.
+    /// The server greeted: this client's hello first, then its credentials
+    /// (the server handles frames in order, so whatever follows is judged
+    /// by them).
+    pub(super) fn greet(&self, runtime: &super::Runtime) {
+        Self::transmit(runtime, &protocol::hello(&self.client_id));
+        if self.wire.token_in == TokenPlace::Frame {
+            if let Some(token) = self.token.borrow().as_deref() {
+                Self::transmit(runtime, &protocol::auth(token));
+            }
+        }
+    }
+
+    /// Sorts an incoming frame by what the connection speaks: a greeting
+    /// while the machine waits for one; with the protocol, by its `type`;
+    /// otherwise by the pong matcher, which may run a user function, so it
+    /// runs here, before any borrow.
     fn classify(&self, generation: u64, data: wasm_bindgen::JsValue) -> Input<Frame> {
-        if self.acknowledged.get() {
+        let (expects_hello, mode) = {
+            let runtime = self.runtime.borrow();
+            (runtime.machine.expects_hello(), runtime.machine.mode())
+        };
+        if expects_hello {
+            if let Some(protocol) = protocol::greeting(&data) {
+                return Input::Hello { generation, protocol, payload: Frame::inbound(data) };
+            }
+        }
+        if mode == Some(Mode::Tabwire) {
             return match protocol::classify(&data) {
                 Inbound::Pong => Input::Pong { generation },
                 Inbound::Ack(id) => Input::Ack { generation, id },
@@ -100,12 +114,14 @@ impl Shared {
                 Inbound::Publication { channel, offset } => {
                     Input::Publication { generation, channel, offset, payload: Frame::inbound(data) }
                 }
-                Inbound::Subscribed { channel, offset } => Input::Subscribed { generation, channel, offset },
+                Inbound::Subscribed { channel, offset, epoch } => Input::Subscribed { generation, channel, offset, epoch },
                 Inbound::Unsubscribed { channel } => Input::Unsubscribed { generation, channel },
                 Inbound::SubscribeError { channel, code, message } => {
                     Input::SubscribeError { generation, channel, code, message }
                 }
-                Inbound::Gap { channel, since, from } => Input::Gap { generation, channel, since, from },
+                Inbound::Gap { channel, since, from, reason, epoch } => {
+                    Input::Gap { generation, channel, since, from, reason, epoch }
+                }
                 Inbound::Message(parsed) => {
                     let frame = Frame::inbound(data);
                     let payload = match parsed {
@@ -116,7 +132,7 @@ impl Shared {
                 }
             };
         }
-        if self.wire.pong.as_ref().is_some_and(|pong| pong.matches(&data)) {
+        if mode == Some(Mode::Raw) && self.wire.raw_pong.as_ref().is_some_and(|pong| pong.matches(&data)) {
             Input::Pong { generation }
         } else {
             Input::Frame { generation, payload: Frame::inbound(data) }

@@ -49,13 +49,3 @@ impl Shared {
         }
     }
 }
-
-/// Eight random characters of `[0-9a-z]` naming this page load's tab.
-pub(super) fn tab_id() -> String {
-    (0..8)
-        .map(|_| {
-            let digit = (js_sys::Math::random() * 36.0) as u32;
-            char::from_digit(digit.min(35), 36).unwrap_or('0')
-        })
-        .collect()
-}
