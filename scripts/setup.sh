@@ -13,6 +13,10 @@ CARGO_FUZZ_VERSION=0.13.2
 # The CLI must be exactly the wasm-bindgen of Cargo.lock (pinned with "=" in
 # Cargo.toml); the check below fails loudly if the two ever part.
 WASM_BINDGEN_VERSION=0.2.130
+# Python's websockets, a foreign echo server of tests/foreign/, kept in
+# target/python (PYTHONPATH) rather than in the system's Python (3.11 or
+# later: Debian 12 has 3.11).
+WEBSOCKETS_VERSION=17.4
 want=${1:-all}
 
 as_root() {
@@ -60,10 +64,27 @@ if [ "$want" != demo ]; then
   # Several server instances share channels through Redis in the tests.
   [ -x /usr/bin/redis-server ] || packages+=(redis-server)
 fi
+# Python's websockets, unless target/python has that version.
+has_websockets() {
+  PYTHONPATH=target/python python3 -c "import sys, websockets; sys.exit(websockets.__version__ != '$WEBSOCKETS_VERSION')" 2>/dev/null
+}
+need_websockets=no
+if [ "$want" != demo ] && ! has_websockets; then
+  need_websockets=yes
+  python3 -m pip --version >/dev/null 2>&1 || packages+=(python3-pip)
+fi
 if [ ${#packages[@]} -gt 0 ]; then
   say "installing ${packages[*]} with apt"
   as_root apt-get update -qq
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${packages[@]}" >/dev/null
+fi
+
+if [ "$need_websockets" = yes ]; then
+  say "installing Python's websockets $WEBSOCKETS_VERSION into target/python"
+  # --target installs beside the system's Python, not into it (which
+  # Debian refuses); --upgrade replaces an older version there.
+  PIP_ROOT_USER_ACTION=ignore python3 -m pip install --quiet --disable-pip-version-check --no-deps \
+    --upgrade --target target/python "websockets==$WEBSOCKETS_VERSION"
 fi
 
 # npm ci writes node_modules/.package-lock.json: older than the lock file

@@ -4,10 +4,13 @@
 #   2. browser: wasm-pack test in headless Chromium against the reference server
 #   3. types:   tsc --strict over TypeScript that uses the package
 #   4. e2e:     Playwright driving the demo page
-#   5. chaos:   tabs and a solo client publishing through seeded faults (75 s)
-#   6. consumer: the npm package from its tarball: its files, an application's
+#   5. foreign: the package on default options against servers tabwire did
+#               not write (Node's ws, with and without subprotocol
+#               selection, and Python's websockets)
+#   6. chaos:   tabs and a solo client publishing through seeded faults (75 s)
+#   7. consumer: the npm package from its tarball: its files, an application's
 #                tsc, a Vite build in Chromium, the React hooks in Chromium
-#   7. fuzz:    a short run of every cargo fuzz target
+#   8. fuzz:    a short run of every cargo fuzz target
 # Ends with one line counting what passed and failed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -103,6 +106,7 @@ types_tests() {
 layer types types_tests
 
 layer e2e node --test tests/e2e/
+layer foreign node --test tests/foreign/
 layer chaos node --test tests/chaos/
 layer consumer node --test tests/consumer/
 # A short run of every fuzz target (scripts/fuzz.sh; longer: SECONDS_PER_TARGET=600).
