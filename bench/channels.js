@@ -153,7 +153,7 @@ async function channels(name, pubUrl, subUrl) {
 
 /** Sequential round trips of a raw WebSocket (raw mode: the server echoes each text frame). */
 async function rawEcho(url) {
-  const socket = new WebSocket(url);
+  const socket = new WebSocket(url.replace(/\/ws(\?|$)/, "/raw$1"));
   await within(new Promise((resolve, reject) => {
     socket.onopen = resolve;
     socket.onerror = () => reject(new Error("the raw WebSocket failed"));

@@ -48,6 +48,8 @@ const now = () => performance.now();
 const noop = () => {};
 const http = (ws) => ws.replace(/^ws/, "http").replace(/\/ws$/, "");
 const withTag = (url, tag) => `${url}?tag=${encodeURIComponent(tag)}`;
+/** The reference server's echo endpoint without the tabwire protocol (it never greets): where the clients that do not speak it connect. */
+const rawEndpoint = (url) => url.replace(/\/ws(\?|$)/, "/raw$1");
 
 async function control(ws, route, params = {}) {
   const response = await fetch(`${http(ws)}/control/${route}?${new URLSearchParams(params)}`, { method: "POST" });
@@ -77,7 +79,7 @@ function raw(url) {
   let socket;
   let stopped = false;
   const connect = () => {
-    socket = new WebSocket(url);
+    socket = new WebSocket(rawEndpoint(url));
     socket.binaryType = "arraybuffer";
     socket.addEventListener("open", client.opened);
     socket.addEventListener("message", (event) => client.sink(event.data));
@@ -98,7 +100,7 @@ function raw(url) {
 /** reconnecting-websocket or partysocket's WebSocket, retrying at their minimum delays. */
 function wrapper(Class, url) {
   const client = hooks();
-  const socket = new Class(url, undefined, { minReconnectionDelay: 0, maxReconnectionDelay: 0, reconnectionDelayGrowFactor: 1 });
+  const socket = new Class(rawEndpoint(url), undefined, { minReconnectionDelay: 0, maxReconnectionDelay: 0, reconnectionDelayGrowFactor: 1 });
   socket.binaryType = "arraybuffer";
   socket.addEventListener("open", client.opened);
   socket.addEventListener("message", (event) => client.sink(event.data));

@@ -206,7 +206,7 @@ async function restorePhase() {
   start = performance.now();
   const rawMs = await withTimeout(
     new Promise((resolve, reject) => {
-      const socket = new WebSocket(`${WS}?tag=raw`);
+      const socket = new WebSocket(`${WS.replace(/\/ws$/, "/raw")}?tag=raw`);
       let echoes = 0;
       socket.onerror = () => reject(new Error("the raw WebSocket failed"));
       socket.onopen = () => {

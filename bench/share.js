@@ -107,7 +107,7 @@ async function latency() {
 
 /** Round trips of a raw WebSocket (raw-mode echo) from this page, paced the same. */
 async function rawRoundTrips() {
-  const socket = new WebSocket(`${WS}?tag=raw-${RUN}`);
+  const socket = new WebSocket(`${WS.replace(/\/ws$/, "/raw")}?tag=raw-${RUN}`);
   await new Promise((resolve, reject) => {
     socket.onopen = resolve;
     socket.onerror = () => reject(new Error("the raw WebSocket failed"));

@@ -35,6 +35,8 @@ after(async () => {
 }, { timeout: 30_000 });
 
 const wsUrl = (tag) => `${server.origin.replace(/^http/, "ws")}/ws?tag=${tag}`;
+/** The echo endpoint without the tabwire protocol, for a plain browser WebSocket. */
+const rawUrl = (tag) => `${server.origin.replace(/^http/, "ws")}/raw?tag=${tag}`;
 const stats = (tag) => control(server.origin, "stats", { tag });
 
 /** Runs `body(arg)` in the page, bounded. */
@@ -50,7 +52,7 @@ test("a browser WebSocket negotiates permessage-deflate, counted in compressedCo
     });
     window.socket = socket;
     return socket.extensions;
-  }, wsUrl(tag));
+  }, rawUrl(tag));
   assert.equal(extensions, "permessage-deflate");
   const counted = await stats(tag);
   assert.equal(counted.connections, 1, JSON.stringify(counted));
