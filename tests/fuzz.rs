@@ -11,7 +11,7 @@
 use js_sys::{Array, Object, Reflect, JSON};
 use tabwire::core::{CloseInfo, ConnectionState, Event, GapReason, Mode, Outcome, Peer, Position, StateChange};
 use tabwire::web::peer_codec::{batch, decode, decode_post, encode};
-use tabwire::web::protocol::{classify, envelope, greeting};
+use tabwire::web::protocol::{classify, envelope};
 use tabwire::web::Frame;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_test::*;
@@ -234,7 +234,6 @@ fn any_frame_from_a_server_is_classified_never_a_panic() {
         let mangled = mutate(&mut random, &frame);
         let text = JSON::stringify(&mangled).map(JsValue::from).unwrap_or_else(|_| random.text().into());
         let _ = classify(&text);
-        let _ = greeting(&text);
         // Text that is not JSON, or JSON cut short.
         let cut: String = text.as_string().unwrap_or_default().chars().take(random.below(40)).collect();
         let _ = classify(&JsValue::from(cut));

@@ -21,19 +21,37 @@ extern "C" {
     pub fn parse(text: &JsValue) -> Result<JsValue, JsValue>;
 }
 
+/// The field names of server frames, made JS strings once rather than on
+/// every frame (one thread-local for all of them: each costs its own
+/// initialisation code).
+struct FieldNames {
+    kind: JsValue,
+    id: JsValue,
+    code: JsValue,
+    message: JsValue,
+    channel: JsValue,
+    offset: JsValue,
+    since: JsValue,
+    from: JsValue,
+    epoch: JsValue,
+    reason: JsValue,
+    protocol: JsValue,
+}
+
 thread_local! {
-    // The field names, made JS strings once rather than on every frame.
-    static TYPE: JsValue = JsValue::from_str("type");
-    static ID: JsValue = JsValue::from_str("id");
-    static CODE: JsValue = JsValue::from_str("code");
-    static MESSAGE: JsValue = JsValue::from_str("message");
-    static CHANNEL: JsValue = JsValue::from_str("channel");
-    static OFFSET: JsValue = JsValue::from_str("offset");
-    static SINCE: JsValue = JsValue::from_str("since");
-    static FROM: JsValue = JsValue::from_str("from");
-    static EPOCH: JsValue = JsValue::from_str("epoch");
-    static REASON: JsValue = JsValue::from_str("reason");
-    static PROTOCOL_FIELD: JsValue = JsValue::from_str("protocol");
+    static NAMES: FieldNames = FieldNames {
+        kind: JsValue::from_str("type"),
+        id: JsValue::from_str("id"),
+        code: JsValue::from_str("code"),
+        message: JsValue::from_str("message"),
+        channel: JsValue::from_str("channel"),
+        offset: JsValue::from_str("offset"),
+        since: JsValue::from_str("since"),
+        from: JsValue::from_str("from"),
+        epoch: JsValue::from_str("epoch"),
+        reason: JsValue::from_str("reason"),
+        protocol: JsValue::from_str("protocol"),
+    };
 }
 
 /// What an incoming frame of a protocol connection is.
@@ -50,6 +68,9 @@ pub enum Inbound {
     /// An error about a channel (`forbidden`): the subscription was refused.
     SubscribeError { channel: String, code: String, message: String },
     Gap { channel: String, since: u64, from: u64, reason: GapReason, epoch: Option<String> },
+    /// A server's greeting, naming its protocol ("" for none); a greeting
+    /// is one only as a connection's first frame (the machine knows).
+    Hello { protocol: String },
     /// Anything else belongs to the application; the JSON object, if the
     /// frame was one.
     Message(Option<JsValue>),
@@ -63,47 +84,53 @@ pub fn classify(data: &JsValue) -> Inbound {
         return Inbound::Message(None);
     }
     let Ok(object) = parse(data) else { return Inbound::Message(None) };
-    let value = |key: &'static std::thread::LocalKey<JsValue>| key.with(|key| Reflect::get(&object, key)).ok();
+    NAMES.with(|names| classify_object(object, names))
+}
+
+fn classify_object(object: JsValue, names: &FieldNames) -> Inbound {
+    let value = |key: &JsValue| Reflect::get(&object, key).ok();
     let field = |key| value(key).and_then(|v| v.as_string());
     // An offset: a whole number a JS number holds exactly.
     let offset = |key| value(key).and_then(|v| v.as_f64()).filter(|n| n.fract() == 0.0 && (0.0..=9e15).contains(n)).map(|n| n as u64);
-    match field(&TYPE).as_deref() {
+    let FieldNames { kind, id, code, message, channel, offset: offset_name, since, from, epoch, reason, protocol } = names;
+    match field(kind).as_deref() {
         Some("pong") => Inbound::Pong,
-        Some("ack") => match field(&ID) {
+        Some("ack") => match field(id) {
             Some(id) => Inbound::Ack(id),
             None => Inbound::Message(Some(object.clone())),
         },
         Some("error") => {
             // An error naming a message concerns that message; one naming
             // a channel, that channel's subscription.
-            let (code, message) = (field(&CODE).unwrap_or_default(), field(&MESSAGE).unwrap_or_default());
-            match (field(&ID), field(&CHANNEL)) {
+            let (code, message) = (field(code).unwrap_or_default(), field(message).unwrap_or_default());
+            match (field(id), field(channel)) {
                 (Some(id), _) => Inbound::Rejected { id, code, message },
                 (None, Some(channel)) => Inbound::SubscribeError { channel, code, message },
                 (None, None) => Inbound::Error { code, message },
             }
         }
-        Some("pub") => match field(&CHANNEL) {
-            Some(channel) => Inbound::Publication { channel, offset: offset(&OFFSET) },
+        Some("pub") => match field(channel) {
+            Some(channel) => Inbound::Publication { channel, offset: offset(offset_name) },
             None => Inbound::Message(Some(object.clone())),
         },
-        Some("subscribed") => match (field(&CHANNEL), offset(&OFFSET)) {
-            (Some(channel), Some(offset)) => Inbound::Subscribed { channel, offset, epoch: field(&EPOCH) },
+        Some("subscribed") => match (field(channel), offset(offset_name)) {
+            (Some(channel), Some(offset)) => Inbound::Subscribed { channel, offset, epoch: field(epoch) },
             _ => Inbound::Message(Some(object.clone())),
         },
-        Some("unsubscribed") => match field(&CHANNEL) {
+        Some("unsubscribed") => match field(channel) {
             Some(channel) => Inbound::Unsubscribed { channel },
             None => Inbound::Message(Some(object.clone())),
         },
-        Some("gap") => match (field(&CHANNEL), offset(&SINCE), offset(&FROM)) {
+        Some("gap") => match (field(channel), offset(since), offset(from)) {
             (Some(channel), Some(since), Some(from)) => {
                 // A server of before epochs names no reason: its history
                 // no longer reaching back is all it reports.
-                let reason = field(&REASON).and_then(|reason| GapReason::parse(&reason)).unwrap_or(GapReason::Trimmed);
-                Inbound::Gap { channel, since, from, reason, epoch: field(&EPOCH) }
+                let reason = field(reason).and_then(|reason| GapReason::parse(&reason)).unwrap_or(GapReason::Trimmed);
+                Inbound::Gap { channel, since, from, reason, epoch: field(epoch) }
             }
             _ => Inbound::Message(Some(object.clone())),
         },
+        Some("hello") => Inbound::Hello { protocol: field(protocol).unwrap_or_default() },
         _ => Inbound::Message(Some(object)),
     }
 }
@@ -113,21 +140,6 @@ pub const PING: &str = r#"{"type":"ping"}"#;
 
 pub fn ping() -> JsValue {
     JsValue::from_str(PING)
-}
-
-/// The protocol a server's greeting names, if `data` is one: a JSON
-/// object whose `type` is `hello` ("" when it names none).
-pub fn greeting(data: &JsValue) -> Option<String> {
-    let text = data.dyn_ref::<JsString>()?;
-    if text.char_code_at(0) != f64::from(b'{') {
-        return None;
-    }
-    let object = parse(data).ok()?;
-    let field = |key: &'static std::thread::LocalKey<JsValue>| key.with(|key| Reflect::get(&object, key)).ok();
-    if field(&TYPE)?.as_string()? != "hello" {
-        return None;
-    }
-    Some(field(&PROTOCOL_FIELD).and_then(|protocol| protocol.as_string()).unwrap_or_default())
 }
 
 /// `{"type":"hello","protocol":"tabwire.v1","client":…}`: this client's

@@ -186,16 +186,15 @@ impl<P: Payload + Clone> Machine<P> {
     pub(super) fn report_waiting_protocol_work(&mut self) {
         let publications = self.outbox.entries().filter(|entry| entry.payload.needs_protocol()).count();
         let channels = self.subscriptions.channels().count();
-        let mut waiting = Vec::new();
-        if channels > 0 {
-            waiting.push(format!("{channels} channel subscription(s)"));
-        }
-        if publications > 0 {
-            waiting.push(format!("{publications} publication(s) in the outbox"));
-        }
-        if !waiting.is_empty() {
-            self.emit(Event::Error(Failure::ProtocolRequired { what: waiting.join(" and ") }));
-        }
+        let what = match (channels, publications) {
+            (0, 0) => return,
+            (channels, 0) => format!("{channels} channel subscription(s)"),
+            (0, publications) => format!("{publications} publication(s) in the outbox"),
+            (channels, publications) => {
+                format!("{channels} channel subscription(s) and {publications} publication(s) in the outbox")
+            }
+        };
+        self.emit(Event::Error(Failure::ProtocolRequired { what }));
     }
 
     /// Tells the listeners of this tab how its message `id` ended.

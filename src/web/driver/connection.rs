@@ -100,13 +100,14 @@ impl Shared {
             let runtime = self.runtime.borrow();
             (runtime.machine.expects_hello(), runtime.machine.mode())
         };
-        if expects_hello {
-            if let Some(protocol) = protocol::greeting(&data) {
-                return Input::Hello { generation, protocol, payload: Frame::inbound(data) };
-            }
+        // Before the server's word every frame is looked at: the first
+        // may be its hello.
+        let inbound = (expects_hello || mode == Some(Mode::Tabwire)).then(|| protocol::classify(&data));
+        if let (Some(Inbound::Hello { protocol }), true) = (&inbound, expects_hello) {
+            return Input::Hello { generation, protocol: protocol.clone(), payload: Frame::inbound(data) };
         }
-        if mode == Some(Mode::Tabwire) {
-            return match protocol::classify(&data) {
+        if let (Some(inbound), Some(Mode::Tabwire)) = (inbound, mode) {
+            return match inbound {
                 Inbound::Pong => Input::Pong { generation },
                 Inbound::Ack(id) => Input::Ack { generation, id },
                 Inbound::Rejected { id, code, message } => Input::Rejected { generation, id, code, message },
@@ -122,6 +123,7 @@ impl Shared {
                 Inbound::Gap { channel, since, from, reason, epoch } => {
                     Input::Gap { generation, channel, since, from, reason, epoch }
                 }
+                Inbound::Hello { .. } => Input::Frame { generation, payload: Frame::inbound(data) },
                 Inbound::Message(parsed) => {
                     let frame = Frame::inbound(data);
                     let payload = match parsed {
