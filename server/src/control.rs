@@ -4,6 +4,8 @@
 //! inspect connections, so every route accepts GET and POST, answers JSON,
 //! and allows any origin.
 
+mod history;
+
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -67,6 +69,7 @@ pub fn routes(hub: Arc<Hub>) -> Router {
         .route("/control/publish", both(publish))
         .route("/control/token", both(token))
         .route("/control/firehose", both(firehose))
+        .route("/control/history", both(history::history))
         .layer(CorsLayer::permissive())
         .with_state(hub)
 }

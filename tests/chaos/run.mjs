@@ -1,23 +1,30 @@
-// The chaos soak: the scenario of scenario.mjs for as long as asked, with a
-// seed (the same seed gives the same sequence of fault kinds, pauses and
-// durations; the browser's own timing still varies). From the repository
-// root, after building (bash scripts/build.sh; cargo build -p tabwire-server):
+// The chaos soak: a scenario for as long as asked, with a seed (the same
+// seed gives the same sequence of fault kinds, pauses and durations; the
+// browser's own timing still varies). From the repository root, after
+// building (bash scripts/build.sh; cargo build -p tabwire-server):
 //
-//   node tests/chaos/run.mjs --seed 7 --minutes 10
+//   node tests/chaos/run.mjs --seed 7 --minutes 10                   channels, on Redis (scenario.mjs)
+//   node tests/chaos/run.mjs --seed 7 --minutes 3 --broker memory    channels, on the memory broker
+//   node tests/chaos/run.mjs --seed 7 --minutes 3 --raw              default options against ws (raw-scenario.mjs)
 //
 // With --trace FILE, the faults and every page's role changes, states,
-// publications and acks go to FILE too. Prints the faults as they are injected, then the counts as a table and
-// every failed check; exits 1 if any check failed.
+// sends, publications, acks and gaps go to FILE too. Prints the faults as
+// they are injected, then the counts as a table and every failed check;
+// exits 1 if any check failed.
 
 import { parseArgs } from "node:util";
 
-import { CHECKS, formatCounts, formatProblems, runChaos } from "./scenario.mjs";
+import { RAW_CHECKS, runRaw } from "./raw-scenario.mjs";
+import { formatCounts, formatProblems } from "./report.mjs";
+import { BROKERS, CHECKS, runChaos } from "./scenario.mjs";
 
 const { values } = parseArgs({
   options: {
     seed: { type: "string", default: String(Date.now() % 1_000_000) },
     minutes: { type: "string", default: "10" },
     tabs: { type: "string", default: "3" },
+    broker: { type: "string", default: "redis" },
+    raw: { type: "boolean", default: false },
     quiet: { type: "boolean", default: false },
     trace: { type: "string" },
   },
@@ -25,8 +32,10 @@ const { values } = parseArgs({
 const seed = Number(values.seed);
 const minutes = Number(values.minutes);
 const tabs = Number(values.tabs);
-if (!Number.isInteger(seed) || seed < 0 || !(minutes > 0) || !Number.isInteger(tabs) || tabs < 2) {
-  console.error("usage: node tests/chaos/run.mjs [--seed N] [--minutes M] [--tabs N (2 or more)] [--quiet] [--trace FILE]");
+if (!Number.isInteger(seed) || seed < 0 || !(minutes > 0) || !Number.isInteger(tabs) || tabs < 2
+  || !BROKERS.includes(values.broker)) {
+  console.error("usage: node tests/chaos/run.mjs [--seed N] [--minutes M] [--tabs N (2 or more)]"
+    + ` [--broker ${BROKERS.join("|")} | --raw] [--quiet] [--trace FILE]`);
   process.exit(2);
 }
 
@@ -38,14 +47,22 @@ setTimeout(() => {
   process.exit(3);
 }, durationMs + 240_000).unref();
 
-console.log(`chaos: seed ${seed}, ${minutes} min of faults, ${tabs} tabs and a solo client`);
-const { counts, problems } = await runChaos({
-  seed, durationMs, tabs, trace: values.trace, log: values.quiet ? () => {} : (line) => console.log(line),
-});
-console.log(formatCounts(counts));
-const failed = formatProblems(problems);
+const log = values.quiet ? () => {} : (line) => console.log(line);
+let result;
+let checks;
+if (values.raw) {
+  console.log(`chaos (raw): seed ${seed}, ${minutes} min of faults, ${tabs} tabs and a lone tab on default options against ws`);
+  result = await runRaw({ seed, durationMs, tabs, trace: values.trace, log });
+  checks = RAW_CHECKS;
+} else {
+  console.log(`chaos: seed ${seed}, ${minutes} min of faults, ${tabs} tabs and a solo client, ${values.broker} broker`);
+  result = await runChaos({ seed, durationMs, tabs, broker: values.broker, trace: values.trace, log });
+  checks = CHECKS;
+}
+console.log(formatCounts(result.counts));
+const failed = formatProblems(result.problems);
 if (failed) {
   console.log(`\nfailed checks:\n${failed}`);
   process.exit(1);
 }
-console.log(`\nevery check passed: ${Object.keys(CHECKS).join(", ")}`);
+console.log(`\nevery check passed: ${Object.keys(checks).join(", ")}`);

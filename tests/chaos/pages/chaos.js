@@ -1,6 +1,9 @@
 // The page of tests/chaos/: one TabWire client that publishes numbered
 // messages {tab, seq} to the channel "chaos" at a steady pace and records
-// what its listener of that channel receives (subscribed with since: 0).
+// what its listener of that channel receives (subscribed with since: 0):
+// each message with its offset and epoch, and each gap event with the
+// number of messages received before it, so the test can tell which
+// offsets of which epoch a gap covers.
 //
 // Query: ?options=<TabWire options as JSON>&tab=<name>&everyMs=<pace>
 //        [&trace=true][&publish=false]
@@ -30,8 +33,12 @@ document.getElementById("tab").textContent = tab;
 
 window.tab = tab;
 window.loads = loads;
-/** [offset, tab, seq] of every channel message received since this load. */
+/** [offset, tab, seq, epoch] of every channel message received since this load. */
 window.received = [];
+/**
+ * Every gap event since this load, with `at`: how many messages came
+ * before it, and `nextEpoch`: the epoch of the message that came next.
+ */
 window.gaps = [];
 window.rejected = [];
 window.expired = [];
@@ -52,7 +59,10 @@ try {
     trace(`state ${state}`);
     document.getElementById("state").textContent = state;
   });
-  tw.on("gap", (gap) => window.gaps.push(gap));
+  tw.on("gap", (gap) => {
+    trace(`gap ${JSON.stringify(gap)} after ${window.received.length} messages`);
+    window.gaps.push({ ...gap, at: window.received.length });
+  });
   tw.on("ack", ({ id }) => trace(`ack ${id}`));
   tw.on("close", ({ code, reason }) => trace(`close ${code} ${reason}`));
   tw.on("rejected", (rejected) => window.rejected.push(rejected));
@@ -61,9 +71,11 @@ try {
   tw.on("error", ({ kind, message }) => {
     if (window.errors.length < 200) window.errors.push({ kind, message });
   });
-  tw.subscribe(CHANNEL, ({ data, offset }) => {
-    if (window.received.length === 0) trace(`first offset ${offset}`);
-    window.received.push([offset, data?.tab, data?.seq]);
+  tw.subscribe(CHANNEL, ({ data, offset, epoch }) => {
+    const last = window.received.at(-1);
+    if (last?.[3] !== epoch) trace(`first offset ${offset} of epoch ${epoch}`);
+    for (const gap of window.gaps) if (gap.at === window.received.length) gap.nextEpoch = epoch;
+    window.received.push([offset, data?.tab, data?.seq, epoch]);
   }, { since: 0 });
   trace(`load ${loads}, next #${next}`);
 
@@ -100,7 +112,7 @@ try {
     const last = window.received.at(-1);
     return {
       tab, loads, role: tw.stats().role, state: tw.state, outbox: tw.outbox().length, stored,
-      received: window.received.length, lastOffset: last ? last[0] : 0,
+      received: window.received.length, lastOffset: last ? last[0] : 0, lastEpoch: last?.[3] ?? null,
     };
   };
   /** Every `chaos:sent:<tab>` of this origin's localStorage (every tab of the context). */
