@@ -36,7 +36,11 @@ after(async () => {
   for (const cleanup of cleanups.reverse()) await cleanup();
 });
 
-/** A page whose client listens to CHANNEL and records messages and gaps; it retries every 2 s. */
+/**
+ * A page whose client listens to CHANNEL and records messages and gaps; it
+ * retries every 2 s. Resolves once the server took the subscription (a
+ * subscription without `since` starts at the channel's newest message).
+ */
 async function subscriber(wsUrl) {
   const page = await (await browser.newContext()).newPage();
   await page.goto(new URL("/away.html", pageServer.origin).toString());
@@ -50,9 +54,12 @@ async function subscriber(wsUrl) {
       reconnect: { minDelayMs: 2000, maxDelayMs: 2000, jitter: "none" },
     });
     tw.on("gap", (gap) => window.gaps.push({ ...gap, seen: window.got.length }));
+    window.subscribed = 0;
+    tw.on("subscribed", () => (window.subscribed += 1));
     tw.subscribe(channel, ({ data, offset, epoch }) => window.got.push({ data, offset, epoch }));
     window.tw = tw;
   }, { url: wsUrl, channel: CHANNEL }), WAIT_MS, "the subscriber to start");
+  await withTimeout(page.waitForFunction(() => window.subscribed > 0, null, { polling: 20 }), WAIT_MS, "the subscription");
   return page;
 }
 
@@ -97,7 +104,6 @@ test("a memory server restarted and published past the client's offset: gap rese
   let server = await startServer({ port, exitAfterSecs: EXIT_AFTER_SECS });
   cleanups.push(() => server.stop());
   const page = await subscriber(`ws://127.0.0.1:${port}/ws`);
-  await withTimeout(page.waitForFunction(() => window.tw.stats().protocol === "tabwire.v1"), WAIT_MS, "open");
   await publish(server.origin, 1, 5);
   const { got } = await received(page, 5);
   await server.stop("SIGKILL");
@@ -112,7 +118,6 @@ test("Redis restarted without persistence: gap reset, then the whole new history
   const server = await startServer({ exitAfterSecs: EXIT_AFTER_SECS, args: ["--redis", redis.url] });
   cleanups.push(() => server.stop());
   const page = await subscriber(`${server.origin.replace(/^http/, "ws")}/ws`);
-  await withTimeout(page.waitForFunction(() => window.tw.stats().protocol === "tabwire.v1"), WAIT_MS, "open");
   await publish(server.origin, 1, 5);
   const { got } = await received(page, 5);
   await redis.crash();
