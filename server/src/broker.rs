@@ -13,6 +13,7 @@
 //! Every history is named by an epoch ([`crate::history`]), which a
 //! subscriber gets with its `subscribed` and gives back when it resumes.
 
+pub mod link;
 mod redis;
 
 use std::collections::HashMap;

@@ -1,6 +1,9 @@
-//! The WebSocket endpoints: the upgrade, and the task that serves one
-//! WebSocket by answering frames ([`answer`]) and carrying out orders from
-//! the control API and the broker ([`orders`]).
+//! The connections of `/ws` and `/raw`: the WebSocket upgrade, and the task
+//! that serves one connection by answering frames
+//! ([`answer`](mod@answer)) and carrying out orders from the control API
+//! and the broker ([`orders`]), whatever carries its frames ([`wire`]): a
+//! WebSocket, or an HTTP session of `/ws` ([`crate::http`]), served by the
+//! same loop.
 //!
 //! - `/ws` is always in protocol mode (acknowledged, deduplicated messages,
 //!   channels). Its first frame, sent right after the upgrade and before
@@ -13,37 +16,35 @@
 //! A client offering permessage-deflate gets it on both, unless the server
 //! runs with `--no-compression`. yawc answers WebSocket pings and the
 //! client's close frame by itself; the data frames are mapped to and from
-//! [`Message`] here.
+//! [`Message`] in [`wire`].
 
 mod answer;
 mod orders;
+mod wire;
 
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use axum::extract::{Query, State};
 use axum::http::header::ORIGIN;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use futures_util::SinkExt;
 use serde::Deserialize;
 use tokio::sync::{mpsc, oneshot};
-use tokio::time::{sleep_until, timeout};
-use yawc::close::CloseCode;
-use yawc::{Frame, HttpWebSocket as WebSocket, IncomingUpgrade, OpCode};
+use tokio::time::sleep_until;
+use yawc::IncomingUpgrade;
 
 use self::answer::answer;
 use self::orders::{obey, release};
+pub use self::wire::Gone;
+use self::wire::Wire;
 use crate::auth::{Auth, AUTH_FAILED};
 use crate::handshake;
-use crate::hub::{Command, Hub, Order, Registration};
+use crate::http::Outlet;
+use crate::hub::{Carrier, Command, Hub, Order, Registration};
 use crate::limits::{Bucket, Verdict};
 use crate::positions::Positions;
 use crate::protocol::{self, rate_limited, Message};
-
-/// How long sending the close frame itself may take (the client may have
-/// stopped reading, leaving TCP buffers full).
-const SEND_CLOSE_LIMIT: Duration = Duration::from_secs(2);
 
 /// Whether the connection goes on after a step.
 enum Flow {
@@ -63,7 +64,7 @@ enum Mode {
     Protocol,
 }
 
-/// What a connection knows of its client, besides its socket.
+/// What a connection knows of its client, besides its wire.
 struct Session {
     mode: Mode,
     /// The connection's name, sent in the server's hello; the dedupe scope
@@ -77,7 +78,8 @@ struct Session {
     positions: Positions,
 }
 
-/// Query parameters of `/ws` and `/raw`.
+/// Query parameters of `/ws` and `/raw`, the WebSocket's and the HTTP
+/// transport's alike.
 #[derive(Debug, Deserialize)]
 pub struct Params {
     /// Labels the connection for the control API; empty when absent.
@@ -150,22 +152,48 @@ pub async fn upgrade(
         }
     };
     let compressed = handshake::complete(response.headers_mut(), select_subprotocol);
-    let session = Session {
-        mode,
-        name: crate::random::token(),
-        auth: Auth::at_upgrade(&hub, protocol, params.token.as_deref()),
-        client: None,
-        positions: Positions::default(),
-    };
-    let (registration, commands) = hub.register(params.tag, protocol, compressed);
+    let session = Session::new(&hub, mode, crate::random::token(), &params);
+    let (registration, commands) =
+        hub.register(params.tag, protocol, Carrier::WebSocket { compressed });
     tokio::spawn(async move {
         // Fails if the client went away before the switch completed; the
         // registration then goes with this task.
         if let Ok(socket) = upgraded.await {
-            run(socket, session, registration, commands).await;
+            let wire = Wire::Socket(Box::new(socket));
+            run(wire, session, registration, commands).await;
         }
     });
     response.into_response()
+}
+
+/// Serves an HTTP session of `/ws` named `name` (see [`crate::http`]): in
+/// protocol mode, by the loop that serves a WebSocket, registered in the
+/// hub as a connection carried by `carrier`.
+pub fn spawn_session(
+    hub: &Arc<Hub>,
+    outlet: Outlet,
+    name: String,
+    params: Params,
+    carrier: Carrier,
+) {
+    let session = Session::new(hub, Mode::Protocol, name, &params);
+    let (registration, commands) = hub.register(params.tag, true, carrier);
+    tokio::spawn(run(Wire::Http(outlet), session, registration, commands));
+}
+
+impl Session {
+    /// A new connection's, named `name`, with the credentials of its
+    /// request's `token` parameter.
+    fn new(hub: &Hub, mode: Mode, name: String, params: &Params) -> Self {
+        let protocol = mode == Mode::Protocol;
+        Session {
+            mode,
+            name,
+            auth: Auth::at_upgrade(hub, protocol, params.token.as_deref()),
+            client: None,
+            positions: Positions::default(),
+        }
+    }
 }
 
 /// Milliseconds since the Unix epoch, for the hello's `time`.
@@ -177,10 +205,11 @@ fn unix_ms() -> u64 {
         })
 }
 
-/// Serves `socket` until the client leaves, the network fails, or the control
-/// API drops or closes it. In protocol mode the server's hello goes first.
+/// Serves the connection on `wire` until the client leaves, the network
+/// fails, or the control API drops or closes it. In protocol mode the
+/// server's hello goes first.
 async fn run(
-    mut socket: WebSocket,
+    mut wire: Wire,
     mut session: Session,
     registration: Registration,
     mut commands: mpsc::UnboundedReceiver<Command>,
@@ -193,7 +222,7 @@ async fn run(
     ));
     if session.mode == Mode::Protocol {
         let hello = protocol::hello(&session.name, unix_ms(), hub.limits.max_frame_bytes);
-        if let Flow::End = send(&mut socket, hello).await {
+        if let Flow::End = send(&mut wire, hello).await {
             return;
         }
     }
@@ -203,14 +232,15 @@ async fn run(
     let mut held: Vec<Command> = Vec::new();
     let mut bucket = Bucket::new(&hub.limits, Instant::now());
     if let Auth::Refused(reason) = &session.auth {
-        close(&mut socket, AUTH_FAILED, reason.clone()).await;
+        close(&mut wire, AUTH_FAILED, reason.clone()).await;
         return;
     }
     let dropped = loop {
         let expiry = session.auth.deadline();
         let flow = if stalled {
-            // Stalled: the socket is not read, so nothing is answered and the
-            // frames wait in the TCP buffers until resumed.
+            // Stalled: the wire is not read, so nothing is answered and the
+            // frames wait (in the TCP buffers, or in the HTTP session's
+            // sends) until resumed.
             match commands.recv().await {
                 Some(command) if matches!(command.order, Order::Publication { .. }) => {
                     held.push(command);
@@ -218,11 +248,11 @@ async fn run(
                 }
                 Some(command) => {
                     let positions = &mut session.positions;
-                    let flow = obey(command, &mut socket, &mut stalled, positions).await;
+                    let flow = obey(command, &mut wire, &mut stalled, positions).await;
                     if stalled {
                         flow
                     } else {
-                        release(std::mem::take(&mut held), &mut socket, positions).await
+                        release(std::mem::take(&mut held), &mut wire, positions).await
                     }
                 }
                 None => Flow::End,
@@ -233,16 +263,16 @@ async fn run(
                 // apply to that frame.
                 biased;
                 Some(command) = commands.recv() => {
-                    obey(command, &mut socket, &mut stalled, &mut session.positions).await
+                    obey(command, &mut wire, &mut stalled, &mut session.positions).await
                 }
                 () = sleep_until(expiry.unwrap_or_else(Instant::now).into()), if expiry.is_some() => {
-                    close(&mut socket, AUTH_FAILED, "token expired".to_owned()).await
+                    close(&mut wire, AUTH_FAILED, "token expired".to_owned()).await
                 }
-                inbound = receive(&mut socket) => match inbound {
+                inbound = wire.receive() => match inbound {
                     Some(frame) => match admit(&frame, &mut bucket, hub) {
-                        Admission::Answer => answer(frame, &mut session, &mut socket, &registration).await,
-                        Admission::Refuse => send(&mut socket, rate_limited()).await,
-                        Admission::Close(code, reason) => close(&mut socket, code, reason.to_owned()).await,
+                        Admission::Answer => answer(frame, &mut session, &mut wire, &registration).await,
+                        Admission::Refuse => send(&mut wire, rate_limited()).await,
+                        Admission::Close(code, reason) => close(&mut wire, code, reason.to_owned()).await,
                     },
                     None => Flow::End,
                 },
@@ -254,8 +284,8 @@ async fn run(
             Flow::Dropped(done) => break Some(done),
         }
     };
-    // Dropping the socket drops the TCP stream, without any close frame.
-    drop(socket);
+    // Dropping the wire ends the connection without a close (see `Wire`).
+    drop(wire);
     if let Some(done) = dropped {
         let _ = done.send(());
     }
@@ -276,11 +306,7 @@ enum Admission {
 
 /// Applies the connection's limits to a frame.
 fn admit(frame: &Message, bucket: &mut Bucket, hub: &Hub) -> Admission {
-    let size = match frame {
-        Message::Text(text) => text.len(),
-        Message::Binary(bytes) => bytes.len(),
-    };
-    if size > hub.limits.max_frame_bytes {
+    if frame.size() > hub.limits.max_frame_bytes {
         return Admission::Close(MESSAGE_TOO_BIG, "frame too large");
     }
     match bucket.take(&hub.limits, Instant::now()) {
@@ -295,17 +321,16 @@ const MESSAGE_TOO_BIG: u16 = 1009;
 /// Close code for a client that keeps sending over the rate limit.
 const POLICY_VIOLATION: u16 = 1008;
 
-/// Sends a close frame and ends the connection.
-async fn close(socket: &mut WebSocket, code: u16, reason: String) -> Flow {
-    let frame = Frame::close(CloseCode::from(code), reason);
-    let _ = timeout(SEND_CLOSE_LIMIT, socket.send(frame)).await;
+/// Sends the close and ends the connection.
+async fn close(wire: &mut Wire, code: u16, reason: String) -> Flow {
+    wire.close(code, reason).await;
     Flow::End
 }
 
 /// Sends frames in order; a failed send ends the connection.
-async fn send_all(socket: &mut WebSocket, frames: Vec<Message>) -> Flow {
+async fn send_all(wire: &mut Wire, frames: Vec<Message>) -> Flow {
     for frame in frames {
-        if let Flow::End = send(socket, frame).await {
+        if let Flow::End = send(wire, frame).await {
             return Flow::End;
         }
     }
@@ -313,48 +338,9 @@ async fn send_all(socket: &mut WebSocket, frames: Vec<Message>) -> Flow {
 }
 
 /// Sends one frame; a failed send ends the connection.
-async fn send(socket: &mut WebSocket, frame: Message) -> Flow {
-    let frame = match frame {
-        Message::Text(text) => Frame::text(text),
-        Message::Binary(bytes) => Frame::binary(bytes),
-    };
-    match socket.send(frame).await {
+async fn send(wire: &mut Wire, frame: Message) -> Flow {
+    match wire.send(frame).await {
         Ok(()) => Flow::Continue,
-        Err(_) => Flow::End,
+        Err(Gone) => Flow::End,
     }
-}
-
-/// The next data frame from the client; `None` once the connection is over:
-/// the client closed it, the network failed, or the client broke the
-/// WebSocket protocol (an invalid frame, text that is not UTF-8, a frame over
-/// yawc's own bounds). yawc answers pings on its own.
-async fn receive(socket: &mut WebSocket) -> Option<Message> {
-    loop {
-        let Ok(frame) = socket.next_frame().await else {
-            settle(socket).await;
-            return None;
-        };
-        match frame.opcode() {
-            // yawc has checked the text is UTF-8.
-            OpCode::Text => {
-                return String::from_utf8(frame.into_payload().into())
-                    .ok()
-                    .map(Message::Text)
-            }
-            OpCode::Binary => return Some(Message::Binary(frame.into_payload().into())),
-            OpCode::Close => {
-                settle(socket).await;
-                return None;
-            }
-            // Pongs, and pings yawc answers; fragments come reassembled.
-            OpCode::Ping | OpCode::Pong | OpCode::Continuation => {}
-        }
-    }
-}
-
-/// Lets yawc send the close frame it owes, in answer to the client's or for
-/// a protocol error it found: it writes it on the next read, which then
-/// reports the end.
-async fn settle(socket: &mut WebSocket) {
-    let _ = timeout(SEND_CLOSE_LIMIT, socket.next_frame()).await;
 }

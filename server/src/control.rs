@@ -220,6 +220,7 @@ async fn stats(State(hub): State<Arc<Hub>>, query: Result<Query<Params>, QueryRe
         "duplicates": stats.duplicates,
         "protocolConnections": stats.protocol_connections,
         "compressedConnections": stats.compressed_connections,
+        "httpSessions": { "stream": stats.stream_sessions, "poll": stats.poll_sessions },
         "subscriptions": hub.subscriptions(scope(&params)),
         "subscribeFrames": stats.subscribe_frames,
         "unsubscribeFrames": stats.unsubscribe_frames,

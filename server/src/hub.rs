@@ -1,5 +1,5 @@
-//! The registry of live WebSocket connections, and what the server shares
-//! between them.
+//! The registry of live connections (WebSockets and HTTP sessions), and
+//! what the server shares between them.
 //!
 //! Each connection registers with its tag and a command channel, through
 //! which the control API ([`Order`]s) and the channel broker (publications)
@@ -77,11 +77,23 @@ struct State {
     refuse_until: Option<Instant>,
 }
 
+/// What carries a connection's frames.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Carrier {
+    /// A WebSocket, with permessage-deflate if `compressed`.
+    WebSocket { compressed: bool },
+    /// An HTTP session whose frames come down a stream of server-sent
+    /// events ([`crate::http`]).
+    Stream,
+    /// An HTTP session whose frames come down long polls.
+    Poll,
+}
+
 #[derive(Debug)]
 struct Live {
     tag: String,
     protocol: bool,
-    compressed: bool,
+    carrier: Carrier,
     commands: mpsc::UnboundedSender<Command>,
     /// The channels whose messages this connection gets.
     channels: HashSet<String>,
@@ -168,14 +180,14 @@ impl Hub {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Adds a live connection, in protocol mode if `protocol` is set, with
-    /// permessage-deflate if `compressed` is; it stays listed until the
-    /// returned [`Registration`] is dropped or a drop/close order removes it.
+    /// Adds a live connection, in protocol mode if `protocol` is set,
+    /// carried by `carrier`; it stays listed until the returned
+    /// [`Registration`] is dropped or a drop/close order removes it.
     pub fn register(
         self: &Arc<Self>,
         tag: String,
         protocol: bool,
-        compressed: bool,
+        carrier: Carrier,
     ) -> (Registration, mpsc::UnboundedReceiver<Command>) {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let (sender, receiver) = mpsc::unbounded_channel();
@@ -186,7 +198,7 @@ impl Hub {
             Live {
                 tag: tag.clone(),
                 protocol,
-                compressed,
+                carrier,
                 commands: sender,
                 channels: HashSet::new(),
             },

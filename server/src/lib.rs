@@ -1,6 +1,7 @@
 //! The reference WebSocket server of tabwire: the tabwire protocol on `/ws`
 //! (a greeting, acknowledged messages deduplicated per client, channels
-//! with history and epochs); raw echo and heartbeat on `/raw`; the static
+//! with history and epochs), over a WebSocket or the HTTP transport; raw
+//! echo and heartbeat on `/raw`; the static
 //! demo and test pages; and (for tests only) a control API that breaks,
 //! stalls and inspects connections on demand.
 
@@ -14,6 +15,7 @@ pub mod demo;
 pub mod fuzzing;
 mod handshake;
 mod history;
+mod http;
 mod hub;
 mod jwt;
 mod limits;
@@ -26,7 +28,7 @@ use std::io;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::serve::ListenerExt;
 use axum::Router;
 use tokio::net::TcpListener;
@@ -35,6 +37,7 @@ use crate::broker::{Broker, Memory, RedisBroker, Subscribers};
 use crate::connection::Endpoint;
 pub use crate::dedupe::DedupeLimits;
 pub use crate::history::HistoryLimits;
+use crate::http::{Forwarder, Sessions};
 use crate::hub::Hub;
 pub use crate::limits::Limits;
 
@@ -111,8 +114,14 @@ pub async fn serve(config: ServerConfig, listener: TcpListener) -> io::Result<()
         .with_secret(config.jwt_secret.clone())
         .with_compression(config.compression)
         .with_dedupe(config.dedupe);
-    let hub = match &config.redis {
-        None => Arc::new(hub.with_broker(Broker::Memory(Memory::new(config.history)))),
+    let mut instance = random::token();
+    instance.truncate(INSTANCE_CHARS);
+    let sessions = Arc::new(Sessions::new(instance));
+    let (hub, forwarder) = match &config.redis {
+        None => (
+            Arc::new(hub.with_broker(Broker::Memory(Memory::new(config.history)))),
+            None,
+        ),
         Some(url) => {
             let (redis, announcements) =
                 RedisBroker::connect(url, config.history, config.dedupe.max_age)
@@ -122,22 +131,38 @@ pub async fn serve(config: ServerConfig, listener: TcpListener) -> io::Result<()
             let hub = Arc::new(hub.with_broker(Broker::Redis(Arc::clone(&redis))));
             let subscribers: Arc<dyn Subscribers> = hub.clone();
             redis.listen(Arc::downgrade(&subscribers), announcements);
-            hub
+            let (forwarder, requests) = Forwarder::connect(url, sessions.instance())
+                .await
+                .map_err(io::Error::other)?;
+            let forwarder = Arc::new(forwarder);
+            forwarder.listen(Arc::downgrade(&sessions), requests);
+            (hub, Some(forwarder))
         }
     };
     if config.demo {
         tokio::spawn(demo::run(Arc::downgrade(&hub)));
     }
-    axum::serve(listener, app(&config, hub)).await
+    let transport = http::Endpoint::new(Arc::clone(&hub), sessions, forwarder);
+    axum::serve(listener, app(&config, hub, transport)).await
 }
 
-/// The whole router: `/ws` and `/raw`, then the control routes if enabled,
-/// then files.
-fn app(config: &ServerConfig, hub: Arc<Hub>) -> Router {
+/// Hexadecimal digits of an instance's id, which starts the id of every
+/// HTTP session it owns.
+const INSTANCE_CHARS: usize = 16;
+
+/// The whole router: `/ws` (a WebSocket upgrade, or the HTTP transport)
+/// and `/raw`, then the control routes if enabled, then files.
+fn app(config: &ServerConfig, hub: Arc<Hub>, transport: http::Endpoint) -> Router {
     let protocol = Endpoint::protocol(Arc::clone(&hub));
     let raw = Endpoint::raw(Arc::clone(&hub));
+    let http = post(http::post)
+        .options(http::preflight)
+        .with_state(transport);
     let mut app = Router::new()
-        .route("/ws", get(connection::upgrade).with_state(protocol))
+        .route(
+            "/ws",
+            get(connection::upgrade).with_state(protocol).merge(http),
+        )
         .route("/raw", get(connection::upgrade).with_state(raw));
     if config.test_control {
         app = app.merge(control::routes(hub));

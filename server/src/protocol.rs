@@ -45,6 +45,16 @@ pub enum Message {
     Binary(Vec<u8>),
 }
 
+impl Message {
+    /// The payload's size in bytes, which the limits bound.
+    pub fn size(&self) -> usize {
+        match self {
+            Message::Text(text) => text.len(),
+            Message::Binary(bytes) => bytes.len(),
+        }
+    }
+}
+
 /// What to do with one inbound frame on `/raw`: send `reply`; when
 /// `record` is set, count the frame and remember this description of it for
 /// `/control/received`.

@@ -53,6 +53,7 @@ async fn protocol_messages_are_echoed_then_acked_and_recorded() {
             "duplicates": 0,
             "protocolConnections": 1,
             "compressedConnections": 0,
+            "httpSessions": { "stream": 0, "poll": 0 },
             "subscriptions": {},
             "subscribeFrames": 0,
             "unsubscribeFrames": 0

@@ -41,6 +41,7 @@ async fn text_and_binary_are_echoed_and_recorded() {
             "duplicates": 0,
             "protocolConnections": 0,
             "compressedConnections": 0,
+            "httpSessions": { "stream": 0, "poll": 0 },
             "subscriptions": {},
             "subscribeFrames": 0,
             "unsubscribeFrames": 0
@@ -64,6 +65,7 @@ async fn text_and_binary_are_echoed_and_recorded() {
             "duplicates": 0,
             "protocolConnections": 0,
             "compressedConnections": 0,
+            "httpSessions": { "stream": 0, "poll": 0 },
             "subscriptions": {},
             "subscribeFrames": 0,
             "unsubscribeFrames": 0
@@ -325,6 +327,7 @@ async fn tags_isolate_actions_and_records() {
             "duplicates": 0,
             "protocolConnections": 0,
             "compressedConnections": 0,
+            "httpSessions": { "stream": 0, "poll": 0 },
             "subscriptions": {},
             "subscribeFrames": 0,
             "unsubscribeFrames": 0
@@ -355,6 +358,7 @@ async fn tags_isolate_actions_and_records() {
             "duplicates": 0,
             "protocolConnections": 0,
             "compressedConnections": 0,
+            "httpSessions": { "stream": 0, "poll": 0 },
             "subscriptions": {},
             "subscribeFrames": 0,
             "unsubscribeFrames": 0

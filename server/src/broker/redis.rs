@@ -32,22 +32,15 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
-use futures_util::StreamExt;
-use redis::aio::{ConnectionManager, ConnectionManagerConfig, PubSub};
+use redis::aio::{ConnectionManager, PubSub};
 use redis::{Client, Msg, Script, Value};
 
+use super::link::{self, Listener, Topic};
 use super::{Published, Reach, Subscribed, Subscribers, Unavailable};
 use crate::history::{replay, HistoryLimits, Kept, Since};
 
-const ANNOUNCEMENTS: &str = "tabwire:pub:*";
+const ANNOUNCEMENTS: Topic = Topic::Pattern("tabwire:pub:*");
 const ANNOUNCEMENT_PREFIX: &str = "tabwire:pub:";
-
-/// Longest wait for one Redis command; past it the frame that needed it is
-/// not handled and its connection closed (1013), to be retried.
-const COMMAND_LIMIT: Duration = Duration::from_secs(2);
-
-/// Longest pause between attempts to listen again after the link broke.
-const MAX_RELISTEN_DELAY: Duration = Duration::from_secs(2);
 
 pub struct RedisBroker {
     url: String,
@@ -87,16 +80,7 @@ impl RedisBroker {
         limits: HistoryLimits,
         seen_for: Duration,
     ) -> Result<(Self, PubSub), String> {
-        let failed = |error: redis::RedisError| format!("cannot use Redis at {url}: {error}");
-        let client = Client::open(url).map_err(failed)?;
-        let config = ConnectionManagerConfig::new()
-            .set_response_timeout(Some(COMMAND_LIMIT))
-            .set_connection_timeout(Some(COMMAND_LIMIT))
-            .set_number_of_retries(1);
-        let commands = ConnectionManager::new_with_config(client.clone(), config)
-            .await
-            .map_err(failed)?;
-        let pubsub = subscribe(&client).await.map_err(failed)?;
+        let (client, commands, pubsub) = link::connect(url, &ANNOUNCEMENTS).await?;
         let broker = RedisBroker {
             url: url.to_owned(),
             client,
@@ -113,38 +97,11 @@ impl RedisBroker {
     /// Hands every announcement to `subscribers`, for as long as they live,
     /// listening again whenever the link breaks.
     pub fn listen(self: &Arc<Self>, subscribers: Weak<dyn Subscribers>, pubsub: PubSub) {
-        let broker = Arc::clone(self);
-        tokio::spawn(async move {
-            let mut pubsub = Some(pubsub);
-            let mut delay = Duration::from_millis(50);
-            loop {
-                if let Some(mut connected) = pubsub.take() {
-                    broker.listening.store(true, Ordering::SeqCst);
-                    delay = Duration::from_millis(50);
-                    let mut announcements = connected.on_message();
-                    while let Some(message) = announcements.next().await {
-                        let Some(alive) = subscribers.upgrade() else {
-                            return;
-                        };
-                        announce(&*alive, &message);
-                    }
-                    broker.listening.store(false, Ordering::SeqCst);
-                    let Some(alive) = subscribers.upgrade() else {
-                        return;
-                    };
-                    alive.log(format_args!(
-                        "lost the Redis announcements; closing subscribers"
-                    ));
-                    alive.close_subscribers(SERVICE_RESTART, "channel broker link lost");
-                }
-                tokio::time::sleep(delay).await;
-                delay = (delay * 2).min(MAX_RELISTEN_DELAY);
-                if subscribers.strong_count() == 0 {
-                    return;
-                }
-                pubsub = subscribe(&broker.client).await.ok();
-            }
-        });
+        let listener = Announcements {
+            broker: Arc::clone(self),
+            subscribers,
+        };
+        link::listen(self.client.clone(), ANNOUNCEMENTS, pubsub, listener);
     }
 
     /// Publishes `data` to `channel`; with `once`, only if that id was not
@@ -257,10 +214,43 @@ fn channel_key(channel: &str, rest: &str) -> String {
     format!("tabwire:{{{channel}}}:{rest}")
 }
 
-async fn subscribe(client: &Client) -> redis::RedisResult<PubSub> {
-    let mut pubsub = client.get_async_pubsub().await?;
-    pubsub.psubscribe(ANNOUNCEMENTS).await?;
-    Ok(pubsub)
+/// Hands the announcements to the hub's subscribers; while the link is
+/// down, live messages may be missed: subscriptions are refused, and the
+/// subscribers' connections closed (1012) so that they resume from their
+/// offsets.
+struct Announcements {
+    broker: Arc<RedisBroker>,
+    subscribers: Weak<dyn Subscribers>,
+}
+
+impl Listener for Announcements {
+    fn connected(&self) {
+        self.broker.listening.store(true, Ordering::SeqCst);
+    }
+
+    fn heard(&self, message: &Msg) -> bool {
+        let Some(alive) = self.subscribers.upgrade() else {
+            return false;
+        };
+        announce(&*alive, message);
+        true
+    }
+
+    fn lost(&self) -> bool {
+        self.broker.listening.store(false, Ordering::SeqCst);
+        let Some(alive) = self.subscribers.upgrade() else {
+            return false;
+        };
+        alive.log(format_args!(
+            "lost the Redis announcements; closing subscribers"
+        ));
+        alive.close_subscribers(SERVICE_RESTART, "channel broker link lost");
+        true
+    }
+
+    fn alive(&self) -> bool {
+        self.subscribers.strong_count() > 0
+    }
 }
 
 /// Hands one announcement (`<offset>:<data>` on `tabwire:pub:<channel>`)

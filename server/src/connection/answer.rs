@@ -3,9 +3,7 @@
 //! lets the frame through, with what the connection knows of its client
 //! (its [`Session`]).
 
-use yawc::HttpWebSocket as WebSocket;
-
-use super::{close, send, send_all, Flow, Mode, Session};
+use super::{close, send, send_all, Flow, Mode, Session, Wire};
 use crate::auth::{Gate, AUTH_FAILED};
 use crate::broker::Unavailable;
 use crate::dedupe::{DedupeScope, Sender};
@@ -23,66 +21,66 @@ const TRY_AGAIN_LATER: u16 = 1013;
 /// The answer to a second client hello.
 const HELLO_TWICE: &str = "hello: the client is named once per connection";
 
-/// Answers one frame read from the socket.
+/// Answers one frame read from the wire.
 pub(super) async fn answer(
     frame: Message,
     session: &mut Session,
-    socket: &mut WebSocket,
+    wire: &mut Wire,
     registration: &Registration,
 ) -> Flow {
     match session.mode {
-        Mode::Raw => answer_raw(frame, socket, registration).await,
+        Mode::Raw => answer_raw(frame, wire, registration).await,
         Mode::Protocol => {
             let action = decide_protocol(&frame);
             match session.auth.check(registration.hub(), &action) {
-                Gate::Pass => answer_protocol(action, session, socket, registration).await,
+                Gate::Pass => answer_protocol(action, session, wire, registration).await,
                 Gate::Taken => Flow::Continue,
-                Gate::Forbidden(channel) => send(socket, protocol::forbidden(&channel)).await,
+                Gate::Forbidden(channel) => send(wire, protocol::forbidden(&channel)).await,
                 Gate::ForbiddenPublication(id, channel) => {
-                    send(socket, protocol::forbidden_publication(&id, &channel)).await
+                    send(wire, protocol::forbidden_publication(&id, &channel)).await
                 }
-                Gate::Close(reason) => close(socket, AUTH_FAILED, reason).await,
+                Gate::Close(reason) => close(wire, AUTH_FAILED, reason).await,
             }
         }
     }
 }
 
-async fn answer_raw(frame: Message, socket: &mut WebSocket, registration: &Registration) -> Flow {
+async fn answer_raw(frame: Message, wire: &mut Wire, registration: &Registration) -> Flow {
     let Action { reply, record } = decide(frame);
     // Recorded before replying, so a client that got the echo and then asks
     // for stats sees its frame counted.
     if let Some(description) = record {
         registration.hub().record(registration.tag(), description);
     }
-    send(socket, reply).await
+    send(wire, reply).await
 }
 
 async fn answer_protocol(
     action: ProtocolAction,
     session: &mut Session,
-    socket: &mut WebSocket,
+    wire: &mut Wire,
     registration: &Registration,
 ) -> Flow {
     match action {
-        ProtocolAction::Reply(reply) => send(socket, reply).await,
+        ProtocolAction::Reply(reply) => send(wire, reply).await,
         ProtocolAction::Hello(client) => {
             if session.client.is_some() {
-                return send(socket, bad_frame(HELLO_TWICE)).await;
+                return send(wire, bad_frame(HELLO_TWICE)).await;
             }
             session.client = Some(client);
             Flow::Continue
         }
         ProtocolAction::Deliver(delivery) => {
             let scope = dedupe_scope(session, registration.tag());
-            deliver(&delivery, &scope, socket, registration).await
+            deliver(&delivery, &scope, wire, registration).await
         }
         ProtocolAction::Subscribe { channel, since } => {
-            subscribe(&channel, since.as_ref(), session, socket, registration).await
+            subscribe(&channel, since.as_ref(), session, wire, registration).await
         }
         ProtocolAction::Unsubscribe(channel) => {
             registration.unsubscribe(&channel);
             session.positions.stop(&channel);
-            send(socket, protocol::unsubscribed(&channel)).await
+            send(wire, protocol::unsubscribed(&channel)).await
         }
         // Taken by the authentication gate.
         ProtocolAction::Auth(_) => Flow::Continue,
@@ -107,7 +105,7 @@ fn dedupe_scope(session: &Session, tag: &str) -> DedupeScope {
 async fn deliver(
     delivery: &Delivery,
     scope: &DedupeScope,
-    socket: &mut WebSocket,
+    wire: &mut Wire,
     registration: &Registration,
 ) -> Flow {
     let hub = registration.hub();
@@ -115,11 +113,11 @@ async fn deliver(
     // both mean the message is handled and counted.
     let delivered = match hub.deliver(scope, delivery).await {
         Ok(delivered) => delivered,
-        Err(unavailable) => return broker_unavailable(socket, hub, unavailable).await,
+        Err(unavailable) => return broker_unavailable(wire, hub, unavailable).await,
     };
     if delivered.handled {
         if let Handling::Echo(echo) = &delivery.handling {
-            if let Flow::End = send(socket, echo.clone()).await {
+            if let Flow::End = send(wire, echo.clone()).await {
                 return Flow::End;
             }
         }
@@ -130,7 +128,7 @@ async fn deliver(
         ));
     }
     if delivered.ack {
-        return send(socket, ack(&delivery.id)).await;
+        return send(wire, ack(&delivery.id)).await;
     }
     Flow::Continue
 }
@@ -141,14 +139,12 @@ async fn subscribe(
     channel: &str,
     since: Option<&Since>,
     session: &mut Session,
-    socket: &mut WebSocket,
+    wire: &mut Wire,
     registration: &Registration,
 ) -> Flow {
     let subscribed = match registration.subscribe(channel, since).await {
         Ok(subscribed) => subscribed,
-        Err(unavailable) => {
-            return broker_unavailable(socket, registration.hub(), unavailable).await
-        }
+        Err(unavailable) => return broker_unavailable(wire, registration.hub(), unavailable).await,
     };
     session.positions.start(channel, subscribed.offset);
     let epoch = &subscribed.epoch;
@@ -164,18 +160,14 @@ async fn subscribe(
                 .map(|(offset, data)| Message::Text(protocol::publication(channel, offset, &data))),
         );
     }
-    send_all(socket, frames).await
+    send_all(wire, frames).await
 }
 
 /// Ends a connection whose frame needed the unreachable broker.
-async fn broker_unavailable(
-    socket: &mut WebSocket,
-    hub: &Hub,
-    Unavailable(why): Unavailable,
-) -> Flow {
+async fn broker_unavailable(wire: &mut Wire, hub: &Hub, Unavailable(why): Unavailable) -> Flow {
     hub.log(format_args!("{why}; closing the connection (1013)"));
     close(
-        socket,
+        wire,
         TRY_AGAIN_LATER,
         "channel broker unavailable".to_owned(),
     )

@@ -2,31 +2,20 @@
 //! connection's task: stall and resume, drop and close, channel messages
 //! (held while stalled, released in order), and the firehose.
 
-use std::time::Duration;
-
-use futures_util::SinkExt;
-use tokio::time::timeout;
-use yawc::close::CloseCode;
-use yawc::{Frame, HttpWebSocket as WebSocket, OpCode};
-
-use super::{send, Flow, SEND_CLOSE_LIMIT};
+use super::{send, Flow, Wire};
 use crate::hub::{Command, Firehose, Order};
 use crate::positions::Positions;
 use crate::protocol::Message;
 
-/// How long a control-initiated close waits for the client's close frame
-/// before dropping the stream anyway.
-const CLOSE_HANDSHAKE_LIMIT: Duration = Duration::from_secs(5);
-
 /// Sends the channel messages held back while stalled, in order.
 pub(super) async fn release(
     held: Vec<Command>,
-    socket: &mut WebSocket,
+    wire: &mut Wire,
     positions: &mut Positions,
 ) -> Flow {
     let mut stalled = false;
     for command in held {
-        if let Flow::End = obey(command, socket, &mut stalled, positions).await {
+        if let Flow::End = obey(command, wire, &mut stalled, positions).await {
             return Flow::End;
         }
     }
@@ -36,7 +25,7 @@ pub(super) async fn release(
 /// Carries out one control order and reports it done.
 pub(super) async fn obey(
     command: Command,
-    socket: &mut WebSocket,
+    wire: &mut Wire,
     stalled: &mut bool,
     positions: &mut Positions,
 ) -> Flow {
@@ -57,20 +46,19 @@ pub(super) async fn obey(
             frame,
         } => {
             if positions.advance(&channel, offset) {
-                send(socket, Message::Text(frame.as_ref().into())).await
+                send(wire, Message::Text(frame.as_ref().into())).await
             } else {
                 Flow::Continue
             }
         }
-        Order::Firehose(firehose) => pour(socket, firehose).await,
+        Order::Firehose(firehose) => pour(wire, firehose).await,
         Order::Close { code, reason } => {
-            let frame = Frame::close(CloseCode::from(code), reason);
-            let sent = timeout(SEND_CLOSE_LIMIT, socket.send(frame)).await;
-            // The close frame is on its way: report before waiting for the
+            let sent = wire.close(code, reason).await;
+            // The close is on its way: report before waiting for the
             // client's answer, which may never come.
             let _ = done.send(());
-            if let Ok(Ok(())) = sent {
-                let _ = timeout(CLOSE_HANDSHAKE_LIMIT, drain(socket)).await;
+            if sent {
+                wire.finish_close().await;
             }
             return Flow::End;
         }
@@ -80,35 +68,26 @@ pub(super) async fn obey(
     flow
 }
 
-/// Sends the frames of `firehose` back to back: each is queued in yawc's
-/// write buffer, which goes to the socket whenever it fills, and the rest
-/// once the last frame is queued. A failed send ends the connection.
-async fn pour(socket: &mut WebSocket, firehose: Firehose) -> Flow {
+/// Sends the frames of `firehose` back to back: each is queued behind the
+/// others (in yawc's write buffer, which goes to the socket whenever it
+/// fills, and the rest once the last frame is queued). A failed send ends
+/// the connection.
+async fn pour(wire: &mut Wire, firehose: Firehose) -> Flow {
     let mut payload = firehose.template();
     for seq in 0..firehose.count {
         firehose.number(&mut payload, seq);
         let frame = if firehose.binary {
-            Frame::binary(payload.clone())
+            Message::Binary(payload.clone())
         } else {
-            Frame::text(payload.clone())
+            // The template and the digits are ASCII.
+            Message::Text(String::from_utf8_lossy(&payload).into_owned())
         };
-        if socket.feed(frame).await.is_err() {
+        if wire.feed(frame).await.is_err() {
             return Flow::End;
         }
     }
-    match socket.flush().await {
+    match wire.flush().await {
         Ok(()) => Flow::Continue,
         Err(_) => Flow::End,
-    }
-}
-
-/// Reads until the client's close frame, ignoring data that was already in
-/// flight. It stops right there: yawc would answer that close with another
-/// on the next read, but this side has sent its own already.
-async fn drain(socket: &mut WebSocket) {
-    while let Ok(frame) = socket.next_frame().await {
-        if frame.opcode() == OpCode::Close {
-            return;
-        }
     }
 }

@@ -29,7 +29,7 @@ use serde_json::{json, Value};
 use super::{params, BadRequest, Params};
 use crate::broker::Unavailable;
 use crate::history::Since;
-use crate::hub::Hub;
+use crate::hub::{Carrier, Hub};
 use crate::protocol::check_channel;
 
 /// The tag of the registration that reads a history.
@@ -45,7 +45,11 @@ pub(super) async fn history(
         .get("channel")
         .ok_or_else(|| bad("channel: required".to_owned()))?;
     check_channel(channel).map_err(bad)?;
-    let (registration, orders) = hub.register(TAG.to_owned(), true, false);
+    let (registration, orders) = hub.register(
+        TAG.to_owned(),
+        true,
+        Carrier::WebSocket { compressed: false },
+    );
     // Nobody reads them: orders and live messages sent to it fail at once
     // rather than wait for a receipt.
     drop(orders);

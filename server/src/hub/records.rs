@@ -5,7 +5,7 @@
 use std::collections::VecDeque;
 use std::sync::atomic::Ordering;
 
-use super::{Hub, Scope};
+use super::{Carrier, Hub, Scope};
 
 /// Most recorded frames kept per tag; older ones are forgotten first, so a
 /// long soak test cannot grow the server without bound.
@@ -23,6 +23,10 @@ pub struct Stats {
     pub protocol_connections: usize,
     /// Live connections that negotiated permessage-deflate.
     pub compressed_connections: usize,
+    /// Live HTTP sessions (counted among the connections too), by how
+    /// their frames come down: a stream of server-sent events, or polls.
+    pub stream_sessions: usize,
+    pub poll_sessions: usize,
     /// Valid `subscribe` and `unsubscribe` frames received.
     pub subscribe_frames: u64,
     pub unsubscribe_frames: u64,
@@ -86,7 +90,13 @@ impl Hub {
             if scope.matches(&live.tag) {
                 stats.connections += 1;
                 stats.protocol_connections += usize::from(live.protocol);
-                stats.compressed_connections += usize::from(live.compressed);
+                match live.carrier {
+                    Carrier::WebSocket { compressed } => {
+                        stats.compressed_connections += usize::from(compressed);
+                    }
+                    Carrier::Stream => stats.stream_sessions += 1,
+                    Carrier::Poll => stats.poll_sessions += 1,
+                }
             }
         }
         for (tag, record) in &state.tags {

@@ -9,6 +9,11 @@ fn hub() -> Arc<Hub> {
     Arc::new(Hub::new(true, false))
 }
 
+/// A WebSocket, compressed or not.
+fn socket(compressed: bool) -> Carrier {
+    Carrier::WebSocket { compressed }
+}
+
 /// The dedupe scope of client `client` in tag `tag`.
 fn client(tag: &str, client: &str) -> DedupeScope {
     DedupeScope {
@@ -20,8 +25,8 @@ fn client(tag: &str, client: &str) -> DedupeScope {
 #[test]
 fn stats_and_received_follow_tags() {
     let hub = hub();
-    let (a, _a_rx) = hub.register("a".into(), false, false);
-    let (_b, _b_rx) = hub.register("b".into(), false, false);
+    let (a, _a_rx) = hub.register("a".into(), false, socket(false));
+    let (_b, _b_rx) = hub.register("b".into(), false, socket(false));
     hub.record("a", "one".into());
     hub.record("b", "two".into());
     hub.record("a", "three".into());
@@ -47,9 +52,9 @@ fn stats_and_received_follow_tags() {
 #[test]
 fn stats_count_the_live_compressed_connections_in_scope() {
     let hub = hub();
-    let (a, _a_rx) = hub.register("a".into(), true, true);
-    let (_b, _b_rx) = hub.register("a".into(), false, false);
-    let (_c, _c_rx) = hub.register("c".into(), false, true);
+    let (a, _a_rx) = hub.register("a".into(), true, socket(true));
+    let (_b, _b_rx) = hub.register("a".into(), false, socket(false));
+    let (_c, _c_rx) = hub.register("c".into(), false, socket(true));
     assert_eq!(hub.stats(Scope::Tag("a")).compressed_connections, 1);
     assert_eq!(hub.stats(Scope::All).compressed_connections, 2);
     drop(a);
@@ -57,9 +62,23 @@ fn stats_count_the_live_compressed_connections_in_scope() {
 }
 
 #[test]
+fn stats_count_the_http_sessions_by_transport_among_the_connections() {
+    let hub = hub();
+    let (stream, _s_rx) = hub.register("a".into(), true, Carrier::Stream);
+    let (_poll, _p_rx) = hub.register("a".into(), true, Carrier::Poll);
+    let (_ws, _w_rx) = hub.register("a".into(), true, socket(true));
+    let stats = hub.stats(Scope::Tag("a"));
+    assert_eq!((stats.connections, stats.protocol_connections), (3, 3));
+    assert_eq!((stats.stream_sessions, stats.poll_sessions), (1, 1));
+    assert_eq!(stats.compressed_connections, 1);
+    drop(stream);
+    assert_eq!(hub.stats(Scope::All).stream_sessions, 0);
+}
+
+#[test]
 fn reset_forgets_only_the_scope() {
     let hub = hub();
-    let (_a, _a_rx) = hub.register("a".into(), false, false);
+    let (_a, _a_rx) = hub.register("a".into(), false, socket(false));
     hub.record("a", "one".into());
     hub.record("b", "two".into());
     hub.reset(Scope::Tag("a"));
@@ -103,8 +122,8 @@ fn nothing_is_recorded_without_the_control_api() {
 #[test]
 fn commands_reach_only_the_scope_and_drop_unlists() {
     let hub = hub();
-    let (_a, mut a_rx) = hub.register("a".into(), false, false);
-    let (_b, mut b_rx) = hub.register("b".into(), false, false);
+    let (_a, mut a_rx) = hub.register("a".into(), false, socket(false));
+    let (_b, mut b_rx) = hub.register("b".into(), false, socket(false));
     assert_eq!(hub.command(Scope::Tag("a"), &Order::Stall).len(), 1);
     assert!(matches!(
         a_rx.try_recv(),
@@ -137,8 +156,8 @@ fn refusal_expires() {
 #[test]
 fn deliver_handles_each_id_once_per_scope() {
     let hub = hub();
-    let (_p, _p_rx) = hub.register("a".into(), true, false);
-    let (_r, _r_rx) = hub.register("a".into(), false, false);
+    let (_p, _p_rx) = hub.register("a".into(), true, socket(false));
+    let (_r, _r_rx) = hub.register("a".into(), false, socket(false));
     let new = Delivered {
         handled: true,
         ack: true,
@@ -272,9 +291,9 @@ fn reached(published: Result<Published, Unavailable>) -> (usize, u64) {
 #[tokio::test]
 async fn channels_follow_connections_and_scopes() {
     let hub = hub();
-    let (a, mut a_rx) = hub.register("t".into(), true, false);
-    let (b, mut b_rx) = hub.register("t".into(), true, false);
-    let (c, mut c_rx) = hub.register("other".into(), true, false);
+    let (a, mut a_rx) = hub.register("t".into(), true, socket(false));
+    let (b, mut b_rx) = hub.register("t".into(), true, socket(false));
+    let (c, mut c_rx) = hub.register("other".into(), true, socket(false));
     for (registration, channel) in [(&a, "x"), (&a, "x"), (&b, "x"), (&c, "y")] {
         registration
             .subscribe(channel, None)
@@ -317,7 +336,7 @@ async fn a_subscriber_gets_the_newest_offset_and_what_it_missed() {
     for data in ["1", "2", "3"] {
         hub.publish("x", data).await.expect("in memory");
     }
-    let (a, _a_rx) = hub.register("t".into(), true, false);
+    let (a, _a_rx) = hub.register("t".into(), true, socket(false));
     let plain = a.subscribe("x", None).await.expect("in memory");
     assert_eq!((plain.offset, &plain.replay), (3, &None));
     let since = |offset, epoch: &str| Since {
@@ -343,8 +362,8 @@ async fn a_subscriber_gets_the_newest_offset_and_what_it_missed() {
 #[tokio::test]
 async fn a_broken_broker_link_closes_only_the_subscribers() {
     let hub = hub();
-    let (a, mut a_rx) = hub.register("t".into(), true, false);
-    let (_b, mut b_rx) = hub.register("t".into(), true, false);
+    let (a, mut a_rx) = hub.register("t".into(), true, socket(false));
+    let (_b, mut b_rx) = hub.register("t".into(), true, socket(false));
     a.subscribe("x", None).await.expect("in memory");
     Subscribers::close_subscribers(&*hub, 1012, "link lost");
     let command = a_rx.try_recv().expect("the subscriber is told");

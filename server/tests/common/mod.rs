@@ -8,6 +8,7 @@
 
 pub mod channels;
 pub mod redis;
+pub mod transport;
 
 pub use std::future::Future;
 pub use std::net::SocketAddr;
@@ -302,37 +303,80 @@ impl Reply {
     }
 }
 
-/// One HTTP/1.1 request on a fresh connection; the server's answers here all
-/// have a known length, so reading to the end of the stream suffices.
+/// One HTTP/1.1 request on a fresh connection, from the page origin
+/// `http://127.0.0.1:1`.
 pub async fn http(address: SocketAddr, method: &str, path: &str) -> Reply {
+    request(address, method, path, "Origin: http://127.0.0.1:1\r\n", "").await
+}
+
+/// One HTTP/1.1 request on a fresh connection with `headers` (each line
+/// ending in CRLF) and `body`; the connection is closed after the answer,
+/// so reading to the end of the stream reads it all (a chunked body is
+/// decoded).
+pub async fn request(
+    address: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &str,
+    body: &str,
+) -> Reply {
     within(&format!("{method} {path}"), async {
         let mut stream = TcpStream::connect(address).await.expect("connect");
         let request = format!(
-            "{method} {path} HTTP/1.1\r\nHost: {address}\r\nOrigin: http://127.0.0.1:1\r\n\
-             Content-Length: 0\r\nConnection: close\r\n\r\n"
+            "{method} {path} HTTP/1.1\r\nHost: {address}\r\n{headers}\
+             Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
         );
         stream.write_all(request.as_bytes()).await.expect("write");
         let mut raw = Vec::new();
         stream.read_to_end(&mut raw).await.expect("read");
         let raw = String::from_utf8(raw).expect("UTF-8 response");
         let (head, body) = raw.split_once("\r\n\r\n").expect("header end");
-        let mut lines = head.lines();
-        let status = lines
-            .next()
-            .and_then(|line| line.split(' ').nth(1))
-            .and_then(|code| code.parse().ok())
-            .expect("status line");
-        let headers = lines
-            .filter_map(|line| line.split_once(':'))
-            .map(|(key, value)| (key.trim().to_ascii_lowercase(), value.trim().to_owned()))
-            .collect();
+        let (status, headers) = parse_head(head);
+        let chunked = headers
+            .iter()
+            .any(|(key, value)| key == "transfer-encoding" && value == "chunked");
+        let body = if chunked {
+            dechunk(body)
+        } else {
+            body.to_owned()
+        };
         Reply {
             status,
             headers,
-            body: body.to_owned(),
+            body,
         }
     })
     .await
+}
+
+/// The status and the headers (names lower-cased) of a response head.
+pub fn parse_head(head: &str) -> (u16, Vec<(String, String)>) {
+    let mut lines = head.lines();
+    let status = lines
+        .next()
+        .and_then(|line| line.split(' ').nth(1))
+        .and_then(|code| code.parse().ok())
+        .expect("status line");
+    let headers = lines
+        .filter_map(|line| line.split_once(':'))
+        .map(|(key, value)| (key.trim().to_ascii_lowercase(), value.trim().to_owned()))
+        .collect();
+    (status, headers)
+}
+
+/// The body of a whole chunked transfer.
+fn dechunk(mut raw: &str) -> String {
+    let mut body = String::new();
+    while let Some((size, rest)) = raw.split_once("\r\n") {
+        let size = usize::from_str_radix(size.trim(), 16).expect("chunk size");
+        if size == 0 {
+            break;
+        }
+        body.push_str(&rest[..size]);
+        raw = &rest[size + 2..];
+    }
+    body
 }
 
 pub async fn control(address: SocketAddr, path: &str) -> Value {
