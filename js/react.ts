@@ -11,8 +11,8 @@
  *   return <td>{last?.data.nav ?? "…"}</td>;
  * }
  * function Badge() {
- *   const { state, attempt } = useConnectionState();
- *   return <span>{state === "reconnecting" ? `retry ${attempt}` : state}</span>;
+ *   const { state, attempt, transport } = useConnectionState();
+ *   return <span>{state === "reconnecting" ? `retry ${attempt}` : `${state} · ${transport}`}</span>;
  * }
  * root.render(
  *   <TabWireProvider options={{ url: "wss://example.test/ws" }}>

@@ -31,7 +31,7 @@
  *
  * @module
  */
-import type { ProtocolName, RoleName, StateName, Stats, TabWire, TabWireEventName } from "./tabwire.js";
+import type { ProtocolName, RoleName, StateName, Stats, TabWire, TabWireEventName, TransportName } from "./tabwire.js";
 
 /** A connection as a dashboard shows it. Frozen; replaced, never changed. */
 export interface ConnectionSnapshot {
@@ -47,6 +47,8 @@ export interface ConnectionSnapshot {
   readonly tabs: number;
   /** What the open connection speaks: "tabwire.v1" (acknowledged delivery, channels) or "raw"; absent while none is open. */
   readonly protocol?: ProtocolName;
+  /** What carries the open connection: "websocket", or HTTP where a proxy breaks WebSockets ("sse", "polling"); absent while none is open. */
+  readonly transport?: TransportName;
   /** Undelivered messages (the outbox). */
   readonly queued: number;
   /** Round trip of the last answered heartbeat ping, in ms. */
@@ -72,10 +74,10 @@ export interface ConnectionStoreOptions {
 /** The events after which the snapshot may differ (`state` is listened to apart, for its attempt). */
 const CHANGES: readonly TabWireEventName[] = ["open", "close", "reconnecting", "role", "ack", "rejected", "expired"];
 
-const FIELDS = ["state", "attempt", "retryAt", "role", "tabs", "protocol", "queued", "lastRttMs"] as const satisfies readonly (keyof ConnectionSnapshot)[];
+const FIELDS = ["state", "attempt", "retryAt", "role", "tabs", "protocol", "transport", "queued", "lastRttMs"] as const satisfies readonly (keyof ConnectionSnapshot)[];
 
-function snapshotOf({ state, role, tabs, protocol, queued, retryAt, lastRttMs }: Stats, attempt: number): ConnectionSnapshot {
-  return Object.freeze({ state, attempt, retryAt, role, tabs, protocol, queued, lastRttMs });
+function snapshotOf({ state, role, tabs, protocol, transport, queued, retryAt, lastRttMs }: Stats, attempt: number): ConnectionSnapshot {
+  return Object.freeze({ state, attempt, retryAt, role, tabs, protocol, transport, queued, lastRttMs });
 }
 
 function same(a: ConnectionSnapshot, b: ConnectionSnapshot): boolean {

@@ -9,7 +9,7 @@
 #![cfg(target_arch = "wasm32")]
 
 use js_sys::{Array, Object, Reflect, JSON};
-use tabwire::core::{CloseInfo, ConnectionState, Event, GapReason, Mode, Outcome, Peer, Position, StateChange};
+use tabwire::core::{CloseInfo, ConnectionState, Event, GapReason, Mode, Outcome, Peer, Position, StateChange, Transport};
 use tabwire::web::peer_codec::{batch, decode, decode_post, encode};
 use tabwire::web::protocol::{classify, envelope};
 use tabwire::web::Frame;
@@ -102,8 +102,8 @@ fn every_kind() -> Vec<JsValue> {
         Peer::Relay { id: "1-tab00002-00000001".to_owned(), payload: data(), created_ms: 1.0 },
         Peer::Event { epoch: 3, event: Event::State(state) },
         Peer::Event { epoch: 3, event: Event::Close(close) },
-        Peer::Event { epoch: 3, event: Event::Open { attempt: 1, mode: Mode::Raw } },
-        Peer::Event { epoch: 3, event: Event::Open { attempt: 0, mode: Mode::Tabwire } },
+        Peer::Event { epoch: 3, event: Event::Open { attempt: 1, mode: Mode::Raw, transport: Transport::WebSocket } },
+        Peer::Event { epoch: 3, event: Event::Open { attempt: 0, mode: Mode::Tabwire, transport: Transport::Polling } },
         Peer::Event {
             epoch: 3,
             event: Event::Publication { channel: "x".to_owned(), offset: Some(5), epoch: None, payload: data() },

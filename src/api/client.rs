@@ -8,8 +8,8 @@ use tsify::{Ts, Tsify};
 use wasm_bindgen::prelude::*;
 
 use super::events::EventKind;
-use super::names::{ProtocolName, RoleName, StateName};
 use super::listeners::{ListenerSink, Listeners};
+use super::names::{ProtocolName, RoleName, StateName, TransportName};
 use super::options::{TabWireOptions, WhenFull};
 use super::send::{to_frame, to_publication, SendError, SendReceipt};
 use crate::core::number::Number;
@@ -82,6 +82,9 @@ pub struct Stats {
     /// What the open connection speaks: `"tabwire.v1"` or `"raw"`; absent while none is open.
     #[tsify(optional)]
     protocol: Option<ProtocolName>,
+    /// What carries the open connection: `"websocket"`, `"sse"` or `"polling"`; absent while none is open.
+    #[tsify(optional)]
+    transport: Option<TransportName>,
     /// Connection attempts started, the first included.
     attempts: u32,
     /// Successful opens after the first.
@@ -110,6 +113,10 @@ impl Stats {
             .set("role", self.role.name())
             .set("tabs", self.tabs)
             .set_some("protocol", self.protocol.map(|protocol| protocol.name()))
+            .set_some(
+                "transport",
+                self.transport.map(|transport| transport.name()),
+            )
             .set("attempts", self.attempts)
             .set("reconnects", self.reconnects)
             .set("messagesIn", self.messages_in)
@@ -309,6 +316,7 @@ impl TabWire {
             state: self.driver.state().into(),
             role: self.driver.role().into(),
             protocol: self.driver.mode().map(ProtocolName::from),
+            transport: self.driver.transport().map(TransportName::from),
             tabs: self.driver.tabs(),
             attempts: stats.attempts,
             reconnects: stats.reconnects,

@@ -4,7 +4,7 @@
 use tsify::Tsify;
 use wasm_bindgen::prelude::*;
 
-use super::names::{ErrorKind, GapReasonName, ProtocolName, RoleName, StateName};
+use super::names::{ErrorKind, GapReasonName, ProtocolName, RoleName, StateName, TransportName};
 use crate::core::CloseInfo;
 use crate::web::js_object::JsObject;
 
@@ -122,11 +122,16 @@ pub struct OpenEvent {
     pub(super) attempt: u32,
     /// `"tabwire.v1"`: the server greeted with the tabwire hello; `"raw"`: any other server.
     pub(super) protocol: ProtocolName,
+    /// What carries the connection: the WebSocket, or HTTP where it is blocked.
+    pub(super) transport: TransportName,
 }
 
 impl OpenEvent {
     pub(super) fn into_js(self) -> JsObject {
-        JsObject::new().set("attempt", self.attempt).set("protocol", self.protocol.name())
+        JsObject::new()
+            .set("attempt", self.attempt)
+            .set("protocol", self.protocol.name())
+            .set("transport", self.transport.name())
     }
 }
 

@@ -144,7 +144,16 @@ pub fn to_js(event: Event<Frame>) -> JsValue {
             GapEvent { channel, since: since as f64, from: from as f64, reason: reason.into(), epoch }.into_js()
         }
         Event::Role(role) => RoleEvent { role: role.into() }.into_js(),
-        Event::Open { attempt, mode } => OpenEvent { attempt, protocol: mode.into() }.into_js(),
+        Event::Open {
+            attempt,
+            mode,
+            transport,
+        } => OpenEvent {
+            attempt,
+            protocol: mode.into(),
+            transport: transport.into(),
+        }
+        .into_js(),
         Event::Close(info) => CloseDetails::from(info).into_js(),
         Event::State(change) => state_event(change).into_js(),
         Event::Reconnecting { attempt, delay_ms, retry_at_ms } => {

@@ -3,7 +3,7 @@
 
 use tsify::Tsify;
 
-use crate::core::{ConnectionState, Failure, GapReason, Mode, Role};
+use crate::core::{ConnectionState, Failure, GapReason, Mode, Role, Transport};
 
 /// A tab's part in the shared connection, as `role` events and `stats()` name it.
 #[derive(Tsify)]
@@ -195,6 +195,45 @@ impl From<GapReason> for GapReasonName {
         match reason {
             GapReason::Trimmed => GapReasonName::Trimmed,
             GapReason::Reset => GapReasonName::Reset,
+        }
+    }
+}
+
+/// What carries a connection, as `open` events, `stats()` and the
+/// `transports` option name it: `"websocket"`; `"sse"`, a stream of
+/// server-sent events read with `fetch`, sends as POSTs; `"polling"`, long
+/// polls, sends as POSTs.
+#[derive(Tsify, Clone, Copy)]
+#[serde(rename_all = "lowercase")]
+pub enum TransportName {
+    Websocket,
+    Sse,
+    Polling,
+}
+
+impl TransportName {
+    /// The name the TypeScript declaration spells.
+    pub fn name(&self) -> &'static str {
+        Transport::from(*self).as_str()
+    }
+}
+
+impl From<Transport> for TransportName {
+    fn from(transport: Transport) -> Self {
+        match transport {
+            Transport::WebSocket => TransportName::Websocket,
+            Transport::Sse => TransportName::Sse,
+            Transport::Polling => TransportName::Polling,
+        }
+    }
+}
+
+impl From<TransportName> for Transport {
+    fn from(name: TransportName) -> Self {
+        match name {
+            TransportName::Websocket => Transport::WebSocket,
+            TransportName::Sse => Transport::Sse,
+            TransportName::Polling => Transport::Polling,
         }
     }
 }

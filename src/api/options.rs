@@ -6,6 +6,7 @@ use js_sys::Array;
 use tsify::Tsify;
 use wasm_bindgen::{JsCast, JsValue};
 
+use super::names::TransportName;
 use super::option_reader::OptionObject;
 use super::options_error::OptionsError;
 
@@ -44,6 +45,9 @@ pub struct TabWireOptions {
     /// What the server speaks. "auto" (default): tabwire if its first frame is the tabwire hello (acknowledged delivery, channels), raw otherwise; no subprotocol is offered for it. "tabwire": only tabwire (a server that does not greet is an error, retried). "raw": frames pass through from the moment the socket opens.
     #[tsify(optional)]
     pub(super) protocol: Option<ProtocolMode>,
+    /// The transports allowed, in the order tried. Default `["websocket", "sse", "polling"]`: the WebSocket, and HTTP where a proxy or firewall breaks it (a stream of server-sent events, or long polls, with the same guarantees); the client falls back by itself and moves back to the WebSocket once it gets through again. Give one to force it. HTTP needs a server that speaks the tabwire protocol over it (the reference server does).
+    #[tsify(optional)]
+    pub(super) transports: Option<Vec<TransportName>>,
     /// How long an open socket waits for the server's tabwire hello before the connection is taken for raw ("auto") or given up ("tabwire"). Default 1000. Only what was queued before the open waits for it.
     #[tsify(optional)]
     pub(super) hello_timeout_ms: Option<f64>,
@@ -222,6 +226,7 @@ impl TabWireOptions {
                 &[("auto", ProtocolMode::Auto), ("tabwire", ProtocolMode::Tabwire), ("raw", ProtocolMode::Raw)],
             ),
             hello_timeout_ms: object.number("helloTimeoutMs"),
+            transports: read_transports(object),
             auto_connect: object.boolean("autoConnect"),
             share: object.boolean("share"),
             token: object.value("token"),
@@ -237,6 +242,26 @@ fn read_protocols(object: &mut OptionObject) -> Option<Protocols> {
         return Some(Protocols::One(protocol));
     }
     object.array("protocols", "a string or an array of strings", "a string", JsValue::as_string).map(Protocols::Many)
+}
+
+/// A list of transport names.
+fn read_transports(object: &mut OptionObject) -> Option<Vec<TransportName>> {
+    let names = [
+        TransportName::Websocket,
+        TransportName::Sse,
+        TransportName::Polling,
+    ];
+    let parse = |value: &JsValue| {
+        value
+            .as_string()
+            .and_then(|text| names.into_iter().find(|name| name.name() == text))
+    };
+    object.array(
+        "transports",
+        "an array of transports",
+        "\"websocket\", \"sse\" or \"polling\"",
+        parse,
+    )
 }
 
 /// `true`, `false` or an object of heartbeat options.

@@ -23,6 +23,8 @@ pub enum OptionsError {
     TokenType,
     /// `url` is a function and no `queue.key` names the namespace.
     ProviderWithoutKey,
+    /// `transports` breaks a rule, said in the text.
+    Transports(String),
     Value(ConfigError),
 }
 
@@ -46,6 +48,7 @@ impl fmt::Display for OptionsError {
             OptionsError::UrlType => write!(f, "tabwire: url must be a string or a function"),
             OptionsError::PongType => write!(f, "tabwire: heartbeat.pong must be a string or a function"),
             OptionsError::TokenType => write!(f, "tabwire: token must be a string or a function"),
+            OptionsError::Transports(problem) => write!(f, "tabwire: transports {problem}"),
             OptionsError::ProviderWithoutKey => write!(
                 f,
                 "tabwire: queue.key is required when url is a function: it names the stored outbox and the tabs that share a connection, which the URL names otherwise (two apps of one origin must not share them)"

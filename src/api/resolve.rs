@@ -9,11 +9,13 @@ use crate::core::config::{
     check_code_range, check_count, check_duration, check_factor, check_positive_duration, check_protocols, url_problem,
 };
 use crate::core::{
-    Config, ConfigError, HeartbeatConfig, Jitter, ProtocolChoice, QueueConfig, ReconnectConfig, ShareConfig, UrlSource,
+    Config, ConfigError, HeartbeatConfig, Jitter, ProtocolChoice, QueueConfig, ReconnectConfig,
+    ShareConfig, Transport, UrlSource,
 };
 use crate::web::wire::with_token;
 use crate::web::{PongMatcher, TokenPlace, TokenSource, WireConfig};
 
+use super::names::TransportName;
 use super::options::{
     CloseCodeOptions, CodeSpec, Heartbeat, JitterMode, ProtocolMode, Protocols, QueueOptions,
     ReconnectOptions, StorageMode, TabWireOptions, TokenIn, WhenFull,
@@ -94,6 +96,7 @@ impl TabWireOptions {
             Some(ProtocolMode::Tabwire) => ProtocolChoice::Tabwire,
             Some(ProtocolMode::Raw) => ProtocolChoice::Raw,
         };
+        config.transports = resolve_transports(self.transports, config.protocol)?;
         if let Some(timeout) = self.hello_timeout_ms {
             config.hello_timeout_ms = check_positive_duration("helloTimeoutMs", timeout)?;
         }
@@ -118,6 +121,38 @@ pub struct Resolved {
     pub when_full: WhenFull,
     /// The field `onType` routes by.
     pub type_field: String,
+}
+
+/// The transports, in order, without repeats; with `protocol: "raw"` only
+/// the WebSocket (HTTP carries the tabwire protocol only).
+fn resolve_transports(
+    names: Option<Vec<TransportName>>,
+    protocol: ProtocolChoice,
+) -> Result<Vec<Transport>, OptionsError> {
+    let Some(names) = names else {
+        let all = [Transport::WebSocket, Transport::Sse, Transport::Polling];
+        return Ok(all
+            .into_iter()
+            .filter(|transport| protocol != ProtocolChoice::Raw || !transport.is_http())
+            .collect());
+    };
+    let mut transports: Vec<Transport> = Vec::new();
+    for transport in names.into_iter().map(Transport::from) {
+        if transports.contains(&transport) {
+            return Err(OptionsError::Transports(format!(
+                "lists \"{}\" twice",
+                transport.as_str()
+            )));
+        }
+        transports.push(transport);
+    }
+    if transports.is_empty() {
+        return Err(OptionsError::Transports("is empty".to_owned()));
+    }
+    if protocol == ProtocolChoice::Raw && transports.iter().any(|transport| transport.is_http()) {
+        return Err(OptionsError::Transports("names an HTTP transport, which carries the tabwire protocol only (protocol is \"raw\")".to_owned()));
+    }
+    Ok(transports)
 }
 
 fn resolve_queue(options: &QueueOptions) -> Result<QueueConfig, ConfigError> {

@@ -10,6 +10,7 @@ use std::fmt;
 use super::close_codes::{CloseCodePolicy, CodeRange};
 use super::number::Number;
 use super::share::ShareConfig;
+use super::transport::Transport;
 
 /// Where the URL of each connection attempt comes from.
 #[derive(Clone, Debug, PartialEq)]
@@ -127,6 +128,8 @@ pub struct Config {
     /// How long an open socket waits for the server's hello before it is
     /// taken for a raw one (`Auto`) or given up (`Tabwire`).
     pub hello_timeout_ms: f64,
+    /// The transports allowed, in the order tried (never empty).
+    pub transports: Vec<Transport>,
 }
 
 impl Config {
@@ -150,6 +153,7 @@ impl Config {
             share: None,
             protocol: ProtocolChoice::Auto,
             hello_timeout_ms: Self::DEFAULT_HELLO_TIMEOUT_MS,
+            transports: vec![Transport::WebSocket, Transport::Sse, Transport::Polling],
         }
     }
 

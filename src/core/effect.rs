@@ -3,6 +3,7 @@
 use super::event::Event;
 use super::positions::Position;
 use super::share::Peer;
+use super::transport::Transport;
 
 /// The machine's timers. Each is either armed once or not at all, so the
 /// browser layer keeps one slot per timer and re-arming replaces it.
@@ -22,10 +23,12 @@ pub enum Timer {
     Probe,
     /// An open socket's server must have greeted by then.
     Hello,
+    /// Time to probe the WebSocket again, while on HTTP.
+    Upgrade,
 }
 
 impl Timer {
-    pub const ALL: [Timer; 7] = [
+    pub const ALL: [Timer; 8] = [
         Timer::Retry,
         Timer::ConnectTimeout,
         Timer::HeartbeatPing,
@@ -33,6 +36,7 @@ impl Timer {
         Timer::Expiry,
         Timer::Probe,
         Timer::Hello,
+        Timer::Upgrade,
     ];
 
     pub fn index(self) -> usize {
@@ -43,9 +47,30 @@ impl Timer {
 #[derive(Clone, Debug, PartialEq)]
 pub enum Effect<P> {
     /// Call the user's URL provider; answer with `UrlResolved` or `UrlFailed`.
-    ResolveUrl { generation: u64, attempt: u32, auth_failed: bool },
-    /// Create a socket tagged with `generation`.
-    OpenSocket { generation: u64, url: String },
+    ResolveUrl {
+        generation: u64,
+        attempt: u32,
+        auth_failed: bool,
+    },
+    /// Create a connection tagged with `generation`, carried by
+    /// `transport` (the URL is the WebSocket's; HTTP uses it with its
+    /// scheme turned into http(s)).
+    OpenSocket {
+        generation: u64,
+        url: String,
+        transport: Transport,
+    },
+    /// Open a WebSocket aside, to see whether it opens, greets and stays up
+    /// for `hold_ms`; answer `ProbeResult`.
+    ProbeWebSocket {
+        url: String,
+        hold_ms: f64,
+    },
+    /// Keep (or, `None`, forget) the HTTP transport this connection settled
+    /// on, for the next page loads of the namespace (`Input::Remembered`).
+    RememberTransport {
+        transport: Option<Transport>,
+    },
     /// The server greeted: send this client's hello, then its
     /// credentials, before anything else.
     Greet,

@@ -8,12 +8,17 @@ use super::outbox::Refusal;
 use super::positions::GapReason;
 use super::share::Role;
 use super::state::ConnectionState;
+use super::transport::Transport;
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum Event<P> {
     State(StateChange),
-    /// The connection is up and its `mode` decided.
-    Open { attempt: u32, mode: Mode },
+    /// The connection is up, its `mode` decided, carried by `transport`.
+    Open {
+        attempt: u32,
+        mode: Mode,
+        transport: Transport,
+    },
     Message(P),
     /// A message of a subscribed channel; `epoch`: the numbering of its
     /// offset, as this tab knows it.

@@ -7,6 +7,7 @@ use super::effect::Timer;
 use super::outbox::Restored;
 use super::positions::{GapReason, Position};
 use super::share::Peer;
+use super::transport::Transport;
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum Input<P> {
@@ -14,7 +15,20 @@ pub enum Input<P> {
     /// and the stored keys that could not be read. Comes before `Start`.
     Restore { entries: Vec<Restored<P>>, skipped: Vec<(String, String)> },
     /// Begin; `online` is the browser's `navigator.onLine`.
-    Start { online: bool },
+    Start {
+        online: bool,
+    },
+    /// An earlier page load of the namespace settled on this HTTP transport
+    /// (within the hour): the next attempt uses it. Comes before `Start`,
+    /// and before `LockGranted`.
+    Remembered {
+        transport: Transport,
+    },
+    /// The probe of the WebSocket made while on HTTP passed (it opened,
+    /// greeted and stayed up), or not.
+    ProbeResult {
+        passed: bool,
+    },
     /// Storage refused to keep a message (quota); it stays in memory.
     PersistFailed { id: String, message: String },
     UrlResolved { generation: u64, url: String },

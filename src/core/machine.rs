@@ -1,12 +1,14 @@
 //! The connection state machine, by job: the socket's life and its mode
-//! in [`connection`], messages (the outbox, acknowledgements, storage,
-//! expiry) in [`delivery`], channel positions in [`channels`], the tabs
-//! sharing one connection in [`share`].
+//! in [`connection`], the transport that carries it in [`transport`],
+//! messages (the outbox, acknowledgements, storage, expiry) in
+//! [`delivery`], channel positions in [`channels`], the tabs sharing one
+//! connection in [`share`].
 
 mod channels;
 mod connection;
 mod delivery;
 mod share;
+mod transport;
 
 use std::collections::VecDeque;
 
@@ -21,6 +23,7 @@ use super::share::{Peer, RecentIds, Role};
 use super::state::ConnectionState;
 use super::stats::Stats;
 use super::subscriptions::Subscriptions;
+use super::transport::{Transport, Transports};
 use super::Payload;
 
 pub use connection::CLIENT_TIMEOUT_CLOSE_CODE;
@@ -73,6 +76,12 @@ pub struct Machine<P> {
     /// How long the next socket waits for the hello: the option, doubled
     /// (up to the connect timeout) each time a hello came late.
     hello_wait_ms: f64,
+    /// The transport of the next attempts, and the rules of changing it.
+    transports: Transports,
+    /// What carries the open connection (in a follower, the leader's).
+    open_transport: Option<Transport>,
+    /// The URL of the last attempt, for probes of the WebSocket.
+    last_url: Option<String>,
     ping_sent_at_ms: Option<f64>,
     timers: [Option<f64>; Timer::ALL.len()],
     last_reported: Option<(ConnectionState, u32)>,
@@ -122,6 +131,7 @@ impl<P: Payload + Clone> Machine<P> {
         let limits = Limits { max_messages: config.queue.max_messages, max_bytes: config.queue.max_bytes };
         let outbox = Outbox::new(limits, id_prefix);
         let hello_wait_ms = config.hello_timeout_ms;
+        let transports = Transports::new(config.transports.clone());
         Machine {
             config,
             state: ConnectionState::Idle,
@@ -137,6 +147,9 @@ impl<P: Payload + Clone> Machine<P> {
             hello_may_be_late: false,
             tabwire_selected: false,
             hello_wait_ms,
+            transports,
+            open_transport: None,
+            last_url: None,
             ping_sent_at_ms: None,
             timers: [None; Timer::ALL.len()],
             last_reported: None,
@@ -180,6 +193,11 @@ impl<P: Payload + Clone> Machine<P> {
         self.mode
     }
 
+    /// What carries the open connection (in a follower, the leader's).
+    pub fn transport(&self) -> Option<Transport> {
+        self.open_transport
+    }
+
     /// Whether a server hello is to be told apart from other frames now:
     /// while the open socket's server has not greeted, and, once it was
     /// taken for raw for greeting too late, until its first frame.
@@ -216,6 +234,8 @@ impl<P: Payload + Clone> Machine<P> {
         match input {
             Input::Restore { entries, skipped } => self.restore(now, entries, skipped),
             Input::Start { online } => self.on_start(now, online),
+            Input::Remembered { transport } => self.transports.resume(transport),
+            Input::ProbeResult { passed } => self.on_probe_result(now, passed),
             Input::PersistFailed { id, message } => self.persist_failed(id, message),
             Input::UrlResolved { generation, url } => self.on_url_resolved(now, generation, url),
             Input::UrlFailed { generation, message } => self.on_url_failed(now, generation, message),
@@ -333,7 +353,14 @@ impl<P: Payload + Clone> Machine<P> {
 
     /// Every connection timer; the outbox expiry goes on regardless.
     fn cancel_all_timers(&mut self) {
-        for timer in [Timer::Retry, Timer::ConnectTimeout, Timer::Hello, Timer::HeartbeatPing, Timer::HeartbeatDeadline] {
+        for timer in [
+            Timer::Retry,
+            Timer::ConnectTimeout,
+            Timer::Hello,
+            Timer::HeartbeatPing,
+            Timer::HeartbeatDeadline,
+            Timer::Upgrade,
+        ] {
             self.cancel(timer);
         }
     }

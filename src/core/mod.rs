@@ -22,9 +22,11 @@ pub mod outbox;
 pub mod positions;
 pub mod record;
 pub mod share;
+pub mod sse;
 pub mod state;
 pub mod stats;
 pub mod subscriptions;
+pub mod transport;
 
 /// Native only: the core's tests need no browser.
 #[cfg(all(test, not(target_arch = "wasm32")))]
@@ -41,6 +43,7 @@ pub use outbox::{Entry, Refusal, Restored};
 pub use share::{Outcome, Peer, Role, ShareConfig};
 pub use state::ConnectionState;
 pub use stats::Stats;
+pub use transport::Transport;
 
 /// What the core needs to know about a message payload.
 ///

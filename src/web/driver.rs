@@ -11,17 +11,19 @@ use std::rc::{Rc, Weak};
 use crate::core::record::id_prefix;
 use crate::core::{
     Config, ConnectionState, Effect, Entry, Event, Input, Machine, Mode, Peer, Position, Role, SendRefusal, Sent, Stats, Timer,
+    Transport,
 };
 
 use super::clock::{self, now};
 use super::frame::Frame;
+use super::link::Link;
 use super::peer_codec;
+use super::probe::Probe;
 use super::protocol;
 use super::sharing::Sharing;
 use super::names;
 use super::storage::{self, OutboxStore};
 use super::signals::{Signal, Signals};
-use super::socket::Socket;
 use super::timers::Timers;
 use super::wire::{TokenPlace, TokenSource, WireConfig};
 
@@ -60,7 +62,10 @@ struct Shared {
 
 struct Runtime {
     machine: Machine<Frame>,
-    socket: Option<Socket>,
+    /// What carries the connection: a WebSocket or an HTTP session.
+    socket: Option<Link>,
+    /// The WebSocket probed aside while the connection is on HTTP.
+    probe: Option<Probe>,
     timers: Timers,
     /// Locks and channel of the shared connection; `None` when solo.
     sharing: Option<Sharing>,
@@ -124,6 +129,7 @@ impl Driver {
                 runtime: RefCell::new(Runtime {
                     machine,
                     socket: None,
+                    probe: None,
                     timers: Timers::default(),
                     sharing,
                     _signals: signals,
@@ -148,7 +154,10 @@ impl Driver {
         if !Signals::visible() {
             shared.handle(Input::Hidden);
         }
-        shared.handle(Input::Start { online: Signals::online() });
+        shared.recall_transport();
+        shared.handle(Input::Start {
+            online: Signals::online(),
+        });
         let weak = Rc::downgrade(&shared);
         wasm_bindgen_futures::spawn_local(async move {
             if let Some(shared) = weak.upgrade() {
@@ -228,6 +237,11 @@ impl Driver {
         self.shared.runtime.borrow().machine.mode()
     }
 
+    /// What carries the open connection; `None` while none is open.
+    pub fn transport(&self) -> Option<Transport> {
+        self.shared.runtime.borrow().machine.transport()
+    }
+
     /// The counters, the number of queued messages and when the next
     /// attempt starts (machine clock).
     pub fn stats(&self) -> (Stats, usize, Option<f64>) {
@@ -255,8 +269,17 @@ impl Shared {
                 Effect::ResolveUrl { generation, attempt, auth_failed } => {
                     self.callouts.borrow_mut().push_back(Callout::ResolveUrl { generation, attempt, auth_failed });
                 }
-                Effect::OpenSocket { generation, url } => {
-                    match Socket::open(&url, &self.wire.protocols, self.socket_listener(generation)) {
+                Effect::OpenSocket {
+                    generation,
+                    url,
+                    transport,
+                } => {
+                    match Link::open(
+                        &url,
+                        transport,
+                        &self.wire.protocols,
+                        self.socket_listener(generation),
+                    ) {
                         Ok(socket) => runtime.socket = Some(socket),
                         Err(error) => {
                             let message = super::js_error::describe(&error);
@@ -339,12 +362,54 @@ impl Shared {
                         }
                     }
                 }
+                Effect::ProbeWebSocket { url, hold_ms } => {
+                    runtime.probe = self.probe(&url, hold_ms);
+                    if runtime.probe.is_none() {
+                        // A probe that cannot start failed: the next one comes later.
+                        runtime.machine.handle(now(), Input::ProbeResult { passed: false });
+                    }
+                }
+                Effect::RememberTransport { transport } => {
+                    if let Some(store) = &self.store {
+                        store.remember_transport(transport, clock::epoch_now());
+                    }
+                }
                 Effect::WatchTab { tab } => {
                     if let Some(sharing) = &mut runtime.sharing {
                         sharing.watch(&tab);
                     }
                 }
             }
+        }
+    }
+
+    /// Starts a probe of the WebSocket; its verdict goes to the machine.
+    fn probe(self: &Rc<Self>, url: &str, hold_ms: f64) -> Option<Probe> {
+        let weak = Rc::downgrade(self);
+        let report = move |passed| {
+            if let Some(shared) = weak.upgrade() {
+                drop(shared.runtime.borrow_mut().probe.take());
+                shared.handle(Input::ProbeResult { passed });
+            }
+        };
+        match Probe::start(url, &self.wire.protocols, hold_ms, report) {
+            Ok(probe) => Some(probe),
+            Err(error) => {
+                super::js_error::report("tabwire: the WebSocket probe could not start", &error);
+                None
+            }
+        }
+    }
+
+    /// What an earlier page load of the namespace settled on, for the
+    /// machine, before it opens anything.
+    fn recall_transport(self: &Rc<Self>) {
+        let remembered = self
+            .store
+            .as_ref()
+            .and_then(|store| store.remembered_transport(clock::epoch_now()));
+        if let Some(transport) = remembered {
+            self.handle(Input::Remembered { transport });
         }
     }
 

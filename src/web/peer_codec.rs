@@ -13,7 +13,7 @@ use super::js_object::JsObject;
 use crate::core::record::PayloadKind;
 use crate::core::outbox::is_message_id;
 use crate::core::positions::is_epoch;
-use crate::core::{CloseInfo, ConnectionState, Event, GapReason, Mode, Outcome, Peer, Position, StateChange};
+use crate::core::{CloseInfo, ConnectionState, Event, GapReason, Mode, Outcome, Peer, Position, StateChange, Transport};
 
 /// The version of these messages; a tab only understands its own.
 pub const VERSION: u32 = 1;
@@ -70,8 +70,18 @@ fn encode_event(message: JsObject, event: Event<Frame>) -> JsObject {
             .set("attempt", change.attempt)
             .set_some("retryAt", change.retry_at_ms.map(clock::to_epoch_ms))
             .set_some("close", change.close.map(close_fields)),
-        Event::Open { attempt, mode } => message.set("event", "open").set("attempt", attempt).set("protocol", mode.as_str()),
-        Event::Message(frame) => message.set("event", "message").set("data", frame.into_data()),
+        Event::Open {
+            attempt,
+            mode,
+            transport,
+        } => message
+            .set("event", "open")
+            .set("attempt", attempt)
+            .set("protocol", mode.as_str())
+            .set("transport", transport.as_str()),
+        Event::Message(frame) => message
+            .set("event", "message")
+            .set("data", frame.into_data()),
         // Each tab knows the epoch of its own position.
         Event::Publication { channel, offset, payload, .. } => message
             .set("event", "publication")
@@ -212,6 +222,13 @@ fn decode_event(message: &Fields) -> Result<Event<Frame>, String> {
             mode: match message.get("protocol").as_string() {
                 None => Mode::Tabwire,
                 Some(name) => Mode::parse(&name).ok_or_else(|| bad("protocol", "not a protocol mode"))?,
+            },
+            // A leader of before HTTP transports had a WebSocket.
+            transport: match message.get("transport").as_string() {
+                None => Transport::WebSocket,
+                Some(name) => {
+                    Transport::parse(&name).ok_or_else(|| bad("transport", "not a transport"))?
+                }
             },
         },
         "message" => Event::Message(inbound(message.get("data"))?),

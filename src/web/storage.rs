@@ -10,7 +10,8 @@ use super::frame::Frame;
 use super::names::random_name;
 use crate::core::base64;
 use crate::core::record::{self, PayloadKind};
-use crate::core::Restored;
+use crate::core::transport::REMEMBER_MS;
+use crate::core::{Restored, Transport};
 
 #[wasm_bindgen]
 extern "C" {
@@ -29,6 +30,9 @@ pub struct OutboxStore {
     prefix: String,
     /// `tabwire:<namespace>:client`: the client's name for the server.
     client_key: String,
+    /// `tabwire:<namespace>:transport`: the HTTP transport the last
+    /// connection settled on, and until when that holds.
+    transport_key: String,
 }
 
 /// Length of a client name: 16 characters of `[0-9a-z]`, 82 bits.
@@ -49,6 +53,7 @@ impl OutboxStore {
             storage,
             prefix: format!("tabwire:{namespace}:ob:"),
             client_key: format!("tabwire:{namespace}:client"),
+            transport_key: format!("tabwire:{namespace}:transport"),
         })
     }
 
@@ -116,6 +121,35 @@ impl OutboxStore {
 
     fn key(&self, id: &str) -> String {
         format!("{}{id}", self.prefix)
+    }
+}
+
+impl OutboxStore {
+    /// Keeps `transport` (`<name>|<until, epoch ms>`) for the next page
+    /// loads, for `transport::REMEMBER_MS`; `None` forgets it.
+    pub fn remember_transport(&self, transport: Option<Transport>, now_epoch_ms: f64) {
+        let _ = match transport {
+            Some(transport) => {
+                let until = (now_epoch_ms + REMEMBER_MS) as u64;
+                self.storage.set_item(
+                    &self.transport_key,
+                    &format!("{}|{until}", transport.as_str()),
+                )
+            }
+            None => self.storage.remove_item(&self.transport_key),
+        };
+    }
+
+    /// The transport an earlier page load settled on, if it still holds.
+    pub fn remembered_transport(&self, now_epoch_ms: f64) -> Option<Transport> {
+        let kept = self.storage.get_item(&self.transport_key).ok().flatten()?;
+        // Bytes and a whole number: no str slicing panic, no float parsing
+        // linked into the module for this.
+        let bar = kept.bytes().position(|byte| byte == b'|')?;
+        let until: u64 = kept.get(bar + 1..)?.parse().ok()?;
+        ((until as f64) > now_epoch_ms)
+            .then(|| Transport::parse(kept.get(..bar)?))
+            .flatten()
     }
 }
 

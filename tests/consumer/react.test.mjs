@@ -137,6 +137,8 @@ test("useConnectionState: a dropped connection shows reconnecting, then open aga
     const { snapshots } = await log(page);
     const retrying = snapshots.findLast((snapshot) => snapshot.state === "reconnecting");
     assert.equal(retrying.attempt, 1);
+    assert.equal(retrying.transport, undefined, "no transport while none is open");
+    assert.equal(snapshots.at(-1).transport, "websocket");
     assert.equal(typeof retrying.retryAt, "number");
     assert.equal((await stats(tag)).connectionsTotal, 2);
   });

@@ -9,6 +9,7 @@ import init, {
   type InboundMessage,
   type OutboxEntry,
   type ProtocolName,
+  type TransportName,
   type RoleName,
   type SendReceipt,
   type StateEvent,
@@ -32,6 +33,7 @@ export async function dashboard(): Promise<void> {
     queue: { storage: "local", key: "dashboard", maxMessages: 1000, maxBytes: 1 << 20, ttlMs: 86_400_000, whenFull: "refuse" },
     protocol: "auto",
     helloTimeoutMs: 1_000,
+    transports: ["websocket", "sse", "polling"],
     autoConnect: true,
     share: true,
     typeField: "type",
@@ -45,6 +47,9 @@ export async function dashboard(): Promise<void> {
   new TabWire({ url: provider, heartbeat: false, queue: { key: "provider" } }).free();
   new TabWire({ url: "wss://example.test/ws", protocol: "tabwire" }).free();
   new TabWire({ url: "wss://example.test/ws", protocol: "raw", queue: { ttlMs: Infinity } }).free();
+  new TabWire({ url: "wss://example.test/ws", transports: ["polling"] }).free();
+  // @ts-expect-error "http" is not a transport: "sse" or "polling"
+  new TabWire({ url: "wss://example.test/ws", transports: ["http"] }).free();
 
   // Listeners get the payload of their event.
   const off = ws.on("state", (event: StateEvent) => {
@@ -60,8 +65,10 @@ export async function dashboard(): Promise<void> {
   ws.on("close", (close: CloseDetails) => console.log(close.code, close.reason, close.wasClean, close.willReconnect));
   ws.on("reconnecting", ({ attempt, delayMs, retryAt }) => console.log(attempt, delayMs, retryAt));
   ws.on("error", ({ kind, message }) => console.log(kind.toUpperCase(), message));
-  ws.on("open", ({ attempt, protocol }) => {
+  ws.on("open", ({ attempt, protocol, transport }) => {
     const mode: ProtocolName = protocol;
+    const carrier: TransportName = transport;
+    console.log(carrier === "websocket" ? "socket" : "HTTP");
     console.log(attempt + 1, mode === "tabwire.v1" ? "acknowledged" : "raw");
   });
 
@@ -83,6 +90,8 @@ export async function dashboard(): Promise<void> {
   const stats: Stats = ws.stats();
   const role: RoleName = stats.role;
   console.log(cleared, stats.queued, stats.lastRttMs ?? 0, ws.state, role, stats.tabs + 1, stats.protocol ?? "not open");
+  const carriedBy: TransportName | undefined = stats.transport;
+  console.log(carriedBy ?? "not open");
   ws.on("role", (event) => console.log(event.role === "leader"));
 
   // Channels: the listener's payload type is the caller's.

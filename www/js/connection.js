@@ -1,5 +1,5 @@
 // The connection panel and the header's status: state, retry countdown,
-// heartbeat round trip, outbox depth, this tab's role and the tabs sharing
+// transport, heartbeat round trip, outbox depth, this tab's role and the tabs sharing
 // the connection. Refreshed on every client event and four times a second.
 
 import { control } from "./server.js";
@@ -13,6 +13,12 @@ const DETAILS = {
   reconnecting: "Connection lost · backing off",
   offline: "The browser is offline",
   closed: "Closed for good",
+};
+/** How each transport reads on the panel. */
+const TRANSPORTS = {
+  websocket: "WebSocket",
+  sse: "HTTP · server-sent events",
+  polling: "HTTP · long polls",
 };
 const EVENTS = ["state", "open", "close", "reconnecting", "role", "ack", "error"];
 
@@ -45,6 +51,8 @@ export function startConnection(ws, heartbeat) {
     text("messages-in", stats.messagesIn.toLocaleString("en-GB"));
     text("messages-out", stats.messagesOut.toLocaleString("en-GB"));
     text("protocol", stats.protocol == null ? "—" : stats.protocol === "raw" ? "raw" : `${stats.protocol} · acknowledged`);
+    text("transport", stats.transport == null ? "—" : TRANSPORTS[stats.transport]);
+    $("transport").dataset.transport = stats.transport ?? "";
     text("role", stats.role);
     $("role").dataset.role = stats.role;
     const sharing = stats.role === "solo" ? "1 tab · own connection" : `${plural(stats.tabs, "tab")} · 1 connection`;

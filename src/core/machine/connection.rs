@@ -65,7 +65,13 @@ impl<P: Payload + Clone> Machine<P> {
 
     fn open_socket(&mut self, url: String) {
         self.has_socket = true;
-        self.effects.push_back(Effect::OpenSocket { generation: self.generation, url });
+        self.last_url = Some(url.clone());
+        let transport = self.next_transport();
+        self.effects.push_back(Effect::OpenSocket {
+            generation: self.generation,
+            url,
+            transport,
+        });
     }
 
     pub(super) fn on_url_resolved(&mut self, now: f64, generation: u64, url: String) {
@@ -92,6 +98,7 @@ impl<P: Payload + Clone> Machine<P> {
         if self.is_connecting_socket(generation) {
             self.has_socket = false;
             self.emit(Event::Error(Failure::SocketRefused { message }));
+            self.transport_attempt_ended(None);
             self.attempt_failed(now);
         }
     }
@@ -158,9 +165,14 @@ impl<P: Payload + Clone> Machine<P> {
     }
 
     /// The server did not greet: something else came first, or nothing
-    /// did in time.
+    /// did in time. Over HTTP the protocol is tabwire's or nothing; a
+    /// stream whose first event does not come is buffered by a proxy.
     fn no_hello(&mut self, now: f64, first_frame: bool) {
-        if self.config.protocol == ProtocolChoice::Tabwire {
+        let transport = self.next_transport();
+        if transport.is_http() && !first_frame && self.stream_buffered(now) {
+            return;
+        }
+        if self.config.protocol == ProtocolChoice::Tabwire || transport.is_http() {
             self.emit(Event::Error(Failure::NotTabwire { first_frame }));
             let reason = "no tabwire hello".to_owned();
             return self.socket_ended(now, CLIENT_TIMEOUT_CLOSE_CODE, reason, false, CloseAction::Reconnect);
@@ -189,8 +201,15 @@ impl<P: Payload + Clone> Machine<P> {
         }
         self.ever_opened = true;
         self.auth_failed = false;
+        let transport = self.next_transport();
+        self.open_transport = Some(transport);
         self.set_state(ConnectionState::Open, None);
-        self.emit(Event::Open { attempt: self.failures, mode });
+        self.emit(Event::Open {
+            attempt: self.failures,
+            mode,
+            transport,
+        });
+        self.transport_opened(now);
         if mode == Mode::Tabwire {
             self.effects.push_back(Effect::Greet);
         } else {
@@ -252,6 +271,7 @@ impl<P: Payload + Clone> Machine<P> {
                 }
             }
             Timer::Hello => self.no_hello(now, false),
+            Timer::Upgrade => self.on_upgrade_timer(),
             Timer::HeartbeatPing => {
                 self.send_ping(now);
                 if let Some(heartbeat) = &self.config.heartbeat {
@@ -348,6 +368,7 @@ impl<P: Payload + Clone> Machine<P> {
         self.opened_at_ms = None;
         self.ping_sent_at_ms = None;
         self.mode = None;
+        self.open_transport = None;
         self.awaiting_hello = false;
         self.hello_may_be_late = false;
         self.cancel(Timer::Hello);
@@ -375,6 +396,7 @@ impl<P: Payload + Clone> Machine<P> {
         if action == CloseAction::ReconnectWithFreshCredentials {
             self.auth_failed = true;
         }
+        self.transport_attempt_ended(uptime);
         if uptime.is_some_and(|uptime| uptime >= self.config.reconnect.min_uptime_ms) {
             self.failures = 0;
         }

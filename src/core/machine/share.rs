@@ -257,15 +257,40 @@ impl<P: Payload + Clone> Machine<P> {
                 self.count_in(&payload);
                 self.emit(Event::Message(payload));
             }
-            Event::Publication { channel, offset, payload, .. } => self.on_publication(channel, offset, payload),
-            Event::Subscribed { channel, offset, epoch } => self.on_subscribed(channel, offset, epoch),
-            Event::Gap { channel, since, from, reason, epoch } => self.on_gap(channel, since, from, reason, epoch),
-            Event::Open { attempt, mode } => {
+            Event::Publication {
+                channel,
+                offset,
+                payload,
+                ..
+            } => self.on_publication(channel, offset, payload),
+            Event::Subscribed {
+                channel,
+                offset,
+                epoch,
+            } => self.on_subscribed(channel, offset, epoch),
+            Event::Gap {
+                channel,
+                since,
+                from,
+                reason,
+                epoch,
+            } => self.on_gap(channel, since, from, reason, epoch),
+            Event::Open {
+                attempt,
+                mode,
+                transport,
+            } => {
                 self.mode = Some(mode);
-                self.emit(Event::Open { attempt, mode });
+                self.open_transport = Some(transport);
+                self.emit(Event::Open {
+                    attempt,
+                    mode,
+                    transport,
+                });
             }
             Event::Close(info) => {
                 self.mode = None;
+                self.open_transport = None;
                 self.emit(Event::Close(info));
             }
             event => self.emit(event),

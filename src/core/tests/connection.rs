@@ -1,12 +1,21 @@
 use super::harness::{config, Harness, URL};
-use crate::core::{CloseInfo, Config, ConnectionState, Event, Failure, Input, Mode, Timer, UrlSource};
+use crate::core::{
+    CloseInfo, Config, ConnectionState, Event, Failure, Input, Mode, Timer, Transport, UrlSource,
+};
 
 #[test]
 fn start_opens_a_socket_and_reports_each_state() {
     let mut harness = Harness::connected(config());
     assert_eq!(harness.opened, [(1, URL.to_owned())]);
-    assert_eq!(harness.states(), [ConnectionState::Connecting, ConnectionState::Open]);
-    assert!(harness.events.contains(&Event::Open { attempt: 0, mode: Mode::Raw }));
+    assert_eq!(
+        harness.states(),
+        [ConnectionState::Connecting, ConnectionState::Open]
+    );
+    assert!(harness.events.contains(&Event::Open {
+        attempt: 0,
+        mode: Mode::Raw,
+        transport: Transport::WebSocket
+    }));
     harness.receive("hello");
     assert_eq!(harness.messages(), ["hello"]);
     let stats = harness.machine.stats();

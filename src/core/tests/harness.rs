@@ -7,8 +7,8 @@ use std::rc::Rc;
 
 use crate::core::mode::PROTOCOL;
 use crate::core::{
-    Config, ConnectionState, Effect, Event, Failure, Input, Machine, Peer, Restored, SendOutcome, SendRefusal, Timer,
-    UrlSource,
+    Config, ConnectionState, Effect, Event, Failure, Input, Machine, Peer, Restored, SendOutcome,
+    SendRefusal, Timer, Transport, UrlSource,
 };
 
 pub const URL: &str = "ws://127.0.0.1:9/ws";
@@ -17,8 +17,12 @@ pub const IDS: &str = "0000000000001-harness0-";
 /// The tab name of the harness.
 pub const TAB: &str = "harness0";
 
+/// A configuration with every default but the transports: the WebSocket
+/// only (the transport tests allow HTTP themselves).
 pub fn config() -> Config {
-    Config::new(UrlSource::Fixed(URL.to_owned()))
+    let mut config = Config::new(UrlSource::Fixed(URL.to_owned()));
+    config.transports = vec![Transport::WebSocket];
+    config
 }
 
 /// Randomness from a fixed sequence, repeated; tests stay exact.
@@ -42,6 +46,12 @@ pub struct Harness {
     pub socket: Option<u64>,
     /// Every socket ever opened: (generation, url).
     pub opened: Vec<(u64, String)>,
+    /// The transport of each socket opened, in order.
+    pub carried_by: Vec<Transport>,
+    /// The WebSocket probes asked for (their URLs).
+    pub probes: Vec<String>,
+    /// What the machine asked to remember of the transport, in order.
+    pub remembered: Vec<Option<Transport>>,
     /// Frames handed to sockets, heartbeat pings as "<ping>".
     pub sent: Vec<String>,
     /// The ids of messages sent in protocol mode, in order.
@@ -89,6 +99,9 @@ impl Harness {
             timers: [None; Timer::ALL.len()],
             socket: None,
             opened: Vec::new(),
+            carried_by: Vec::new(),
+            probes: Vec::new(),
+            remembered: Vec::new(),
             sent: Vec::new(),
             sent_ids: Vec::new(),
             stored: BTreeMap::new(),
@@ -147,10 +160,17 @@ impl Harness {
                 Effect::ResolveUrl { generation, attempt, auth_failed } => {
                     self.url_requests.push((generation, attempt, auth_failed));
                 }
-                Effect::OpenSocket { generation, url } => {
+                Effect::OpenSocket {
+                    generation,
+                    url,
+                    transport,
+                } => {
                     self.socket = Some(generation);
                     self.opened.push((generation, url));
+                    self.carried_by.push(transport);
                 }
+                Effect::ProbeWebSocket { url, .. } => self.probes.push(url),
+                Effect::RememberTransport { transport } => self.remembered.push(transport),
                 Effect::Greet => self.greetings.push(self.sent.len()),
                 Effect::SendMessage { id, payload } => {
                     self.sent.push(payload);

@@ -17,5 +17,7 @@ mod record;
 mod share;
 mod share_channels;
 mod signals;
+mod sse;
 mod subscriptions;
 mod tabs;
+mod transport;

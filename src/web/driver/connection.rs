@@ -5,8 +5,9 @@ use std::rc::Rc;
 
 use crate::core::{Input, Mode};
 use crate::web::frame::Frame;
+use crate::web::link::Link;
 use crate::web::protocol::{self, Inbound};
-use crate::web::socket::{Socket, SocketEvent};
+use crate::web::socket::SocketEvent;
 use crate::web::url_provider;
 use crate::web::wire::{with_token, TokenPlace, TokenSource};
 
@@ -69,8 +70,17 @@ impl Shared {
     fn on_socket_event(self: &Rc<Self>, generation: u64, event: SocketEvent) {
         let input = match event {
             SocketEvent::Open => {
-                let subprotocol = self.runtime.borrow().socket.as_ref().map(Socket::protocol).unwrap_or_default();
-                Input::Opened { generation, subprotocol }
+                let subprotocol = self
+                    .runtime
+                    .borrow()
+                    .socket
+                    .as_ref()
+                    .map(Link::protocol)
+                    .unwrap_or_default();
+                Input::Opened {
+                    generation,
+                    subprotocol,
+                }
             }
             SocketEvent::Message(data) => self.classify(generation, data),
             SocketEvent::Error => Input::SocketError { generation },

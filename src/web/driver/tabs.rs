@@ -14,7 +14,13 @@ impl Shared {
     pub(super) fn on_share_signal(self: &Rc<Self>, signal: ShareSignal) {
         let input = match signal {
             ShareSignal::LockGranted => {
-                let stored_epoch = self.runtime.borrow().sharing.as_ref().map_or(0, Sharing::stored_epoch);
+                self.recall_transport();
+                let stored_epoch = self
+                    .runtime
+                    .borrow()
+                    .sharing
+                    .as_ref()
+                    .map_or(0, Sharing::stored_epoch);
                 Input::LockGranted { stored_epoch }
             }
             ShareSignal::LockLost => Input::LockLost,

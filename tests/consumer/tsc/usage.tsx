@@ -4,7 +4,7 @@
 // types ever accept it, tsc reports the directive as unused and the test
 // fails.
 import { useState, useSyncExternalStore, type ReactElement } from "react";
-import init, { TabWire, type ChannelMessage, type RoleName, type StateName, type TabWireError } from "tabwire";
+import init, { TabWire, type ChannelMessage, type RoleName, type StateName, type TabWireError, type TransportName } from "tabwire";
 import {
   TabWireProvider,
   useChannel,
@@ -59,9 +59,12 @@ function Badge(): ReactElement {
   snapshot.queued = 0;
   // @ts-expect-error "opened" is not a state
   const opened = snapshot.state === "opened";
+  const transport: TransportName | undefined = snapshot.transport;
+  // @ts-expect-error "http" is not a transport: "sse" or "polling"
+  const http = snapshot.transport === "http";
   return (
     <span>
-      {state} {snapshot.attempt} {retryAt} {role} {snapshot.tabs} {snapshot.queued} {snapshot.lastRttMs ?? "-"} {opened}
+      {state} {snapshot.attempt} {retryAt} {role} {snapshot.tabs} {snapshot.queued} {snapshot.lastRttMs ?? "-"} {opened} {transport} {http}
     </span>
   );
 }
