@@ -1,5 +1,5 @@
 // The outbox benchmark page, driven by bench/run-outbox.mjs (see
-// bench/README.md). It runs in two page loads:
+// bench/docs/outbox.md). It runs in two page loads:
 //
 //   phase "enqueue" (first load): the localStorage floor, then 10,000 send()s
 //     to a client that never connects, which stores them all;

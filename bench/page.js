@@ -39,3 +39,10 @@ export const checks = [];
 export function check(name, ok, detail) {
   checks.push({ name, ok: Boolean(ok), detail: JSON.stringify(detail) });
 }
+
+/** POSTs to the test control API of the reference server at `origin` (http) and resolves to its JSON answer. */
+export async function control(origin, route, params = {}) {
+  const response = await fetch(`${origin}/control/${route}?${new URLSearchParams(params)}`, { method: "POST" });
+  if (!response.ok) throw new Error(`/control/${route}: HTTP ${response.status} ${await response.text()}`);
+  return response.json();
+}

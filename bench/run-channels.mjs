@@ -1,6 +1,6 @@
 // Runs the channels benchmark (bench/channels.html) in a plain headless
 // Chromium, not under Playwright or CDP, which would slow every frame. See
-// bench/README.md. From the repository root:
+// bench/docs/channels.md. From the repository root:
 //
 //   cargo build -p tabwire-server && bash scripts/build.sh
 //   node bench/run-channels.mjs

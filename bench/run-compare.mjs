@@ -1,7 +1,7 @@
 // Runs the comparison benchmark: the raw browser WebSocket,
 // reconnecting-websocket, partysocket and tabwire (solo, leader, follower
 // tab) on the same workloads, in a plain headless Chromium (not under
-// Playwright or CDP, which would slow every frame). See bench/README.md.
+// Playwright or CDP, which would slow every frame). See bench/docs/compare.md.
 // From the repository root:
 //
 //   cargo build --release -p tabwire-server && bash scripts/build.sh

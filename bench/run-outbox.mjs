@@ -1,6 +1,6 @@
 // Runs the outbox benchmark (bench/outbox.html) in a plain headless Chromium,
 // not under Playwright or CDP, which would slow every frame. See
-// bench/README.md. From the repository root:
+// bench/docs/outbox.md. From the repository root:
 //
 //   cargo build -p tabwire-server && bash scripts/build.sh
 //   node bench/run-outbox.mjs
@@ -17,7 +17,7 @@ import { CHROMIUM, machine, printRows, run, runPage, SERVER_BIN, startBenchServe
 
 const RESULTS_FILE = path.join(ROOT, "bench", "results", "outbox.json");
 const RESULTS_TIMEOUT_MS = 120_000;
-/** Messages per measurement: `--n N` (default 10,000, the figure of bench/README.md). */
+/** Messages per measurement: `--n N` (default 10,000, the figure of bench/docs/outbox.md). */
 const N = (() => {
   const index = process.argv.indexOf("--n");
   const n = index === -1 ? 10_000 : Number(process.argv[index + 1]);

@@ -222,12 +222,12 @@ export async function runPage(origin, page, params, timeoutMs, { actions = {}, c
   return body;
 }
 
-/** The p50, p99 and max of `times` (ms), to `decimals` places. */
+/** The p50, p95, p99 and max of `times` (ms), to `decimals` places. */
 export function summary(times, decimals = 2) {
   const sorted = [...times].sort((a, b) => a - b);
   const scale = 10 ** decimals;
   const at = (q) => Math.round(sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] * scale) / scale;
-  return { n: sorted.length, p50: at(0.5), p99: at(0.99), max: at(1) };
+  return { n: sorted.length, p50: at(0.5), p95: at(0.95), p99: at(0.99), max: at(1) };
 }
 
 /** Prints `[name, value, unit]` rows as an aligned table. */
