@@ -89,7 +89,8 @@ fn every_kind() -> Vec<JsValue> {
     let close = CloseInfo { code: 1006, reason: "gone".to_owned(), clean: false, will_reconnect: true };
     let data = || Frame::json(js_sys::JsString::from("{\"a\":1}"));
     let peers = vec![
-        Peer::Announce { epoch: 3, tab: "tab00001".to_owned(), state: ConnectionState::Open, tabs: 2 },
+        Peer::Announce { epoch: 3, tab: "tab00001".to_owned(), state: ConnectionState::Open, tabs: 2, open: Some((Mode::Tabwire, Transport::Sse)) },
+        Peer::Announce { epoch: 3, tab: "tab00001".to_owned(), state: ConnectionState::Reconnecting, tabs: 3, open: None },
         Peer::Hello {
             tab: "tab00002".to_owned(),
             channels: vec!["x".to_owned(), "y".to_owned()],
@@ -107,6 +108,10 @@ fn every_kind() -> Vec<JsValue> {
         Peer::Event {
             epoch: 3,
             event: Event::Publication { channel: "x".to_owned(), offset: Some(5), epoch: None, payload: data() },
+        },
+        Peer::Event {
+            epoch: 3,
+            event: Event::Publication { channel: "x".to_owned(), offset: Some(6), epoch: Some("e2".to_owned()), payload: data() },
         },
         Peer::Event {
             epoch: 3,

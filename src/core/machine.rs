@@ -245,7 +245,7 @@ impl<P: Payload + Clone> Machine<P> {
             Input::Frame { generation, payload } => self.on_frame(now, generation, payload),
             Input::Publication { generation, channel, offset, payload } => {
                 if self.saw_life(generation) {
-                    self.on_publication(channel, offset, payload);
+                    self.on_publication(channel, offset, None, payload);
                 }
             }
             Input::Subscribed { generation, channel, offset, epoch } => {

@@ -10,8 +10,10 @@ use std::collections::VecDeque;
 
 use super::event::Event;
 use super::id_hash::IdMap;
+use super::mode::Mode;
 use super::positions::Position;
 use super::state::ConnectionState;
+use super::transport::Transport;
 
 /// A tab's part in sharing the connection.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -56,9 +58,11 @@ impl Default for ShareConfig {
 #[derive(Clone, Debug, PartialEq)]
 pub enum Peer<P> {
     /// The leader of `epoch` is alive, the connection is in `state`, and
-    /// `tabs` tabs share it (the leader included); sent when a tab takes
-    /// the lead, in answer to every `Hello`, and when a tab left.
-    Announce { epoch: u64, tab: String, state: ConnectionState, tabs: u32 },
+    /// `tabs` tabs share it (the leader included); `open`, what the open
+    /// connection speaks and what carries it, so that a tab that joins
+    /// knows without having seen its `open`. Sent when a tab takes the
+    /// lead, in answer to every `Hello`, and when a tab left.
+    Announce { epoch: u64, tab: String, state: ConnectionState, tabs: u32, open: Option<(Mode, Transport)> },
     /// A tab joined, asks whether the leader is alive, or changed its
     /// channels: `channels` is all of them; `positions`, where it is in
     /// each channel it knows, for a new leader to resume from.

@@ -7,13 +7,17 @@
 //!   if an HTTP attempt then opens (if it fails too, the server itself is
 //!   down: back to the WebSocket, HTTP tried again every 3rd failure);
 //! - to HTTP after 3 WebSocket connections in a row that died within 10 s
-//!   (a proxy that lets sockets open and kills them);
+//!   without a close handshake (a proxy that lets sockets open and kills
+//!   them; the server's own closes do not count);
 //! - from a stream to polls when the stream's first event does not come
 //!   (a proxy that buffers responses);
 //! - back to the WebSocket when a background probe socket opened, greeted
 //!   and stayed up for 10 s; the probes come every 5 s at first, then ever
 //!   more rarely (up to 5 min), and a WebSocket that dies young after an
-//!   upgrade doubles the interval, so a proxy never makes the client flap.
+//!   upgrade doubles the interval, so a proxy never makes the client flap;
+//! - a fall back is kept for the next page loads only once the WebSocket
+//!   failed a probe made at once: a server that came back just as HTTP was
+//!   tried (it was down, not blocked) is not taken for a blocked one.
 
 /// A way of carrying the frames.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -58,7 +62,7 @@ pub const PROBE_HOLD_MS: f64 = SHORT_LIVED_MS;
 /// How long a fall back is remembered across page loads.
 pub const REMEMBER_MS: f64 = 3_600_000.0;
 
-/// What an attempt's end or a connection's opening changes.
+/// What an attempt's end changes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Move {
     Stay,
@@ -66,8 +70,6 @@ pub enum Move {
     Try(Transport),
     /// An HTTP trial failed too: the server is down, back to the WebSocket.
     BackToWebSocket,
-    /// An HTTP trial opened: this transport it is, until a probe says otherwise.
-    Settled(Transport),
 }
 
 #[derive(Debug)]
@@ -83,6 +85,9 @@ pub struct Transports {
     trial: bool,
     /// The wait before the next probe of the WebSocket.
     probe_ms: f64,
+    /// Settled on HTTP, but no probe has failed yet: the WebSocket may
+    /// only have been down with its server.
+    unconfirmed: bool,
 }
 
 impl Transports {
@@ -96,6 +101,7 @@ impl Transports {
             short_lived: 0,
             trial: false,
             probe_ms: FIRST_PROBE_MS,
+            unconfirmed: false,
         }
     }
 
@@ -121,13 +127,21 @@ impl Transports {
         self.current.is_http() && !self.trial && self.allows(Transport::WebSocket)
     }
 
+    /// The wait before the next probe: none while the fall back is
+    /// unconfirmed.
     pub fn probe_ms(&self) -> f64 {
-        self.probe_ms
+        if self.unconfirmed {
+            0.0
+        } else {
+            self.probe_ms
+        }
     }
 
     /// An attempt ended: it never opened (`uptime_ms` is `None`), or its
-    /// connection lived that long.
-    pub fn attempt_ended(&mut self, uptime_ms: Option<f64>) -> Move {
+    /// connection lived that long; `closed_cleanly`: with a close
+    /// handshake, which the server took part in (a restart, a broker it
+    /// lost), so no proxy killed it.
+    pub fn attempt_ended(&mut self, uptime_ms: Option<f64>, closed_cleanly: bool) -> Move {
         if self.current.is_http() {
             if self.trial && uptime_ms.is_none() {
                 self.trial = false;
@@ -139,6 +153,7 @@ impl Transports {
         }
         match uptime_ms {
             None => self.unopened += 1,
+            Some(_) if closed_cleanly => self.unopened = 0,
             Some(uptime) if uptime < SHORT_LIVED_MS => {
                 self.unopened = 0;
                 self.short_lived += 1;
@@ -158,15 +173,15 @@ impl Transports {
         }
     }
 
-    /// The connection opened (its server greeted).
-    pub fn opened(&mut self) -> Move {
-        if !self.trial {
-            return Move::Stay;
+    /// The connection opened (its server greeted): an HTTP transport on
+    /// trial it is, until a probe says otherwise.
+    pub fn opened(&mut self) {
+        if self.trial {
+            self.trial = false;
+            self.unopened = 0;
+            self.short_lived = 0;
+            self.unconfirmed = true;
         }
-        self.trial = false;
-        self.unopened = 0;
-        self.short_lived = 0;
-        Move::Settled(self.current)
     }
 
     /// A stream opened but its first event did not come: a proxy buffers
@@ -191,14 +206,21 @@ impl Transports {
         self.current = Transport::WebSocket;
         self.trial = false;
         self.unopened = 0;
+        self.unconfirmed = false;
         // A WebSocket that dies young now counts at once towards falling
         // back again; the next fall back probes less often.
         self.short_lived = FALLBACK_AFTER - 1;
         self.probe_ms = (self.probe_ms * 2.0).min(MAX_PROBE_MS);
     }
 
-    /// A probe socket failed: the next one comes later.
-    pub fn probe_failed(&mut self) {
+    /// A probe socket failed: the next one comes later. Returns the
+    /// transport to keep for the next page loads when this failure is the
+    /// one that confirms the fall back.
+    pub fn probe_failed(&mut self) -> Option<Transport> {
+        if std::mem::take(&mut self.unconfirmed) {
+            return Some(self.current);
+        }
         self.probe_ms = (self.probe_ms * 2.0).min(MAX_PROBE_MS);
+        None
     }
 }

@@ -131,8 +131,13 @@ impl Session {
         self.abort.abort();
         if let Some(url) = self.op_url("close") {
             // Nobody waits for the answer; a server that missed it ends
-            // the session when its stream or polls stop.
-            let _ = global_fetch(&url, &post_init(None, None));
+            // the session when its stream or polls stop. The promise is
+            // still taken, so that a failure (the server unreachable) is
+            // not an unhandled rejection in the page.
+            let close = global_fetch(&url, &post_init(None, None));
+            wasm_bindgen_futures::spawn_local(async move {
+                let _ = JsFuture::from(close).await;
+            });
         }
     }
 

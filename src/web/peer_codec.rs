@@ -23,12 +23,14 @@ pub const VERSION: u32 = 1;
 pub fn encode(peer: Peer<Frame>) -> JsValue {
     let message = JsObject::new().set("tabwire", VERSION);
     let message = match peer {
-        Peer::Announce { epoch, tab, state, tabs } => message
+        Peer::Announce { epoch, tab, state, tabs, open } => message
             .set("kind", "announce")
             .set("epoch", epoch as f64)
             .set("tab", tab)
             .set("state", state.as_str())
-            .set("tabs", tabs),
+            .set("tabs", tabs)
+            .set_some("protocol", open.map(|(mode, _)| mode.as_str()))
+            .set_some("transport", open.map(|(_, transport)| transport.as_str())),
         Peer::Hello { tab, channels, positions } => {
             let list: js_sys::Array = channels.iter().map(|channel| JsValue::from_str(channel)).collect();
             let positions: js_sys::Array = positions
@@ -83,11 +85,12 @@ fn encode_event(message: JsObject, event: Event<Frame>) -> JsObject {
             .set("event", "message")
             .set("data", frame.into_data()),
         // Each tab knows the epoch of its own position.
-        Event::Publication { channel, offset, payload, .. } => message
+        Event::Publication { channel, offset, epoch, payload } => message
             .set("event", "publication")
             .set("channel", channel)
             .set("data", payload.into_data())
-            .set_some("offset", offset.map(|offset| offset as f64)),
+            .set_some("offset", offset.map(|offset| offset as f64))
+            .set_some("numbering", epoch),
         Event::Subscribed { channel, offset, epoch } => {
             message.set("event", "subscribed").set("channel", channel).set("offset", offset as f64).set_some("numbering", epoch)
         }
@@ -170,6 +173,11 @@ pub fn decode(value: &JsValue) -> Result<Peer<Frame>, String> {
             state: message.state("state")?,
             // A leader built before tabs were counted leaves the field out.
             tabs: message.optional_count("tabs")?.unwrap_or(0) as u32,
+            // A leader built before the announce said what is open leaves it out.
+            open: match message.get("protocol").as_string() {
+                None => None,
+                Some(_) => Some((mode_of(&message)?, transport_of(&message)?)),
+            },
         },
         "hello" => Peer::Hello {
             tab: message.string("tab")?,
@@ -218,24 +226,14 @@ fn decode_event(message: &Fields) -> Result<Event<Frame>, String> {
         }
         "open" => Event::Open {
             attempt: message.count("attempt")? as u32,
-            // A leader of before modes were named spoke tabwire when it could.
-            mode: match message.get("protocol").as_string() {
-                None => Mode::Tabwire,
-                Some(name) => Mode::parse(&name).ok_or_else(|| bad("protocol", "not a protocol mode"))?,
-            },
-            // A leader of before HTTP transports had a WebSocket.
-            transport: match message.get("transport").as_string() {
-                None => Transport::WebSocket,
-                Some(name) => {
-                    Transport::parse(&name).ok_or_else(|| bad("transport", "not a transport"))?
-                }
-            },
+            mode: mode_of(message)?,
+            transport: transport_of(message)?,
         },
         "message" => Event::Message(inbound(message.get("data"))?),
         "publication" => Event::Publication {
             channel: message.string("channel")?,
             offset: message.optional_count("offset")?,
-            epoch: None,
+            epoch: message.optional_epoch("numbering")?,
             payload: inbound(message.get("data"))?,
         },
         "subscribed" => Event::Subscribed {
@@ -286,6 +284,24 @@ fn inbound(data: JsValue) -> Result<Frame, String> {
         Ok(Frame::inbound(data))
     } else {
         Err(bad("data", "neither a string nor an ArrayBuffer"))
+    }
+}
+
+/// The `protocol` of an `open` or an `announce`; a leader of before modes
+/// were named spoke tabwire when it could.
+fn mode_of(message: &Fields) -> Result<Mode, String> {
+    match message.get("protocol").as_string() {
+        None => Ok(Mode::Tabwire),
+        Some(name) => Mode::parse(&name).ok_or_else(|| bad("protocol", "not a protocol mode")),
+    }
+}
+
+/// The `transport` of an `open` or an `announce`; a leader of before HTTP
+/// transports had a WebSocket.
+fn transport_of(message: &Fields) -> Result<Transport, String> {
+    match message.get("transport").as_string() {
+        None => Ok(Transport::WebSocket),
+        Some(name) => Transport::parse(&name).ok_or_else(|| bad("transport", "not a transport")),
     }
 }
 

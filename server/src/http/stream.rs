@@ -3,8 +3,8 @@
 //! session lives:
 //!
 //! - a text frame: `data: <frame>`, one `data:` line per line of the frame
-//!   (SSE joins them with `\n`; `\r\n` and `\r` are line breaks to SSE
-//!   too, so they arrive as `\n`);
+//!   (SSE joins them with `\n`); one holding a `\r`, which SSE would take
+//!   for a line break: `event: text` and the frame as a JSON string;
 //! - a binary frame: `event: binary` and its standard base64;
 //! - the server's close: `event: close` and `{"code", "reason"}`, then the
 //!   end of the body. A body that ends without it is a lost connection;
@@ -96,19 +96,19 @@ async fn next_chunk(source: Option<Source>) -> Option<(Result<Bytes, Infallible>
     Some((Ok(Bytes::from(text)), source))
 }
 
-/// One frame as a server-sent event.
+/// One frame as a server-sent event. SSE splits lines at `\r` as at
+/// `\n` and joins them with `\n`, so a text frame holding a `\r` would
+/// not arrive as it was: it goes as `event: text` with the frame as a JSON
+/// string, one line. The others go as `data:` lines, one per line.
 fn encode(frame: &Message) -> String {
     match frame {
+        Message::Text(text) if text.contains('\r') => {
+            let quoted = serde_json::Value::String(text.clone());
+            format!("event: text\ndata: {quoted}\n\n")
+        }
         Message::Text(text) => {
-            let unified;
-            let text = if text.contains('\r') {
-                unified = text.replace("\r\n", "\n");
-                &unified
-            } else {
-                text
-            };
             let mut event = String::with_capacity(text.len() + 8);
-            for line in text.split(['\n', '\r']) {
+            for line in text.split('\n') {
                 event.push_str("data: ");
                 event.push_str(line);
                 event.push('\n');
@@ -183,8 +183,8 @@ mod tests {
         assert_eq!(text(r#"{"type":"pong"}"#), "data: {\"type\":\"pong\"}\n\n");
         assert_eq!(text("a\nb"), "data: a\ndata: b\n\n");
         assert_eq!(text(""), "data: \n\n");
-        // `\r\n` and `\r` are line breaks to SSE too.
-        assert_eq!(text("a\r\nb\rc"), "data: a\ndata: b\ndata: c\n\n");
+        // `\r\n` and `\r` would be line breaks to SSE: the frame goes as JSON.
+        assert_eq!(text("a\r\nb\rc"), "event: text\ndata: \"a\\r\\nb\\rc\"\n\n");
         assert_eq!(
             encode(&Message::Binary(vec![1, 2, 3])),
             "event: binary\ndata: AQID\n\n"

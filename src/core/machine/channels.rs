@@ -55,7 +55,10 @@ impl<P: Payload + Clone> Machine<P> {
 
     /// A channel message, from the socket or the leader: delivered unless
     /// its offset shows it was already (a replay overlapping what came live).
-    pub(super) fn on_publication(&mut self, channel: String, offset: Option<u64>, payload: P) {
+    /// `numbering`: the epoch the leader delivered it in, which names this
+    /// tab's position if nothing did yet (a tab that joined after the
+    /// leader's subscription never heard its `subscribed`).
+    pub(super) fn on_publication(&mut self, channel: String, offset: Option<u64>, numbering: Option<String>, payload: P) {
         if self.skipped_until_replay(&channel, offset) {
             return;
         }
@@ -66,10 +69,14 @@ impl<P: Payload + Clone> Machine<P> {
             // Delivered here already, but perhaps a replay another tab asked
             // for: the tabs get it too, and each drops what it has.
             if self.role == Role::Leader && self.sharing {
-                let event = Event::Publication { channel, offset, epoch: None, payload };
+                let epoch = self.positions.epoch(&channel).map(str::to_owned);
+                let event = Event::Publication { channel, offset, epoch, payload };
                 self.broadcast(Peer::Event { epoch: self.epoch, event });
             }
             return;
+        }
+        if let Some(numbering) = numbering {
+            self.positions.name_epoch_if_unknown(&channel, &numbering);
         }
         self.count_in(&payload);
         let epoch = self.positions.epoch(&channel).map(str::to_owned);

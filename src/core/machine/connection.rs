@@ -98,7 +98,7 @@ impl<P: Payload + Clone> Machine<P> {
         if self.is_connecting_socket(generation) {
             self.has_socket = false;
             self.emit(Event::Error(Failure::SocketRefused { message }));
-            self.transport_attempt_ended(None);
+            self.transport_attempt_ended(None, false);
             self.attempt_failed(now);
         }
     }
@@ -396,7 +396,7 @@ impl<P: Payload + Clone> Machine<P> {
         if action == CloseAction::ReconnectWithFreshCredentials {
             self.auth_failed = true;
         }
-        self.transport_attempt_ended(uptime);
+        self.transport_attempt_ended(uptime, clean);
         if uptime.is_some_and(|uptime| uptime >= self.config.reconnect.min_uptime_ms) {
             self.failures = 0;
         }

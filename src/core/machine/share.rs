@@ -8,6 +8,8 @@ use crate::core::event::{CloseInfo, Event, StateChange};
 use crate::core::outbox::Entry;
 use crate::core::share::{Outcome, Peer, Role};
 use crate::core::state::ConnectionState;
+use crate::core::transport::Transport;
+use crate::core::mode::Mode;
 use crate::core::Payload;
 
 /// Close code of the socket of a leader that lost its lock to another tab.
@@ -147,7 +149,7 @@ impl<P: Payload + Clone> Machine<P> {
             return;
         }
         match peer {
-            Peer::Announce { epoch, tab, state, tabs } => self.on_announce(now, epoch, tab, state, tabs),
+            Peer::Announce { epoch, tab, state, tabs, open } => self.on_announce(now, epoch, tab, state, tabs, open),
             Peer::Event { epoch, event } => {
                 if self.heard_leader(now, epoch) {
                     self.on_leader_event(event);
@@ -178,13 +180,35 @@ impl<P: Payload + Clone> Machine<P> {
         }
     }
 
-    fn on_announce(&mut self, now: f64, epoch: u64, tab: String, state: ConnectionState, tabs: u32) {
+    fn on_announce(
+        &mut self,
+        now: f64,
+        epoch: u64,
+        tab: String,
+        state: ConnectionState,
+        tabs: u32,
+        open: Option<(Mode, Transport)>,
+    ) {
         if self.role == Role::Leader && epoch == self.epoch && tab == self.tab {
             return;
         }
-        if self.heard_leader(now, epoch) {
-            self.tabs_announced = tabs;
-            self.mirror_state(state);
+        if !self.heard_leader(now, epoch) {
+            return;
+        }
+        self.tabs_announced = tabs;
+        let opens_here = state == ConnectionState::Open && self.state != ConnectionState::Open;
+        self.mirror_state(state);
+        match open {
+            // A tab that joins an open connection hears of it as if it
+            // had seen it open.
+            Some((mode, transport)) if opens_here => {
+                self.on_leader_event(Event::Open { attempt: 0, mode, transport })
+            }
+            Some((mode, transport)) => {
+                self.mode = Some(mode);
+                self.open_transport = Some(transport);
+            }
+            None => {}
         }
     }
 
@@ -260,9 +284,9 @@ impl<P: Payload + Clone> Machine<P> {
             Event::Publication {
                 channel,
                 offset,
+                epoch,
                 payload,
-                ..
-            } => self.on_publication(channel, offset, payload),
+            } => self.on_publication(channel, offset, epoch, payload),
             Event::Subscribed {
                 channel,
                 offset,
@@ -367,7 +391,8 @@ impl<P: Payload + Clone> Machine<P> {
 
     fn announce(&mut self) {
         let (epoch, tab, state, tabs) = (self.epoch, self.tab.clone(), self.state, self.tabs());
-        self.broadcast(Peer::Announce { epoch, tab, state, tabs });
+        let open = self.mode.zip(self.open_transport);
+        self.broadcast(Peer::Announce { epoch, tab, state, tabs, open });
     }
 
     pub(super) fn broadcast(&mut self, peer: Peer<P>) {

@@ -18,20 +18,17 @@ impl<P: Payload + Clone> Machine<P> {
     }
 
     /// An attempt ended (it never opened: `uptime_ms` is `None`).
-    pub(super) fn transport_attempt_ended(&mut self, uptime_ms: Option<f64>) {
-        if let Move::BackToWebSocket = self.transports.attempt_ended(uptime_ms) {
+    pub(super) fn transport_attempt_ended(&mut self, uptime_ms: Option<f64>, closed_cleanly: bool) {
+        if let Move::BackToWebSocket = self.transports.attempt_ended(uptime_ms, closed_cleanly) {
             self.cancel(Timer::Upgrade);
         }
     }
 
-    /// The connection opened: an HTTP transport on trial is settled on (and
-    /// kept for the next page loads), and the WebSocket probed meanwhile.
+    /// The connection opened: an HTTP transport on trial is settled on,
+    /// and the WebSocket probed meanwhile, the first time at once (the
+    /// fall back is kept for the next page loads once that probe failed).
     pub(super) fn transport_opened(&mut self, now: f64) {
-        if let Move::Settled(transport) = self.transports.opened() {
-            self.effects.push_back(Effect::RememberTransport {
-                transport: Some(transport),
-            });
-        }
+        self.transports.opened();
         if self.transports.probing() && self.timers[Timer::Upgrade.index()].is_none() {
             let at = now + self.transports.probe_ms();
             self.arm(Timer::Upgrade, at);
@@ -80,7 +77,9 @@ impl<P: Payload + Clone> Machine<P> {
             return;
         }
         if !passed {
-            self.transports.probe_failed();
+            if let Some(transport) = self.transports.probe_failed() {
+                self.effects.push_back(Effect::RememberTransport { transport: Some(transport) });
+            }
             let at = now + self.transports.probe_ms();
             return self.arm(Timer::Upgrade, at);
         }

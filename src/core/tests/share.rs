@@ -3,7 +3,7 @@
 
 use super::harness::Harness;
 use super::tabs::*;
-use crate::core::{CloseInfo, ConnectionState, Event, Input, Outcome, Peer, Role, StateChange};
+use crate::core::{CloseInfo, ConnectionState, Event, Input, Mode, Outcome, Peer, Role, StateChange, Transport};
 
 #[test]
 fn a_new_tab_follows_until_it_gets_the_lock() {
@@ -204,7 +204,7 @@ fn a_leader_that_lost_its_lock_steps_down_and_hands_its_own_messages_to_the_new_
 #[test]
 fn a_leader_hearing_a_newer_epoch_steps_down_at_once() {
     let mut tabs = pair();
-    let newer = Peer::Announce { epoch: 7, tab: "elsewhere".to_owned(), state: ConnectionState::Connecting, tabs: 2 };
+    let newer = Peer::Announce { epoch: 7, tab: "elsewhere".to_owned(), state: ConnectionState::Connecting, tabs: 2, open: None };
     tabs.tab(0).input(Input::Peer(newer));
     let old = tabs.tab(0);
     assert_eq!(old.machine.role(), Role::Follower);
@@ -223,6 +223,32 @@ fn every_tab_knows_how_many_tabs_share_the_connection() {
     tabs.act(0, |leader| leader.input(Input::TabGone { tab: "tab00002".to_owned() }));
     tabs.deliver();
     assert_eq!((tabs.tab(0).machine.tabs(), tabs.tab(1).machine.tabs()), (2, 2), "a tab left");
+}
+
+/// A tab that joins a connection already open hears of it from the
+/// leader's announce: its `open`, what it speaks and what carries it.
+#[test]
+fn a_tab_that_joins_an_open_connection_knows_its_mode_and_transport() {
+    let mut tabs = pair();
+    let opened = |tab: &Harness| {
+        tab.events
+            .iter()
+            .filter_map(|event| match event {
+                Event::Open { mode, transport, .. } => Some((*mode, *transport)),
+                _ => None,
+            })
+            .collect::<Vec<_>>()
+    };
+    // Tab 1 joined once the leader's socket was open.
+    assert_eq!(opened(tabs.tab(1)), [(Mode::Tabwire, Transport::WebSocket)]);
+    assert_eq!(tabs.tab(1).state(), ConnectionState::Open);
+    let late = tabs.open();
+    let joined = tabs.tab(late);
+    assert_eq!(opened(joined), [(Mode::Tabwire, Transport::WebSocket)], "once");
+    assert_eq!((joined.machine.mode(), joined.machine.transport()), (Some(Mode::Tabwire), Some(Transport::WebSocket)));
+    assert_eq!(opened(tabs.tab(1)), [(Mode::Tabwire, Transport::WebSocket)], "not again for the others");
+    tabs.act(0, Harness::drop_connection);
+    assert_eq!([1, 2].map(|index| tabs.tab(index).machine.transport()), [None, None]);
 }
 
 #[test]

@@ -212,3 +212,35 @@ fn followers_know_the_connections_mode_and_a_raw_one_takes_no_publication() {
     tabs.act(0, Harness::drop_connection);
     assert_eq!(tabs.tab(1).machine.mode(), None, "no connection, no mode");
 }
+
+/// A tab that starts listening once the leader's subscription is taken
+/// hears no `subscribed`: the messages the leader passes on, live or
+/// replayed for it, carry their epoch, which names the tab's position.
+#[test]
+fn a_tab_joining_a_subscribed_channel_delivers_in_the_leaders_epoch() {
+    let mut tabs = pair();
+    tabs.open();
+    tabs.open();
+    for index in [0, 1] {
+        listen(&mut tabs, index, None);
+    }
+    server_subscribed_in(&mut tabs, 0, "e1");
+    server_publishes(&mut tabs, 1..=2);
+    listen(&mut tabs, 2, None);
+    listen(&mut tabs, 3, Some(0));
+    // The replay tab 3 asked for, then a live message.
+    server_publishes(&mut tabs, 1..=3);
+    let epochs = |tab: &Harness| -> Vec<(Option<u64>, Option<String>)> {
+        tab.events
+            .iter()
+            .filter_map(|event| match event {
+                Event::Publication { offset, epoch, .. } => Some((*offset, epoch.clone())),
+                _ => None,
+            })
+            .collect()
+    };
+    let e1 = || Some("e1".to_owned());
+    let all = [(Some(1), e1()), (Some(2), e1()), (Some(3), e1())];
+    assert_eq!(epochs(tabs.tab(3)), all, "replayed, then live");
+    assert_eq!(epochs(tabs.tab(2)), all, "the replay passed on reaches the other new tab too");
+}

@@ -60,9 +60,9 @@ fn only_websockets(harness: &Harness) -> bool {
         .all(|transport| *transport == Transport::WebSocket)
 }
 
-/// Blocked WebSockets: after 3 that never opened, HTTP; it opens, so it
-/// is kept (for the next page loads too) and the WebSocket probed.
-fn fallen_back_to_sse() -> Harness {
+/// After 3 WebSockets that never opened, HTTP, and it opens; the
+/// WebSocket is probed at once.
+fn on_http_trial() -> Harness {
     let mut harness = started(all_transports());
     for _ in 0..3 {
         attempt_fails(&mut harness);
@@ -76,6 +76,16 @@ fn fallen_back_to_sse() -> Harness {
             .collect::<Vec<_>>()
     );
     harness.open();
+    harness.advance(0.0);
+    assert_eq!(harness.probes.len(), 1, "a probe at once");
+    harness
+}
+
+/// Blocked WebSockets: on HTTP, and the probe made at once failed, so the
+/// fall back is kept (for the next page loads too); the next probe later.
+fn fallen_back_to_sse() -> Harness {
+    let mut harness = on_http_trial();
+    harness.input(Input::ProbeResult { passed: false });
     harness
 }
 
@@ -87,6 +97,18 @@ fn three_websockets_that_never_open_then_http_that_does_settles_on_http() {
     assert_eq!(harness.machine.transport(), Some(Transport::Sse));
     assert_eq!(harness.remembered, [Some(Transport::Sse)]);
     assert_eq!(harness.timer(Timer::Upgrade), Some(harness.now + 5_000.0));
+}
+
+/// The server was down and came back just as HTTP was tried: HTTP opens,
+/// but so does the probe made at once. Back to the WebSocket, and nothing
+/// kept for the next page loads: the WebSocket was never blocked.
+#[test]
+fn a_server_back_just_as_http_was_tried_is_not_taken_for_a_blocked_websocket() {
+    let mut harness = on_http_trial();
+    assert!(harness.remembered.is_empty(), "not yet kept: {:?}", harness.remembered);
+    harness.input(Input::ProbeResult { passed: true });
+    assert_eq!(harness.carried_by.last(), Some(&Transport::WebSocket));
+    assert!(harness.remembered.iter().all(Option::is_none), "{:?}", harness.remembered);
 }
 
 /// The server is down: HTTP fails as well, so the client goes back to the
@@ -125,6 +147,20 @@ fn websockets_killed_young_three_times_lead_to_http() {
     assert_eq!(harness.carried_by.last(), Some(&Transport::Sse));
     harness.open();
     assert_eq!(harness.machine.transport(), Some(Transport::Sse));
+}
+
+/// Young connections that the server closed with a handshake (a restart,
+/// a broker it lost) were not killed by a proxy: no fall back.
+#[test]
+fn young_connections_the_server_closed_do_not_count_as_killed() {
+    let mut harness = started(all_transports());
+    for code in [1012, 1013, 1012, 1013] {
+        harness.open();
+        harness.advance(2_000.0);
+        harness.server_close(code);
+        harness.fire_retry();
+    }
+    assert!(only_websockets(&harness));
 }
 
 #[test]
@@ -167,7 +203,7 @@ fn a_buffered_stream_gives_way_to_polls_at_once() {
 fn a_probe_that_fails_comes_again_later() {
     let mut harness = fallen_back_to_sse();
     harness.advance(5_000.0);
-    assert_eq!(harness.probes.len(), 1);
+    assert_eq!(harness.probes.len(), 2);
     harness.input(Input::ProbeResult { passed: false });
     assert_eq!(
         harness.timer(Timer::Upgrade),
@@ -225,6 +261,8 @@ fn a_websocket_that_dies_young_after_an_upgrade_goes_back_to_http_and_probes_les
     harness.fire_retry();
     assert_eq!(harness.carried_by.last(), Some(&Transport::Sse));
     harness.open();
+    harness.advance(0.0);
+    harness.input(Input::ProbeResult { passed: false });
     assert_eq!(harness.timer(Timer::Upgrade), Some(harness.now + 10_000.0));
 }
 

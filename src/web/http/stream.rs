@@ -64,6 +64,14 @@ fn deliver(session: &Session, event: ServerEvent) -> bool {
             session.report(SocketEvent::Message(JsValue::from_str(&event.data)));
         }
         Some("binary") => session.report(SocketEvent::Message(super::poll::binary(&event.data))),
+        // A text frame holding a `\r` (a line break to SSE), as a JSON string.
+        Some("text") => match js_sys::JSON::parse(&event.data) {
+            Ok(frame) if frame.is_string() => session.report(SocketEvent::Message(frame)),
+            _ => {
+                session.closed(ABNORMAL, "event: text without a JSON string".to_owned(), false);
+                return false;
+            }
+        },
         Some("close") => {
             let (code, reason) =
                 super::poll::close_of(&JsValue::from(js_sys::JSON::parse(&event.data).ok()));
