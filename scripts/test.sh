@@ -8,8 +8,9 @@
 #               not write (Node's ws, with and without subprotocol
 #               selection, and Python's websockets)
 #   6. chaos:   tabs and a solo client publishing through seeded faults, broker
-#               losses among them (Redis 75 s, memory broker 30 s), and tabs
-#               on default options against a plain ws server (30 s)
+#               losses among them (Redis 75 s, memory broker 30 s, on the HTTP
+#               transport 40 s), and tabs on default options against a plain
+#               ws server (30 s)
 #   7. consumer: the npm package from its tarball: its files, an application's
 #                tsc, a Vite build in Chromium, the React hooks in Chromium
 #   8. fuzz:    a short run of every cargo fuzz target

@@ -13,7 +13,11 @@
 //   with a large `--history`, so its `restart` is a broker loss: upgrades
 //   are refused and every connection stalled (no frame is handled), the
 //   kept history and its epoch are read through `/control/history`, then
-//   the server is SIGKILLed and started again (a new epoch).
+//   the server is SIGKILLed and started again (a new epoch). Opening an
+//   HTTP session is no upgrade: the server would take it while refusing,
+//   and its publications, not stalled, would be stored after the read and
+//   lost with the kill; so the browser refuses to open any meanwhile
+//   (`refuseSessions`, transports.mjs `sessionGate`).
 //
 // Either way `epochs()` ends the run with the list of every history, in
 // order: `{epoch, newest, messages: [[offset, data as JSON text], ...],
@@ -86,9 +90,11 @@ async function readMemory(origin, tag) {
 /**
  * The channel kept in tabwire-server's memory; `ws()` gives the server
  * (processes.mjs `wsServer`) once started. Its `restart` archives the
- * history before the kill.
+ * history before the kill; `refuseSessions(true)` stops the browser
+ * opening HTTP sessions from before the read until the new server is up,
+ * `refuseSessions(false)` lets it again.
  */
-export function memoryBroker({ ws, tag }) {
+export function memoryBroker({ ws, tag, refuseSessions = async () => {} }) {
   const archive = [];
   return {
     name: "memory",
@@ -99,6 +105,7 @@ export function memoryBroker({ ws, tag }) {
       restart: [3, async (rng, injected) => {
         const downMs = rng.between(100, 500);
         const server = ws();
+        await refuseSessions(true);
         await control(server.origin, "refuse", { ms: 60_000 });
         await control(server.origin, "stall");
         const truth = await readMemory(server.origin, tag);
@@ -107,6 +114,7 @@ export function memoryBroker({ ws, tag }) {
         injected(`(broker loss: epoch ${truth.epoch} ended at offset ${truth.newest}; down ${downMs} ms)`);
         await sleep(downMs);
         await server.start();
+        await refuseSessions(false);
       }],
     }),
     now: () => control(ws().origin, "history", { channel: CHANNEL }),

@@ -3,8 +3,9 @@
 // seed, Redis losing its data (brokerLoss) among them, then one test per
 // check of the scenario. Nothing sent may be lost, and no listener may
 // miss a message silently (every missing offset covered by a gap event).
-// memory.test.mjs runs the same on the memory broker, raw.test.mjs the
-// default-options scenario against a plain ws echo server.
+// memory.test.mjs runs the same on the memory broker, http.test.mjs with
+// the clients on the HTTP transport, raw.test.mjs the default-options
+// scenario against a plain ws echo server.
 //
 //   node --test tests/chaos/
 

@@ -6,6 +6,13 @@
 //   node tests/chaos/run.mjs --seed 7 --minutes 10                   channels, on Redis (scenario.mjs)
 //   node tests/chaos/run.mjs --seed 7 --minutes 3 --broker memory    channels, on the memory broker
 //   node tests/chaos/run.mjs --seed 7 --minutes 3 --raw              default options against ws (raw-scenario.mjs)
+//   node tests/chaos/run.mjs --seed 7 --minutes 3 --transport sse      channels, every client on HTTP (server-sent events)
+//   node tests/chaos/run.mjs --seed 7 --minutes 3 --transport polling  channels, every client on HTTP (long polls)
+//   node tests/chaos/run.mjs --seed 7 --minutes 3 --transport mixed    tabs on sse, polling, defaults in turn; solo polling
+//
+// --transport (default, sse, polling, mixed, or websocket: never HTTP;
+// transports.mjs) goes with either broker. To run another build of the
+// server, set TABWIRE_SERVER_BIN (tests/e2e/helpers.mjs).
 //
 // With --trace FILE, the faults and every page's role changes, states,
 // sends, publications, acks and gaps go to FILE too. Prints the faults as
@@ -16,7 +23,7 @@ import { parseArgs } from "node:util";
 
 import { RAW_CHECKS, runRaw } from "./raw-scenario.mjs";
 import { formatCounts, formatProblems } from "./report.mjs";
-import { BROKERS, CHECKS, runChaos } from "./scenario.mjs";
+import { BROKERS, CHECKS, runChaos, TRANSPORTS } from "./scenario.mjs";
 
 const { values } = parseArgs({
   options: {
@@ -24,6 +31,7 @@ const { values } = parseArgs({
     minutes: { type: "string", default: "10" },
     tabs: { type: "string", default: "3" },
     broker: { type: "string", default: "redis" },
+    transport: { type: "string", default: "default" },
     raw: { type: "boolean", default: false },
     quiet: { type: "boolean", default: false },
     trace: { type: "string" },
@@ -33,9 +41,11 @@ const seed = Number(values.seed);
 const minutes = Number(values.minutes);
 const tabs = Number(values.tabs);
 if (!Number.isInteger(seed) || seed < 0 || !(minutes > 0) || !Number.isInteger(tabs) || tabs < 2
-  || !BROKERS.includes(values.broker)) {
+  || !BROKERS.includes(values.broker) || !TRANSPORTS.includes(values.transport)
+  || (values.raw && values.transport !== "default")) {
   console.error("usage: node tests/chaos/run.mjs [--seed N] [--minutes M] [--tabs N (2 or more)]"
-    + ` [--broker ${BROKERS.join("|")} | --raw] [--quiet] [--trace FILE]`);
+    + ` [--broker ${BROKERS.join("|")}] [--transport ${TRANSPORTS.join("|")}] [--raw (without --transport)]`
+    + " [--quiet] [--trace FILE]");
   process.exit(2);
 }
 
@@ -55,8 +65,11 @@ if (values.raw) {
   result = await runRaw({ seed, durationMs, tabs, trace: values.trace, log });
   checks = RAW_CHECKS;
 } else {
-  console.log(`chaos: seed ${seed}, ${minutes} min of faults, ${tabs} tabs and a solo client, ${values.broker} broker`);
-  result = await runChaos({ seed, durationMs, tabs, broker: values.broker, trace: values.trace, log });
+  console.log(`chaos: seed ${seed}, ${minutes} min of faults, ${tabs} tabs and a solo client, ${values.broker} broker,`
+    + ` ${values.transport} transport`);
+  result = await runChaos({
+    seed, durationMs, tabs, broker: values.broker, transport: values.transport, trace: values.trace, log,
+  });
   checks = CHECKS;
 }
 console.log(formatCounts(result.counts));

@@ -1,5 +1,6 @@
 // The channel chaos scenario, shared by the soak (run.mjs) and its short
-// CI runs (chaos.test.mjs on Redis, memory.test.mjs on the memory broker):
+// CI runs (chaos.test.mjs on Redis, memory.test.mjs on the memory broker,
+// http.test.mjs on the HTTP transport):
 // a group of tabs sharing one connection and one solo client publish
 // numbered messages {tab, seq} to the channel "chaos" and listen to it,
 // while faults are injected at seeded random times (faults.mjs): dropped
@@ -7,6 +8,9 @@
 // port, the broker losing the channel's history (brokers.mjs: Redis
 // killed, or the memory broker's server killed), a page offline, a tab
 // reloaded, the leader tab closed (and a new tab opened in its place).
+// The clients' transport is a choice of the run (transports.mjs): their
+// defaults (the WebSocket), every client forced onto the HTTP transport
+// (sse or polling), or a mix, the same faults hitting HTTP sessions.
 //
 // At the end the faults stop, every tab drains, and checks.mjs holds the
 // channel's every history (epoch) against what the tabs sent and what each
@@ -26,9 +30,11 @@ import { browserFaults, random, runLanes } from "./faults.mjs";
 import { closeChromium, launchChromium, MARGIN_SECS, wsServer } from "./processes.mjs";
 import { failedChecks, problemsOf, runLog } from "./report.mjs";
 import { Tabs, waitFor } from "./tabs.mjs";
+import { formatOpens, onHttpFaults, sessionGate, transportsOption, TRANSPORTS } from "./transports.mjs";
 
 export { CHECKS } from "./checks.mjs";
 export { formatCounts, formatProblems } from "./report.mjs";
+export { TRANSPORTS } from "./transports.mjs";
 
 const PAGES_DIR = path.join(ROOT, "tests", "chaos", "pages");
 /** The connections' tag: the scope of the ids the server remembers. */
@@ -51,7 +57,7 @@ const AFTER_FAULTS_MS = 2_500;
 const readView = () => ({
   tab: window.tab, loads: window.loads, role: window.tw.stats().role, received: window.received,
   gaps: window.gaps, rejected: window.rejected, expired: window.expired, refused: window.refused,
-  errorKinds: [...new Set(window.errors.map((error) => error.kind))], warnings: window.warnings,
+  errorKinds: [...new Set(window.errors.map((error) => error.kind))], warnings: window.warnings, opens: window.opens,
 });
 
 /** The brokers runChaos knows. */
@@ -62,30 +68,39 @@ export const BROKERS = ["redis", "memory"];
  * `{seed, counts, problems, closed}`: `problems` holds, per check of
  * CHECKS, what failed (every list empty when all passed); `closed`, the
  * tabs closed on the way. `tabs`: tabs in the shared group at any time.
- * `broker`: "redis" (default) or "memory" (see brokers.mjs). `log`:
+ * `broker`: "redis" (default) or "memory" (see brokers.mjs). `transport`:
+ * what carries the clients' connections, one of TRANSPORTS ("default",
+ * "sse", "polling", "mixed", "websocket"; see transports.mjs). `log`:
  * progress lines. `trace`: a file for the progress lines and every page's
  * trace (role, states, publications, acks, gaps; see pages/chaos.js).
  */
-export async function runChaos({ seed, durationMs, tabs: tabCount = 3, broker = "redis", log: report, trace }) {
+export async function runChaos({
+  seed, durationMs, tabs: tabCount = 3, broker = "redis", transport = "default", log: report, trace,
+}) {
   if (!BROKERS.includes(broker)) throw new Error(`unknown broker ${broker}: ${BROKERS.join(" or ")}`);
+  if (!TRANSPORTS.includes(transport)) throw new Error(`unknown transport ${transport}: ${TRANSPORTS.join(", ")}`);
   const budgetSecs = Math.ceil(durationMs / 1000) + MARGIN_SECS;
   const deadline = Date.now() + budgetSecs * 1000;
   const { log, trace: traceLine, end } = runLog({ report, trace });
   const { problems, fail } = problemsOf(CHECKS);
   const setup = random(seed);
   const faults = {};
+  const onHttp = {};
 
   let channel;
   let pageServer;
   let ws;
   let browser;
+  let contexts = [];
   try {
+    const wsPort = await freePort();
+    const gate = sessionGate({ contexts: () => contexts, port: wsPort });
     channel = broker === "memory"
-      ? memoryBroker({ ws: () => ws, tag: TAG })
+      ? memoryBroker({ ws: () => ws, tag: TAG, refuseSessions: gate.set })
       : await redisBroker({ port: await freePort(), deadline, tag: TAG, log });
     pageServer = await startServer({ www: PAGES_DIR, testControl: false, exitAfterSecs: budgetSecs });
     ws = wsServer({
-      port: await freePort(), www: PAGES_DIR, deadline,
+      port: wsPort, www: PAGES_DIR, deadline,
       args: [...channel.serverArgs, "--history", "100000", "--history-secs", String(budgetSecs + 3600)],
     });
     await ws.start();
@@ -94,24 +109,26 @@ export async function runChaos({ seed, durationMs, tabs: tabCount = 3, broker = 
     browser = await launchChromium(deadline);
     const shared = await browser.newContext();
     const soloContext = await browser.newContext();
+    contexts = [shared, soloContext];
     const tabs = new Tabs({ origin: pageServer.origin, log, trace: traceLine, capture: (entry) => entry.page.evaluate(readView) });
     let opened = 0;
     const openTab = (share) => {
+      const name = share ? `t${(opened += 1)}` : "solo";
       const options = {
         ...CLIENT_OPTIONS,
+        ...transportsOption(transport, { share, number: opened }),
         url: `ws://127.0.0.1:${ws.port}/ws?tag=${TAG}`,
         queue: { key: share ? "chaos-tabs" : "chaos-solo" },
         share,
       };
       const query = { options: JSON.stringify(options), everyMs: setup.between(150, 350) };
       if (traceLine) query.trace = "true";
-      const name = share ? `t${(opened += 1)}` : "solo";
       return tabs.open({ context: share ? shared : soloContext, name, pathname: "/chaos.html", query: { ...query, tab: name } });
     };
     for (let index = 0; index < tabCount; index += 1) await openTab(true);
     await openTab(false);
 
-    const serverFaults = channel.serverFaults({
+    const serverFaults = onHttpFaults(channel.serverFaults({
       drop: [3, async (rng, injected) => {
         const { dropped } = await wsControl("drop");
         injected(`(${dropped} connections)`);
@@ -130,8 +147,11 @@ export async function runChaos({ seed, durationMs, tabs: tabCount = 3, broker = 
         await sleep(downMs);
         await ws.start();
       }],
-    });
-    const browserLane = browserFaults({ tabs, shared, other: soloContext, openShared: () => openTab(true), log });
+    }), { tabs, counts: onHttp });
+    const browserLane = onHttpFaults(
+      browserFaults({ tabs, shared, other: soloContext, openShared: () => openTab(true), log }),
+      { tabs, counts: onHttp },
+    );
     const kinds = [...Object.keys(serverFaults), ...Object.keys(browserLane)];
     for (const kind of kinds) faults[kind] = 0;
     await runLanes({ seed, until: Date.now() + durationMs, server: serverFaults, browser: browserLane, counts: faults, log });
@@ -179,8 +199,13 @@ export async function runChaos({ seed, durationMs, tabs: tabCount = 3, broker = 
       seed,
       minutes: +(durationMs / 60_000).toFixed(2),
       broker,
+      transport,
       faults: sum(Object.values(faults)),
       ...Object.fromEntries(kinds.map((kind) => [`faults.${kind}`, faults[kind]])),
+      "faults on HTTP (a client on sse or polling)": sum(Object.values(onHttp)),
+      "faults on HTTP by kind": kinds.map((kind) => `${kind} ${onHttp[kind] ?? 0}`).join(", "),
+      "opens by transport (leaders and solo)": formatOpens(loads.map((view) => view.opens)),
+      ...(broker === "memory" ? { "HTTP session opens refused in the browser (restarts)": gate.refused } : {}),
       "broker losses (epochs archived)": channel.archive.length,
       "epochs in the record": epochs.length,
       tabs: Object.keys(sent).length,

@@ -1,7 +1,8 @@
 // The tabs of a chaos scenario: test pages (pages/chaos.html,
 // pages/raw.html) opened in Chromium contexts, reloaded and closed on
 // purpose, with every uncaught page error or crash kept as trouble, and
-// (with a trace file) every page's `chaos ...` console line copied to it.
+// (with a trace file) every page's `chaos ...` console line and trouble
+// copied to it, in time.
 //
 // A page is ready once it set `window.ready`; it reports a failure to
 // create its client in `window.initError`, and exposes its client as
@@ -56,8 +57,12 @@ export class Tabs {
     for (const [key, value] of Object.entries(query)) url.searchParams.set(key, String(value));
     const page = await context.newPage();
     this.watch?.(page, name);
-    page.on("pageerror", (error) => this.trouble.push(`${name}: uncaught ${error.message}`));
-    page.on("crash", () => this.trouble.push(`${name}: renderer crashed`));
+    const trouble = (what) => {
+      this.trouble.push(`${name}: ${what}`);
+      this.trace?.(`chaos ${name} trouble: ${what}`);
+    };
+    page.on("pageerror", (error) => trouble(`uncaught ${error.message}`));
+    page.on("crash", () => trouble("renderer crashed"));
     if (this.trace) {
       page.on("console", (message) => {
         if (message.text().startsWith("chaos ")) this.trace(message.text());

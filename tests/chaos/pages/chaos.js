@@ -14,9 +14,13 @@
 // same task as publish() stored it in the outbox, so the test still knows
 // what a closed tab sent.
 //
-// With &trace=true the page logs its role, states, publications (seq and
-// id) and acks to the console as `chaos <tab> ...` lines, for the test's
-// trace file.
+// Every `open` of a connection this tab holds (as leader or solo; a
+// follower's `open` events are its leader's) is counted by transport in
+// `window.opens`.
+//
+// With &trace=true the page logs its role, states, opens (transport),
+// closes, publications (seq and id) and acks to the console as
+// `chaos <tab> ...` lines, for the test's trace file.
 
 import init, { TabWire } from "/pkg/tabwire.js";
 
@@ -46,6 +50,8 @@ window.refused = 0;
 window.errors = [];
 window.warnings = [];
 window.publishing = false;
+/** {transport: count} of the connections this load held that opened. */
+window.opens = {};
 const trace = query.get("trace") === "true" ? (line) => console.debug(`chaos ${tab} ${line}`) : () => {};
 
 try {
@@ -64,6 +70,11 @@ try {
     window.gaps.push({ ...gap, at: window.received.length });
   });
   tw.on("ack", ({ id }) => trace(`ack ${id}`));
+  tw.on("open", ({ transport }) => {
+    const role = tw.stats().role;
+    trace(`open ${transport} (${role})`);
+    if (role !== "follower") window.opens[transport] = (window.opens[transport] ?? 0) + 1;
+  });
   tw.on("close", ({ code, reason }) => trace(`close ${code} ${reason}`));
   tw.on("rejected", (rejected) => window.rejected.push(rejected));
   tw.on("expired", ({ ids }) => window.expired.push(...ids));
