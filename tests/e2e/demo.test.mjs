@@ -106,6 +106,7 @@ test("every panel shows live data", { timeout: TEST_MS }, async () => {
   await untilText(page, "#state", "open");
   assert.equal(await page.locator("#status-pill").getAttribute("data-state"), "open");
   assert.equal(await text(page, "#role"), "leader", "one tab leads its own connection");
+  await untilText(page, "#transport", "WebSocket");
   await untilText(page, "#tabs", "1 tab · 1 connection");
   await untilText(page, "#server-connections", "1");
 
