@@ -1,4 +1,9 @@
-//! Command-line arguments, parsed by hand to keep the dependency set small.
+//! Command-line arguments, parsed by hand to keep the dependency set small:
+//! the options and their values here, those of client authentication in
+//! [`jwt`], the `--help` text in [`usage`].
+
+mod jwt;
+mod usage;
 
 use std::net::{IpAddr, Ipv4Addr};
 use std::path::PathBuf;
@@ -6,63 +11,9 @@ use std::time::Duration;
 
 use tabwire_server::{DedupeLimits, HistoryLimits, Limits, ServerConfig};
 
-pub const USAGE: &str = "\
-Usage: tabwire-server [OPTIONS]
-
-Reference WebSocket server for tabwire, on one port:
-  /ws        the tabwire protocol, whatever subprotocol the client offers
-             (tabwire.v1 is selected when offered): the server's hello
-             first, then acknowledged messages deduplicated per client,
-             and channels with history
-  /raw       raw mode: {\"type\":\"ping\"} gets {\"type\":\"pong\"}, anything else
-             is echoed; no hello, no subprotocol
-  /control/  an optional test control API
-  /          static files
-
-Options:
-  --host ADDR            IP address to bind (default 127.0.0.1; `localhost`
-                         means 127.0.0.1)
-  --port N               port to bind (default 8080; 0 picks a free port)
-  --www DIR              directory served at / (default www)
-  --pkg DIR              directory served at /pkg/ (default pkg)
-  --test-control         mount the /control/ API (loopback hosts only)
-  --exit-after-secs N    exit by itself after N seconds (N >= 1)
-  --rate N               frames a second a connection may send (default 5000);
-                         over it a frame gets a rate_limited error
-  --burst N              frames it may send at once above the rate (default
-                         20000); as many refusals in a row close it (1008)
-  --max-frame-bytes N    largest frame a client may send (default 1048576);
-                         a larger one closes the connection (1009)
-  --no-compression       never agree to permessage-deflate (default: agreed
-                         with clients that offer it, as browsers do)
-  --allow-origin ORIGIN  only pages of this origin may connect (repeatable;
-                         default: any origin)
-  --jwt-secret SECRET    /ws clients must authenticate with a JWT
-                         (HS256) signed with SECRET; see docs/PROTOCOL.md
-  --history N            messages kept per channel for clients that were
-                         away (default 1000)
-  --history-secs N       how long they are kept, in seconds (default 600)
-  --dedupe-ids N         message ids remembered per client (its token's sub,
-                         else the client id of its hello, else the
-                         connection), to handle a resent message once
-                         (default 10000)
-  --dedupe-secs N        how long an id is remembered, in seconds (default
-                         86400, the client's default queue.ttlMs)
-  --dedupe-total N       ids remembered over all clients (default 1000000);
-                         past it the least recently active client's oldest
-                         ids are forgotten first
-  --redis URL            keep channels in Redis (redis://HOST:PORT[/DB]),
-                         shared by every server started with the same URL;
-                         default: in this process
-  --demo                 publish the demo dashboard's streams (fund NAVs,
-                         approval requests, risk alerts); with several
-                         instances on one --redis, on one of them only
-  --verbose              log connections and control actions to stderr
-  -h, --help             print this help
-
-On start, prints one line to stdout:
-  tabwire-server listening on http://HOST:PORT
-";
+use self::jwt::JwtFlags;
+pub use self::jwt::SECRET_ENV;
+pub use self::usage::USAGE;
 
 /// Everything the command line decides.
 #[derive(Debug, Clone, PartialEq)]
@@ -80,9 +31,10 @@ pub enum Command {
     Help,
 }
 
-/// Parses the arguments after the program name. Each option may be given
-/// once, as `--name value` or `--name=value`.
-pub fn parse<I>(args: I) -> Result<Command, String>
+/// Parses the arguments after the program name, with the value of the
+/// [`SECRET_ENV`] environment variable if it is set. Each option may be
+/// given once, as `--name value` or `--name=value`.
+pub fn parse<I>(args: I, secret_env: Option<Vec<u8>>) -> Result<Command, String>
 where
     I: IntoIterator<Item = String>,
 {
@@ -95,7 +47,7 @@ where
     let mut burst = None;
     let mut max_frame_bytes = None;
     let mut allowed_origins = Vec::new();
-    let mut jwt_secret = None;
+    let mut jwt = JwtFlags::default();
     let mut history = None;
     let mut history_secs = None;
     let mut dedupe_ids = None;
@@ -117,7 +69,7 @@ where
         };
         match name.as_str() {
             "-h" | "--help" => return Ok(Command::Help),
-            "--test-control" | "--verbose" | "--demo" | "--no-compression" => {
+            "--test-control" | "--verbose" | "--demo" | "--no-compression" | jwt::ALLOW_NO_EXP => {
                 if inline.is_some() {
                     return Err(format!("{name} takes no value"));
                 }
@@ -125,6 +77,7 @@ where
                     "--verbose" => &mut verbose,
                     "--demo" => &mut demo,
                     "--no-compression" => &mut no_compression,
+                    jwt::ALLOW_NO_EXP => &mut jwt.allow_no_exp,
                     _ => &mut test_control,
                 };
                 if *flag {
@@ -132,14 +85,15 @@ where
                 }
                 *flag = true;
             }
+            jwt_flag if jwt::VALUED.contains(&jwt_flag) => {
+                let value = value(&name, inline, &mut args)?;
+                jwt.take(&name, value)?;
+            }
             "--host" | "--port" | "--www" | "--pkg" | "--exit-after-secs" | "--rate"
-            | "--burst" | "--max-frame-bytes" | "--allow-origin" | "--jwt-secret" | "--history"
+            | "--burst" | "--max-frame-bytes" | "--allow-origin" | "--history"
             | "--history-secs" | "--dedupe-ids" | "--dedupe-secs" | "--dedupe-total"
             | "--redis" => {
-                let value = match inline {
-                    Some(value) => value,
-                    None => args.next().ok_or_else(|| format!("{name} needs a value"))?,
-                };
+                let value = value(&name, inline, &mut args)?;
                 match name.as_str() {
                     "--host" => set(&mut host, &name, parse_host(&value)?)?,
                     "--port" => set(&mut port, &name, parse_port(&value)?)?,
@@ -151,7 +105,6 @@ where
                         set(&mut max_frame_bytes, &name, parse_size(&name, &value)?)?
                     }
                     "--allow-origin" => allowed_origins.push(parse_origin(value)?),
-                    "--jwt-secret" => set(&mut jwt_secret, &name, parse_secret(value)?)?,
                     "--history" => set(&mut history, &name, parse_size(&name, &value)?)?,
                     "--history-secs" => {
                         set(&mut history_secs, &name, parse_period(&name, &value)?)?
@@ -167,6 +120,7 @@ where
         }
     }
 
+    let jwt = jwt.finish(secret_env)?;
     let host = host.unwrap_or(IpAddr::V4(Ipv4Addr::LOCALHOST));
     let defaults = ServerConfig::default();
     if test_control && !host.is_loopback() {
@@ -190,7 +144,7 @@ where
             },
             compression: !no_compression,
             allowed_origins,
-            jwt_secret,
+            jwt,
             history: HistoryLimits {
                 max_messages: history.unwrap_or(defaults.history.max_messages),
                 max_age: history_secs.unwrap_or(defaults.history.max_age),
@@ -213,14 +167,6 @@ fn parse_redis(value: String) -> Result<String, String> {
     } else {
         Err(format!("--redis: not a redis:// URL: {value:?}"))
     }
-}
-
-/// A secret of at least 16 bytes: a short one is easily guessed.
-fn parse_secret(value: String) -> Result<String, String> {
-    if value.len() < 16 {
-        return Err("--jwt-secret: at least 16 bytes".to_owned());
-    }
-    Ok(value)
 }
 
 /// A whole number from 1 to 2^32 - 1.
@@ -254,6 +200,18 @@ fn parse_origin(value: String) -> Result<String, String> {
         _ => Err(format!(
             "--allow-origin: not an origin like https://app.example: {value:?}"
         )),
+    }
+}
+
+/// An option's value: after `=`, else the next argument.
+fn value(
+    name: &str,
+    inline: Option<String>,
+    args: &mut impl Iterator<Item = String>,
+) -> Result<String, String> {
+    match inline {
+        Some(value) => Ok(value),
+        None => args.next().ok_or_else(|| format!("{name} needs a value")),
     }
 }
 
@@ -302,9 +260,10 @@ fn parse_secs(value: &str) -> Result<Duration, String> {
 mod tests {
     use super::*;
     use std::net::Ipv6Addr;
+    use tabwire_server::JwtConfig;
 
     fn run(args: &[&str]) -> Result<Args, String> {
-        match parse(args.iter().map(|arg| arg.to_string()))? {
+        match parse(args.iter().map(|arg| arg.to_string()), None)? {
             Command::Run(args) => Ok(*args),
             Command::Help => Err("help".to_owned()),
         }
@@ -354,6 +313,11 @@ mod tests {
             "--allow-origin=http://127.0.0.1:8080",
             "--jwt-secret",
             "0123456789abcdef",
+            "--jwt-leeway-secs=5",
+            "--jwt-audience=tabwire",
+            "--jwt-issuer",
+            "https://auth.example",
+            "--jwt-allow-no-exp",
             "--history=50",
             "--history-secs",
             "3",
@@ -387,7 +351,13 @@ mod tests {
                         "https://a.example".to_owned(),
                         "http://127.0.0.1:8080".to_owned()
                     ],
-                    jwt_secret: Some("0123456789abcdef".to_owned()),
+                    jwt: Some(JwtConfig {
+                        leeway_secs: 5,
+                        allow_no_exp: true,
+                        audience: Some("tabwire".to_owned()),
+                        issuer: Some("https://auth.example".to_owned()),
+                        ..JwtConfig::new("0123456789abcdef")
+                    }),
                     history: HistoryLimits {
                         max_messages: 50,
                         max_age: Duration::from_secs(3)
@@ -421,23 +391,9 @@ mod tests {
     }
 
     #[test]
-    fn the_help_names_both_endpoints_and_every_option() {
-        for word in [
-            "/ws",
-            "/raw",
-            "hello",
-            "--dedupe-ids",
-            "--dedupe-secs",
-            "--dedupe-total",
-        ] {
-            assert!(USAGE.contains(word), "{word}");
-        }
-    }
-
-    #[test]
     fn help() {
-        assert_eq!(parse(["--help".to_owned()]), Ok(Command::Help));
-        assert_eq!(parse(["-h".to_owned()]), Ok(Command::Help));
+        assert_eq!(parse(["--help".to_owned()], None), Ok(Command::Help));
+        assert_eq!(parse(["-h".to_owned()], None), Ok(Command::Help));
     }
 
     #[test]

@@ -5,12 +5,14 @@
 //! `ping` and `hello` before `auth` closes it (malformed frames are answered
 //! with their `bad_frame` error, as before authentication they cost
 //! nothing). The token's `sub`, when it has one, is the connection's dedupe
-//! scope ([`crate::dedupe`]).
+//! scope ([`crate::dedupe`]). A later `auth` frame replaces the grant, and
+//! the subscriptions the new one does not allow end
+//! ([`crate::connection`]).
 
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use crate::hub::Hub;
-use crate::jwt::{self, Grant};
+use crate::jwt::{self, unix_now, Grant};
 use crate::protocol::{Handling, ProtocolAction};
 
 /// Close code for missing, invalid or expired credentials.
@@ -32,7 +34,8 @@ pub enum Auth {
 #[derive(Debug, PartialEq, Eq)]
 pub enum Gate {
     Pass,
-    /// An `auth` frame, taken: nothing to answer.
+    /// An `auth` frame, taken: the subscriptions the new grant does not
+    /// allow ([`Auth::may_subscribe`]) are to end.
     Taken,
     /// A subscription the token does not allow.
     Forbidden(String),
@@ -42,19 +45,19 @@ pub enum Gate {
     Close(String),
 }
 
-fn unix_now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |elapsed| elapsed.as_secs())
-}
+/// The longest wait for a token's expiry; a token that lasts longer is
+/// taken as never expiring, as no connection lives that long. tokio caps
+/// its sleeps the same way, and an `Instant` cannot reach much further on
+/// every platform.
+const FAR_FUTURE: Duration = Duration::from_secs(30 * 365 * 24 * 3600);
 
 impl Auth {
     /// The state of a new connection, from the upgrade's `token` parameter.
     pub fn at_upgrade(hub: &Hub, protocol: bool, token: Option<&str>) -> Auth {
-        match (hub.jwt_secret(), protocol, token) {
+        match (hub.jwt(), protocol, token) {
             (None, _, _) | (_, false, _) => Auth::Open,
             (Some(_), true, None) => Auth::Required,
-            (Some(secret), true, Some(token)) => match jwt::verify(token, secret, unix_now()) {
+            (Some(config), true, Some(token)) => match jwt::verify(token, config, unix_now()) {
                 Ok(grant) => Auth::Granted(grant),
                 Err(error) => Auth::Refused(error.to_string()),
             },
@@ -69,7 +72,17 @@ impl Auth {
         }
     }
 
-    /// When the granted token expires.
+    /// Whether the connection may subscribe to `channel` now.
+    pub fn may_subscribe(&self, channel: &str) -> bool {
+        match self {
+            Auth::Open => true,
+            Auth::Granted(grant) => grant.may_subscribe(channel),
+            Auth::Required | Auth::Refused(_) => false,
+        }
+    }
+
+    /// When the granted token expires; `None` if it does not, or not
+    /// within [`FAR_FUTURE`].
     pub fn deadline(&self) -> Option<Instant> {
         let Auth::Granted(Grant {
             expires_at: Some(exp),
@@ -78,17 +91,17 @@ impl Auth {
         else {
             return None;
         };
-        Some(Instant::now() + Duration::from_secs(exp.saturating_sub(unix_now())))
+        expiry(*exp, unix_now(), Instant::now())
     }
 
     /// Lets `action` go ahead, or not; takes the token of an `auth` frame.
     pub fn check(&mut self, hub: &Hub, action: &ProtocolAction) -> Gate {
         match (&*self, action) {
             (_, ProtocolAction::Auth(token)) => {
-                let Some(secret) = hub.jwt_secret() else {
+                let Some(config) = hub.jwt() else {
                     return Gate::Taken;
                 };
-                match jwt::verify(token, secret, unix_now()) {
+                match jwt::verify(token, config, unix_now()) {
                     Ok(grant) => {
                         *self = Auth::Granted(grant);
                         Gate::Taken
@@ -116,5 +129,35 @@ impl Auth {
             },
             _ => Gate::Pass,
         }
+    }
+}
+
+/// The instant a token expiring at `exp` (Unix seconds) runs out, when the
+/// clocks read `now` (Unix seconds) and `at`: saturating, so that no `exp`
+/// a signer chose can overflow; `None` beyond [`FAR_FUTURE`].
+pub fn expiry(exp: u64, now: u64, at: Instant) -> Option<Instant> {
+    let wait = Duration::from_secs(exp.saturating_sub(now));
+    if wait > FAR_FUTURE {
+        return None;
+    }
+    at.checked_add(wait)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_expiry_of_any_exp_is_computed_without_overflow() {
+        let at = Instant::now();
+        let now = 1_800_000_000;
+        assert_eq!(expiry(now + 5, now, at), Some(at + Duration::from_secs(5)));
+        assert_eq!(expiry(now - 5, now, at), Some(at), "already past: at once");
+        assert_eq!(expiry(0, u64::MAX, at), Some(at));
+        assert_eq!(expiry(u64::MAX, now, at), None, "as good as never");
+        assert_eq!(expiry(u64::MAX, 0, at), None);
+        let limit = FAR_FUTURE.as_secs();
+        assert_eq!(expiry(now + limit, now, at), at.checked_add(FAR_FUTURE));
+        assert_eq!(expiry(now + limit + 1, now, at), None);
     }
 }

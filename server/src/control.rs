@@ -5,6 +5,7 @@
 //! and allows any origin.
 
 mod history;
+mod token;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -67,7 +68,7 @@ pub fn routes(hub: Arc<Hub>) -> Router {
         .route("/control/reset", both(reset))
         .route("/control/acks", both(acks))
         .route("/control/publish", both(publish))
-        .route("/control/token", both(token))
+        .route("/control/token", both(token::token))
         .route("/control/firehose", both(firehose))
         .route("/control/history", both(history::history))
         .layer(CorsLayer::permissive())
@@ -193,9 +194,13 @@ async fn refuse(
 ) -> Reply {
     let params = params(query)?;
     let ms = refuse_ms(params.get("ms").map(String::as_str))?;
-    hub.refuse_for(Duration::from_millis(ms));
-    hub.log(format_args!("control: refusing upgrades for {ms} ms"));
-    Ok(Json(json!({ "refusingForMs": ms })))
+    // `http=1`: the whole server is unreachable for new connections, not
+    // only its WebSocket (HTTP is the way around a refused upgrade).
+    let http = params.get("http").is_some_and(|http| http == "1" || http == "true");
+    hub.refuse_for(Duration::from_millis(ms), http);
+    let what = if http { "upgrades and HTTP sessions" } else { "upgrades" };
+    hub.log(format_args!("control: refusing {what} for {ms} ms"));
+    Ok(Json(json!({ "refusingForMs": ms, "http": http })))
 }
 
 /// Parses the required `ms` parameter; 0 stops refusing.
@@ -299,39 +304,6 @@ async fn publish(
         Reach::Subscribers(delivered) => json!({ "delivered": delivered, "offset": offset }),
         Reach::Instances(instances) => json!({ "instances": instances, "offset": offset }),
     }))
-}
-
-/// `token?channels=a,b*&publish=c*&ttl=SECS&sub=NAME`: a JWT signed with the server's
-/// `--jwt-secret`, for tests (a real deployment's auth service issues them).
-/// `ttl` defaults to 3600 seconds; `ttl=-5` makes one that expired 5 s ago.
-async fn token(State(hub): State<Arc<Hub>>, query: Result<Query<Params>, QueryRejection>) -> Reply {
-    let params = params(query)?;
-    let secret = hub
-        .jwt_secret()
-        .ok_or_else(|| BadRequest("the server has no --jwt-secret".to_owned()))?;
-    let ttl: i64 = match params.get("ttl") {
-        None => 3600,
-        Some(raw) => raw
-            .parse()
-            .map_err(|_| BadRequest(format!("ttl: not a whole number of seconds: {raw:?}")))?,
-    };
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |elapsed| elapsed.as_secs());
-    let list = |name: &str| -> Vec<&str> {
-        params
-            .get(name)
-            .map(|list| list.split(',').filter(|c| !c.is_empty()).collect())
-            .unwrap_or_default()
-    };
-    let channels = list("channels");
-    let claims = json!({
-        "sub": params.get("sub").map_or("test", String::as_str),
-        "exp": now.saturating_add_signed(ttl),
-        "channels": channels,
-        "publish": list("publish"),
-    });
-    Ok(Json(json!({ "token": crate::jwt::sign(&claims, secret) })))
 }
 
 /// Parses the required `enabled` parameter.

@@ -203,6 +203,9 @@ fn allow(origin: Option<&str>, mut response: Response) -> Response {
 
 async fn answer(endpoint: &Endpoint, params: Params, http: HttpParams, body: Body) -> Response {
     let op = match (http.session, http.op) {
+        (None, None) if endpoint.hub.refusing_http() => {
+            return Answer::error(503, "refusing new sessions for now").into_response();
+        }
         (None, None) => {
             return match http.transport {
                 Some(Transport::Stream) => stream::open(endpoint, params),

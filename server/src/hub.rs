@@ -30,6 +30,7 @@ use self::records::TagRecord;
 use crate::broker::{Broker, Subscribed, Unavailable};
 use crate::dedupe::{DedupeLimits, Windows};
 use crate::history::Since;
+use crate::jwt::JwtConfig;
 use crate::limits::Limits;
 
 /// Which connections or records a control action applies to.
@@ -59,8 +60,8 @@ pub struct Hub {
     pub compression: bool,
     /// Origins allowed to connect; empty: any.
     allowed_origins: Vec<String>,
-    /// The secret client tokens are signed with; `None`: no authentication.
-    jwt_secret: Option<Vec<u8>>,
+    /// How client tokens are checked; `None`: no authentication.
+    jwt: Option<JwtConfig>,
     /// Numbers, keeps and spreads channel messages.
     broker: Broker,
     next_id: AtomicU64,
@@ -75,6 +76,8 @@ struct State {
     /// The ids of the protocol-mode messages handled, per dedupe scope.
     handled: Windows,
     refuse_until: Option<Instant>,
+    /// Whether the refusal covers new HTTP sessions too.
+    refuse_http: bool,
 }
 
 /// What carries a connection's frames.
@@ -109,7 +112,7 @@ impl Hub {
             limits: Limits::default(),
             compression: true,
             allowed_origins: Vec::new(),
-            jwt_secret: None,
+            jwt: None,
             broker: Broker::default(),
             next_id: AtomicU64::new(1),
             next_seq: AtomicU64::new(0),
@@ -118,6 +121,7 @@ impl Hub {
                 tags: HashMap::new(),
                 handled: Windows::new(DedupeLimits::default()),
                 refuse_until: None,
+                refuse_http: false,
             }),
         }
     }
@@ -135,10 +139,10 @@ impl Hub {
         self
     }
 
-    /// Requires protocol-mode clients to authenticate with tokens signed
-    /// with `secret`.
-    pub fn with_secret(mut self, secret: Option<String>) -> Self {
-        self.jwt_secret = secret.map(String::into_bytes);
+    /// Requires protocol-mode clients to authenticate with tokens that
+    /// `jwt` takes.
+    pub fn with_jwt(mut self, jwt: Option<JwtConfig>) -> Self {
+        self.jwt = jwt;
         self
     }
 
@@ -155,8 +159,8 @@ impl Hub {
         self
     }
 
-    pub fn jwt_secret(&self) -> Option<&[u8]> {
-        self.jwt_secret.as_deref()
+    pub fn jwt(&self) -> Option<&JwtConfig> {
+        self.jwt.as_ref()
     }
 
     /// Whether a WebSocket may be opened from `origin` (the request's
@@ -241,9 +245,12 @@ impl Hub {
         receipts
     }
 
-    /// Refuses WebSocket upgrades for `period` from now; zero stops refusing.
-    pub fn refuse_for(&self, period: Duration) {
-        self.state().refuse_until = Instant::now().checked_add(period);
+    /// Refuses WebSocket upgrades, and with `http` the opening of HTTP
+    /// sessions as well, for `period` from now; zero stops refusing.
+    pub fn refuse_for(&self, period: Duration, http: bool) {
+        let mut state = self.state();
+        state.refuse_until = Instant::now().checked_add(period);
+        state.refuse_http = http;
     }
 
     /// Whether an upgrade request arriving now must be refused.
@@ -251,6 +258,11 @@ impl Hub {
         self.state()
             .refuse_until
             .is_some_and(|until| Instant::now() < until)
+    }
+
+    /// Whether a request opening an HTTP session now must be refused.
+    pub fn refusing_http(&self) -> bool {
+        self.refusing() && self.state().refuse_http
     }
 }
 

@@ -39,6 +39,7 @@ pub use crate::dedupe::DedupeLimits;
 pub use crate::history::HistoryLimits;
 use crate::http::{Forwarder, Sessions};
 use crate::hub::Hub;
+pub use crate::jwt::{JwtConfig, DEFAULT_LEEWAY_SECS};
 pub use crate::limits::Limits;
 
 /// What the server serves; where it listens is the caller's listener.
@@ -61,9 +62,9 @@ pub struct ServerConfig {
     /// Origins allowed to open a WebSocket (the `Origin` header); empty:
     /// any origin.
     pub allowed_origins: Vec<String>,
-    /// With a secret, protocol-mode clients must authenticate with a JWT
-    /// signed with it (HS256).
-    pub jwt_secret: Option<String>,
+    /// With it, protocol-mode clients must authenticate with a JWT signed
+    /// with its secret (HS256) whose claims it takes.
+    pub jwt: Option<JwtConfig>,
     /// How much of each channel's past is kept for clients that were away.
     pub history: HistoryLimits,
     /// How long and how many handled message ids are remembered, so that a
@@ -89,7 +90,7 @@ impl Default for ServerConfig {
             limits: Limits::default(),
             compression: true,
             allowed_origins: Vec::new(),
-            jwt_secret: None,
+            jwt: None,
             history: HistoryLimits::default(),
             dedupe: DedupeLimits::default(),
             redis: None,
@@ -111,7 +112,7 @@ pub async fn serve(config: ServerConfig, listener: TcpListener) -> io::Result<()
     });
     let hub = Hub::new(config.test_control, config.verbose)
         .guarded(config.limits, config.allowed_origins.clone())
-        .with_secret(config.jwt_secret.clone())
+        .with_jwt(config.jwt.clone())
         .with_compression(config.compression)
         .with_dedupe(config.dedupe);
     let mut instance = random::token();

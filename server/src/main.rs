@@ -3,6 +3,7 @@
 
 mod args;
 
+use std::ffi::OsString;
 use std::io::Write;
 use std::net::SocketAddr;
 use std::process::ExitCode;
@@ -13,7 +14,8 @@ use tokio::net::TcpListener;
 use crate::args::{Args, Command};
 
 fn main() -> ExitCode {
-    let args = match args::parse(std::env::args().skip(1)) {
+    let secret_env = std::env::var_os(args::SECRET_ENV).map(OsString::into_encoded_bytes);
+    let args = match args::parse(std::env::args().skip(1), secret_env) {
         Ok(Command::Run(args)) => *args,
         Ok(Command::Help) => {
             print!("{}", args::USAGE);

@@ -21,6 +21,13 @@ impl Positions {
         self.last.remove(channel);
     }
 
+    /// The channels subscribed to, in name order.
+    pub fn channels(&self) -> Vec<String> {
+        let mut channels: Vec<String> = self.last.keys().cloned().collect();
+        channels.sort_unstable();
+        channels
+    }
+
     /// Whether the message `offset` of `channel` is to be sent: the channel
     /// is subscribed and the offset is new. Moves the position if so.
     pub fn advance(&mut self, channel: &str, offset: u64) -> bool {
@@ -51,7 +58,10 @@ mod tests {
             positions.advance("x", 6),
             "a hole is the broker's to prevent, not ours"
         );
+        positions.start("a", 0);
+        assert_eq!(positions.channels(), ["a", "x"]);
         positions.stop("x");
         assert!(!positions.advance("x", 7), "after unsubscribing");
+        assert_eq!(positions.channels(), ["a"]);
     }
 }

@@ -2,39 +2,15 @@
 
 mod common;
 
+use common::auth::*;
 use common::*;
-use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 
 const SECRET: &str = "a secret of 16 bytes or more";
 
 async fn start_with_secret() -> SocketAddr {
     let mut config = config(true, missing_dir(), missing_dir());
-    config.jwt_secret = Some(SECRET.to_owned());
+    config.jwt = Some(JwtConfig::new(SECRET));
     start(config).await
-}
-
-/// A token from the test control API.
-async fn token(address: SocketAddr, query: &str) -> String {
-    let answer = control(address, &format!("/control/token?{query}")).await;
-    answer["token"].as_str().expect("a token").to_owned()
-}
-
-async fn expect_auth_close(client: &mut Client, reason_starts: &str) {
-    match next(client).await {
-        Message::Close(Some(frame)) => {
-            assert_eq!(frame.code, CloseCode::from(4401));
-            assert!(
-                frame.reason.as_str().starts_with(reason_starts),
-                "{:?}",
-                frame.reason
-            );
-        }
-        other => panic!("expected a close frame, got {other:?}"),
-    }
-}
-
-fn auth(token: &str) -> Message {
-    Message::text(format!(r#"{{"type":"auth","token":"{token}"}}"#))
 }
 
 #[tokio::test]

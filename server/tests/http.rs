@@ -34,7 +34,7 @@ async fn a_stream_opens_with_the_hello_naming_the_session() {
 #[tokio::test]
 async fn an_auth_frame_then_a_message_is_echoed_and_acknowledged_on_the_stream() {
     let mut config = config(true, missing_dir(), missing_dir());
-    config.jwt_secret = Some(SECRET.to_owned());
+    config.jwt = Some(JwtConfig::new(SECRET));
     let address = start(config).await;
     let token = control(address, "/control/token?channels=nav:*").await["token"]
         .as_str()

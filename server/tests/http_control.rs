@@ -92,6 +92,15 @@ async fn refusing_upgrades_leaves_the_http_transport_working() {
     let (mut polled, _) = PollSession::open(address, "tag=r1").await;
     polled.send(&[PING]).await;
     assert_eq!(polled.poll().await, [json!({"type": "pong"})]);
+
+    // With http=1, new sessions are refused too; open ones go on.
+    control(address, "/control/refuse?ms=10000&http=1").await;
+    let refused = post(address, "/ws?tag=r1&transport=poll", "").await;
+    assert_eq!(refused.status, 503, "{}", refused.body);
+    polled.send(&[PING]).await;
+    assert_eq!(polled.poll().await, [json!({"type": "pong"})]);
+    control(address, "/control/refuse?ms=0").await;
+    let (_reopened, _) = PollSession::open(address, "tag=r1").await;
 }
 
 #[tokio::test]

@@ -278,7 +278,7 @@ async fn refuse_turns_upgrades_away_with_503() {
     let address = start_with_control().await;
     assert_eq!(
         control(address, "/control/refuse?ms=60000").await,
-        json!({ "refusingForMs": 60000 })
+        json!({ "refusingForMs": 60000, "http": false })
     );
     match within(
         "refused connect",
@@ -293,7 +293,7 @@ async fn refuse_turns_upgrades_away_with_503() {
     // ms=0 ends the refusal (expiry itself is unit tested in the hub).
     assert_eq!(
         control(address, "/control/refuse?ms=0").await,
-        json!({ "refusingForMs": 0 })
+        json!({ "refusingForMs": 0, "http": false })
     );
     let mut client = connect(address, "").await;
     send(&mut client, Message::text(PING)).await;

@@ -46,7 +46,7 @@ export async function startControls(ws) {
     } else {
       localStorage.setItem(OFFLINE_KEY, "1");
       showOffline();
-      await drill("network lost", ["refuse", { ms: REFUSE_MS }], ["drop"]);
+      await drill("network lost", ["refuse", { ms: REFUSE_MS, http: 1 }], ["drop"]);
     }
   });
   $("kill").addEventListener("click", () => drill("kill server connections", ["drop"]));

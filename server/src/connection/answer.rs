@@ -34,7 +34,7 @@ pub(super) async fn answer(
             let action = decide_protocol(&frame);
             match session.auth.check(registration.hub(), &action) {
                 Gate::Pass => answer_protocol(action, session, wire, registration).await,
-                Gate::Taken => Flow::Continue,
+                Gate::Taken => end_forbidden(session, wire, registration).await,
                 Gate::Forbidden(channel) => send(wire, protocol::forbidden(&channel)).await,
                 Gate::ForbiddenPublication(id, channel) => {
                     send(wire, protocol::forbidden_publication(&id, &channel)).await
@@ -85,6 +85,25 @@ async fn answer_protocol(
         // Taken by the authentication gate.
         ProtocolAction::Auth(_) => Flow::Continue,
     }
+}
+
+/// After a new token (a later `auth` frame): ends each subscription it no
+/// longer allows, with `unsubscribed` and the reason `forbidden`, so that a
+/// narrower token takes effect at once rather than at the next reconnect.
+async fn end_forbidden(
+    session: &mut Session,
+    wire: &mut Wire,
+    registration: &Registration,
+) -> Flow {
+    let mut frames = Vec::new();
+    for channel in session.positions.channels() {
+        if !session.auth.may_subscribe(&channel) {
+            registration.unsubscribe(&channel);
+            session.positions.stop(&channel);
+            frames.push(protocol::unsubscribed_forbidden(&channel));
+        }
+    }
+    send_all(wire, frames).await
 }
 
 /// Whose ids a message of this connection is compared with: its token's

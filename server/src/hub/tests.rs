@@ -143,14 +143,16 @@ fn commands_reach_only_the_scope_and_drop_unlists() {
 fn refusal_expires() {
     let hub = hub();
     assert!(!hub.refusing());
-    hub.refuse_for(Duration::from_secs(60));
+    hub.refuse_for(Duration::from_secs(60), false);
     assert!(hub.refusing());
-    hub.refuse_for(Duration::ZERO);
+    assert!(!hub.refusing_http(), "upgrades only");
+    hub.refuse_for(Duration::ZERO, true);
     assert!(!hub.refusing());
-    hub.refuse_for(Duration::from_millis(20));
-    assert!(hub.refusing());
+    assert!(!hub.refusing_http());
+    hub.refuse_for(Duration::from_millis(20), true);
+    assert!(hub.refusing() && hub.refusing_http());
     std::thread::sleep(Duration::from_millis(40));
-    assert!(!hub.refusing());
+    assert!(!hub.refusing() && !hub.refusing_http());
 }
 
 #[test]

@@ -49,6 +49,17 @@ pub fn unsubscribed(channel: &str) -> Message {
     ))
 }
 
+/// A subscription ended by the server because the client's new token (a
+/// later `auth` frame) does not allow its channel:
+/// `{"type":"unsubscribed","channel":"...","reason":"forbidden"}`. The
+/// frame a client already knows, with a reason it may ignore.
+pub fn unsubscribed_forbidden(channel: &str) -> Message {
+    Message::Text(format!(
+        r#"{{"type":"unsubscribed","channel":{},"reason":"forbidden"}}"#,
+        json_string(channel)
+    ))
+}
+
 /// Messages after `since` are lost, because the history was trimmed or
 /// started anew (`reason`); the replay starts at `gap.from`, in the history
 /// named `epoch`:
@@ -142,6 +153,10 @@ mod tests {
         assert_eq!(
             unsubscribed("x"),
             Message::Text(r#"{"type":"unsubscribed","channel":"x"}"#.into())
+        );
+        assert_eq!(
+            unsubscribed_forbidden("x"),
+            Message::Text(r#"{"type":"unsubscribed","channel":"x","reason":"forbidden"}"#.into())
         );
         for (reason, named) in [(GapReason::Trimmed, "trimmed"), (GapReason::Reset, "reset")] {
             let frame = format!(

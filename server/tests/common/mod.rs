@@ -6,6 +6,7 @@
 // Each test file uses its own subset of these helpers.
 #![allow(dead_code, unused_imports)]
 
+pub mod auth;
 pub mod channels;
 pub mod redis;
 pub mod transport;
@@ -19,7 +20,7 @@ pub use self::channels::*;
 
 pub use futures_util::{SinkExt, StreamExt};
 pub use serde_json::{json, Value};
-pub use tabwire_server::{serve, HistoryLimits, Limits, ServerConfig};
+pub use tabwire_server::{serve, HistoryLimits, JwtConfig, Limits, ServerConfig};
 pub use tokio::io::{AsyncReadExt, AsyncWriteExt};
 pub use tokio::net::{TcpListener, TcpStream};
 pub use tokio::time::timeout;
