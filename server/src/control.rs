@@ -196,9 +196,15 @@ async fn refuse(
     let ms = refuse_ms(params.get("ms").map(String::as_str))?;
     // `http=1`: the whole server is unreachable for new connections, not
     // only its WebSocket (HTTP is the way around a refused upgrade).
-    let http = params.get("http").is_some_and(|http| http == "1" || http == "true");
+    let http = params
+        .get("http")
+        .is_some_and(|http| http == "1" || http == "true");
     hub.refuse_for(Duration::from_millis(ms), http);
-    let what = if http { "upgrades and HTTP sessions" } else { "upgrades" };
+    let what = if http {
+        "upgrades and HTTP sessions"
+    } else {
+        "upgrades"
+    };
     hub.log(format_args!("control: refusing {what} for {ms} ms"));
     Ok(Json(json!({ "refusingForMs": ms, "http": http })))
 }
