@@ -47,7 +47,7 @@ test("protocols: [\"tabwire.v1\"] given by the app: ws selects it, the client wa
     const path = wsPath("offered");
     const page = await env.openClient(context, wsUrl(echo, "offered"), { extra: { protocols: ["tabwire.v1"] } });
     const [open] = await waitEvent(page, "open");
-    assert.deepEqual(open, { attempt: 0, protocol: "raw" });
+    assert.deepEqual(open, { attempt: 0, protocol: "raw", transport: "websocket" });
     assert.equal((await page.evaluate(() => window.stats())).protocol, "raw");
     const warnings = await waitEvent(page, "warning", { key: "hello" });
     assert.equal(warnings.length, 1, JSON.stringify(warnings));

@@ -27,7 +27,7 @@ function assertNoProtocolFrames(frames) {
 /** Waits for the page's first open and checks it is raw. */
 async function openedRaw(page) {
   const [open] = await waitEvent(page, "open");
-  assert.deepEqual(open, { attempt: 0, protocol: "raw" });
+  assert.deepEqual(open, { attempt: 0, protocol: "raw", transport: "websocket" });
   assert.equal((await page.evaluate(() => window.stats())).protocol, "raw");
 }
 
