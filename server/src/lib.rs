@@ -19,6 +19,7 @@ mod http;
 mod hub;
 mod jwt;
 mod limits;
+pub mod open_files;
 mod positions;
 mod protocol;
 mod random;

@@ -46,6 +46,7 @@ fn main() -> ExitCode {
 }
 
 async fn run(args: Args) -> Result<(), String> {
+    raise_open_files_limit();
     let wanted = SocketAddr::new(args.host, args.port);
     let listener = TcpListener::bind(wanted)
         .await
@@ -59,6 +60,21 @@ async fn run(args: Args) -> Result<(), String> {
             served.map_err(|error| format!("server failed: {error}"))
         }
         () = shutdown(args.exit_after) => Ok(()),
+    }
+}
+
+/// Lets the server hold as many sockets as the hard limit allows: the usual
+/// soft limit of 1,024 open files would refuse connections long before
+/// 10,000. The limit goes to the log, since it bounds the connections held;
+/// on a failure the server goes on with the limit it has.
+fn raise_open_files_limit() {
+    match tabwire_server::open_files::raise_to_hard_limit() {
+        Ok(limit) if limit.after > limit.before => eprintln!(
+            "tabwire-server: open-files limit {} (raised from {})",
+            limit.after, limit.before
+        ),
+        Ok(limit) => eprintln!("tabwire-server: open-files limit {}", limit.after),
+        Err(error) => eprintln!("tabwire-server: cannot raise the open-files limit: {error}"),
     }
 }
 
