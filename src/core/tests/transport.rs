@@ -27,6 +27,15 @@ fn attempt_fails(harness: &mut Harness) {
     harness.fire_retry();
 }
 
+/// The connection opens, lives `uptime_ms` and is dropped without a
+/// close handshake (as a proxy kills it); the next attempt starts.
+fn killed_after(harness: &mut Harness, uptime_ms: f64) {
+    harness.open();
+    harness.advance(uptime_ms);
+    harness.drop_connection();
+    harness.fire_retry();
+}
+
 fn opened_transports(harness: &Harness) -> Vec<Transport> {
     harness
         .events
@@ -139,10 +148,7 @@ fn when_http_fails_too_the_server_is_down_and_nothing_changes() {
 fn websockets_killed_young_three_times_lead_to_http() {
     let mut harness = started(all_transports());
     for _ in 0..3 {
-        harness.open();
-        harness.advance(2_000.0);
-        harness.drop_connection();
-        harness.fire_retry();
+        killed_after(&mut harness, 2_000.0);
     }
     assert_eq!(harness.carried_by.last(), Some(&Transport::Sse));
     harness.open();
@@ -167,15 +173,9 @@ fn young_connections_the_server_closed_do_not_count_as_killed() {
 fn a_websocket_that_lives_on_clears_the_count() {
     let mut harness = started(all_transports());
     for _ in 0..2 {
-        harness.open();
-        harness.advance(2_000.0);
-        harness.drop_connection();
-        harness.fire_retry();
+        killed_after(&mut harness, 2_000.0);
     }
-    harness.open();
-    harness.advance(60_000.0);
-    harness.drop_connection();
-    harness.fire_retry();
+    killed_after(&mut harness, 60_000.0);
     harness.open();
     harness.advance(2_000.0);
     harness.drop_connection();
