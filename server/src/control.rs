@@ -294,13 +294,7 @@ async fn publish(
     let published = hub
         .publish(channel, data.get())
         .await
-        .map_err(|Unavailable(why)| {
-            (
-                StatusCode::SERVICE_UNAVAILABLE,
-                Json(json!({ "error": why })),
-            )
-                .into_response()
-        })?;
+        .map_err(unavailable)?;
     let offset = published.offset;
     hub.log(format_args!(
         "control: published {offset} to {channel:?}, reaching {:?}",
@@ -380,6 +374,15 @@ fn firehose_order(params: &Params) -> Result<Firehose, BadRequest> {
         bytes: usize::try_from(bytes).unwrap_or(Firehose::MAX_BYTES),
         binary: boolean("binary", params.get("binary").map(String::as_str))?.unwrap_or(false),
     })
+}
+
+/// The answer while the channel broker is unreachable: 503 and why.
+fn unavailable(Unavailable(why): Unavailable) -> Response {
+    (
+        StatusCode::SERVICE_UNAVAILABLE,
+        Json(json!({ "error": why })),
+    )
+        .into_response()
 }
 
 #[cfg(test)]

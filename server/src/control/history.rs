@@ -21,13 +21,11 @@ use std::sync::Arc;
 
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::{json, Value};
 
 use super::{params, BadRequest, Params};
-use crate::broker::Unavailable;
 use crate::history::Since;
 use crate::hub::{Carrier, Hub};
 use crate::protocol::check_channel;
@@ -60,13 +58,7 @@ pub(super) async fn history(
     let subscribed = registration
         .subscribe(channel, Some(&everything))
         .await
-        .map_err(|Unavailable(why)| {
-            (
-                StatusCode::SERVICE_UNAVAILABLE,
-                Json(json!({ "error": why })),
-            )
-                .into_response()
-        })?;
+        .map_err(super::unavailable)?;
     drop(registration);
     let messages = subscribed
         .replay
