@@ -333,6 +333,11 @@ impl<P: Payload + Clone> Machine<P> {
     fn on_tab_hello(&mut self, tab: String, channels: Vec<String>) {
         if !self.subscriptions.knows(&tab) {
             self.effects.push_back(Effect::WatchTab { tab: tab.clone() });
+            // A tab new to this leader may be the reload of one that left
+            // messages in storage without handing them in (it knew no
+            // leader, or this one never heard of it): they go out before
+            // anything the new page load relays, keeping its order.
+            self.rescan_storage();
         }
         let change = self.subscriptions.set(&tab, &channels);
         self.apply(change);
@@ -340,14 +345,22 @@ impl<P: Payload + Clone> Machine<P> {
     }
 
     /// A tab left or died: its channels go, and its stored messages that
-    /// never reached this leader are taken over.
+    /// never reached this leader are taken over, even from a tab this
+    /// leader never heard of (it left before it knew a leader).
     pub(super) fn forget_tab(&mut self, tab: &str) {
-        if self.role != Role::Leader || !self.subscriptions.knows(tab) {
+        if self.role != Role::Leader {
             return;
         }
-        let change = self.subscriptions.remove(tab);
-        self.apply(change);
-        self.announce();
+        if self.subscriptions.knows(tab) {
+            let change = self.subscriptions.remove(tab);
+            self.apply(change);
+            self.announce();
+        }
+        self.rescan_storage();
+    }
+
+    /// Takes over what storage holds that this leader does not.
+    fn rescan_storage(&mut self) {
         if self.config.queue.durable {
             self.effects.push_back(Effect::Rescan);
         }

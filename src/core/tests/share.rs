@@ -263,6 +263,31 @@ fn what_a_leaders_rescan_finds_goes_out_at_once_on_an_open_socket() {
     assert!(tabs.stored().is_empty());
 }
 
+/// A page load that stored a message but knew no leader when it was
+/// reloaded or closed: the leader never heard of it.
+const UNHANDED_ID: &str = "0000000000009-deadtab0-00000001";
+
+#[test]
+fn a_leader_takes_over_the_stored_messages_of_a_tab_it_never_heard_of_when_it_leaves() {
+    let mut tabs = pair();
+    tabs.storage.borrow_mut().insert(UNHANDED_ID.to_owned(), ("left behind".to_owned(), 0.0, 0));
+    tabs.act(0, |leader| leader.input(Input::Peer(Peer::Bye { tab: "deadtab0".to_owned() })));
+    assert_eq!(tabs.tab(0).sent, ["left behind"]);
+    tabs.act(0, |leader| leader.ack(UNHANDED_ID));
+    assert!(tabs.stored().is_empty());
+}
+
+#[test]
+fn a_reloaded_tabs_unhanded_messages_go_out_before_its_new_ones() {
+    let mut tabs = pair();
+    // The earlier load crashed: no bye, nothing relayed.
+    tabs.storage.borrow_mut().insert(UNHANDED_ID.to_owned(), ("before the reload".to_owned(), 0.0, 0));
+    let reloaded = tabs.open();
+    send(tabs.tab(reloaded), "after the reload");
+    tabs.deliver();
+    assert_eq!(tabs.tab(0).sent, ["before the reload", "after the reload"]);
+}
+
 #[test]
 fn a_leader_going_into_the_back_forward_cache_hands_over_and_rejoins_when_back() {
     let mut tabs = pair();
