@@ -3,9 +3,9 @@
 // seed, Redis losing its data (brokerLoss) among them, then one test per
 // check of the scenario. Nothing sent may be lost, and no listener may
 // miss a message silently (every missing offset covered by a gap event).
-// The clients keep to the WebSocket (`transport: "websocket"`: under
-// faults every few seconds, default options would move them to HTTP);
-// memory.test.mjs runs the same on the memory broker, http.test.mjs with
+// The clients run on default options: under faults every few seconds they
+// fall back to HTTP and move back to the WebSocket as probes pass, so the
+// run covers the moves between transports too; memory.test.mjs runs the same on the memory broker, http.test.mjs with
 // the clients on the HTTP transport, raw.test.mjs the default-options
 // scenario against a plain ws echo server.
 //
@@ -22,7 +22,7 @@ const DURATION_MS = 75_000;
 let run;
 
 before(async () => {
-  run = await runChaos({ seed: SEED, durationMs: DURATION_MS, broker: "redis", transport: "websocket", log: (line) => console.log(line) });
+  run = await runChaos({ seed: SEED, durationMs: DURATION_MS, broker: "redis", log: (line) => console.log(line) });
   console.log(formatCounts(run.counts));
 }, { timeout: DURATION_MS + 230_000 });
 

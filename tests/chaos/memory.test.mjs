@@ -18,7 +18,7 @@ const DURATION_MS = 30_000;
 let run;
 
 before(async () => {
-  run = await runChaos({ seed: SEED, durationMs: DURATION_MS, broker: "memory", transport: "websocket", log: (line) => console.log(line) });
+  run = await runChaos({ seed: SEED, durationMs: DURATION_MS, broker: "memory", log: (line) => console.log(line) });
   console.log(formatCounts(run.counts));
 }, { timeout: DURATION_MS + 230_000 });
 
