@@ -1,8 +1,9 @@
 //! Command-line arguments, parsed by hand to keep the dependency set small:
 //! the options and their values here, those of client authentication in
-//! [`jwt`], the `--help` text in [`usage`].
+//! [`jwt`] and of the logs in [`logs`], the `--help` text in [`usage`].
 
 mod jwt;
+mod logs;
 mod usage;
 
 use std::net::{IpAddr, Ipv4Addr};
@@ -13,6 +14,8 @@ use tabwire_server::{DedupeLimits, HistoryLimits, Limits, ServerConfig};
 
 use self::jwt::JwtFlags;
 pub use self::jwt::SECRET_ENV;
+use self::logs::LogFlags;
+pub use self::logs::{LogFormat, Logs};
 pub use self::usage::USAGE;
 
 /// Everything the command line decides.
@@ -21,6 +24,7 @@ pub struct Args {
     pub host: IpAddr,
     pub port: u16,
     pub exit_after: Option<Duration>,
+    pub logs: Logs,
     pub server: ServerConfig,
 }
 
@@ -48,6 +52,7 @@ where
     let mut max_frame_bytes = None;
     let mut allowed_origins = Vec::new();
     let mut jwt = JwtFlags::default();
+    let mut logs = LogFlags::default();
     let mut history = None;
     let mut history_secs = None;
     let mut dedupe_ids = None;
@@ -55,7 +60,7 @@ where
     let mut dedupe_total = None;
     let mut redis = None;
     let mut test_control = false;
-    let mut verbose = false;
+    let mut metrics = false;
     let mut demo = false;
     let mut no_compression = false;
 
@@ -69,12 +74,18 @@ where
         };
         match name.as_str() {
             "-h" | "--help" => return Ok(Command::Help),
-            "--test-control" | "--verbose" | "--demo" | "--no-compression" | jwt::ALLOW_NO_EXP => {
+            "--test-control"
+            | "--metrics"
+            | "--demo"
+            | "--no-compression"
+            | logs::VERBOSE
+            | jwt::ALLOW_NO_EXP => {
                 if inline.is_some() {
                     return Err(format!("{name} takes no value"));
                 }
                 let flag = match name.as_str() {
-                    "--verbose" => &mut verbose,
+                    "--metrics" => &mut metrics,
+                    logs::VERBOSE => &mut logs.verbose,
                     "--demo" => &mut demo,
                     "--no-compression" => &mut no_compression,
                     jwt::ALLOW_NO_EXP => &mut jwt.allow_no_exp,
@@ -88,6 +99,10 @@ where
             jwt_flag if jwt::VALUED.contains(&jwt_flag) => {
                 let value = value(&name, inline, &mut args)?;
                 jwt.take(&name, value)?;
+            }
+            log_flag if logs::VALUED.contains(&log_flag) => {
+                let value = value(&name, inline, &mut args)?;
+                logs.take(&name, &value)?;
             }
             "--host" | "--port" | "--www" | "--pkg" | "--exit-after-secs" | "--rate"
             | "--burst" | "--max-frame-bytes" | "--allow-origin" | "--history"
@@ -121,6 +136,7 @@ where
     }
 
     let jwt = jwt.finish(secret_env)?;
+    let logs = logs.finish()?;
     let host = host.unwrap_or(IpAddr::V4(Ipv4Addr::LOCALHOST));
     let defaults = ServerConfig::default();
     if test_control && !host.is_loopback() {
@@ -132,11 +148,12 @@ where
         host,
         port: port.unwrap_or(8080),
         exit_after,
+        logs,
         server: ServerConfig {
             www: www.unwrap_or(defaults.www),
             pkg: pkg.unwrap_or(defaults.pkg),
             test_control,
-            verbose,
+            metrics,
             limits: Limits {
                 per_second: rate.unwrap_or(defaults.limits.per_second),
                 burst: burst.unwrap_or(defaults.limits.burst),
@@ -284,6 +301,7 @@ mod tests {
                 host: IpAddr::V4(Ipv4Addr::LOCALHOST),
                 port: 8080,
                 exit_after: None,
+                logs: Logs::default(),
                 server: ServerConfig::default(),
             })
         );
@@ -301,7 +319,10 @@ mod tests {
             "--test-control",
             "--exit-after-secs",
             "30",
-            "--verbose",
+            "--metrics",
+            "--log-level=warn",
+            "--log-format",
+            "json",
             "--rate",
             "10",
             "--burst=20",
@@ -336,11 +357,15 @@ mod tests {
                 host: IpAddr::V6(Ipv6Addr::LOCALHOST),
                 port: 0,
                 exit_after: Some(Duration::from_secs(30)),
+                logs: Logs {
+                    level: tracing::Level::WARN,
+                    format: LogFormat::Json,
+                },
                 server: ServerConfig {
                     www: PathBuf::from("site"),
                     pkg: PathBuf::from("out/pkg"),
                     test_control: true,
-                    verbose: true,
+                    metrics: true,
                     limits: Limits {
                         per_second: 10.0,
                         burst: 20,
@@ -428,6 +453,12 @@ mod tests {
     #[test]
     fn unknown_repeated_and_misused() {
         assert!(error(&["--verbose=yes"]).contains("takes no value"));
+        assert!(error(&["--metrics=on"]).contains("takes no value"));
+        assert!(error(&["--verbose", "--log-level", "trace"]).contains("one or the other"));
+        assert_eq!(
+            run(&["--verbose"]).map(|args| args.logs.level),
+            Ok(tracing::Level::DEBUG)
+        );
         assert!(error(&["--no-compression=yes"]).contains("takes no value"));
         assert!(error(&["--prot", "1"]).contains("unknown argument"));
         assert!(error(&["8080"]).contains("unknown argument"));

@@ -34,8 +34,6 @@ pub trait Subscribers: Send + Sync {
     /// Closes every connection subscribed to a channel: the broker may
     /// have lost some of their live messages.
     fn close_subscribers(&self, code: u16, reason: &str);
-    /// Writes a diagnostic line (with `--verbose`).
-    fn log(&self, message: std::fmt::Arguments<'_>);
 }
 
 /// The channel broker of one server.

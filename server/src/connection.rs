@@ -32,6 +32,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::sleep_until;
+use tracing::Instrument;
 use yawc::IncomingUpgrade;
 
 use self::answer::answer;
@@ -155,11 +156,12 @@ pub async fn upgrade(
     let session = Session::new(&hub, mode, crate::random::token(), &params);
     let (registration, commands) =
         hub.register(params.tag, protocol, Carrier::WebSocket { compressed });
+    let metrics = Arc::clone(&hub.metrics);
     tokio::spawn(async move {
         // Fails if the client went away before the switch completed; the
         // registration then goes with this task.
         if let Ok(socket) = upgraded.await {
-            let wire = Wire::Socket(Box::new(socket));
+            let wire = Wire::socket(socket, metrics);
             run(wire, session, registration, commands).await;
         }
     });
@@ -178,7 +180,8 @@ pub fn spawn_session(
 ) {
     let session = Session::new(hub, Mode::Protocol, name, &params);
     let (registration, commands) = hub.register(params.tag, true, carrier);
-    tokio::spawn(run(Wire::Http(outlet), session, registration, commands));
+    let wire = Wire::http(outlet, Arc::clone(&hub.metrics));
+    tokio::spawn(run(wire, session, registration, commands));
 }
 
 impl Session {
@@ -205,21 +208,38 @@ fn unix_ms() -> u64 {
         })
 }
 
+/// Serves the connection on `wire` (see [`serve`]) in a span naming it,
+/// so that what is logged meanwhile says which connection it concerns: the
+/// session its hello names, its tag, its mode. The tag, which the client
+/// chose, goes as a string value, which the text logs quote and escape.
+async fn run(
+    wire: Wire,
+    session: Session,
+    registration: Registration,
+    commands: mpsc::UnboundedReceiver<Command>,
+) {
+    let span = tracing::info_span!(
+        "connection",
+        session = %session.name,
+        tag = registration.tag(),
+        mode = ?session.mode,
+    );
+    serve(wire, session, registration, commands)
+        .instrument(span)
+        .await;
+}
+
 /// Serves the connection on `wire` until the client leaves, the network
 /// fails, or the control API drops or closes it. In protocol mode the
 /// server's hello goes first.
-async fn run(
+async fn serve(
     mut wire: Wire,
     mut session: Session,
     registration: Registration,
     mut commands: mpsc::UnboundedReceiver<Command>,
 ) {
     let hub = registration.hub();
-    hub.log(format_args!(
-        "connection opened (tag {:?}, {:?} mode)",
-        registration.tag(),
-        session.mode
-    ));
+    hub.log(format_args!("connection opened"));
     if session.mode == Mode::Protocol {
         let hello = protocol::hello(&session.name, unix_ms(), hub.limits.max_frame_bytes);
         if let Flow::End = send(&mut wire, hello).await {
@@ -289,10 +309,7 @@ async fn run(
     if let Some(done) = dropped {
         let _ = done.send(());
     }
-    hub.log(format_args!(
-        "connection ended (tag {:?})",
-        registration.tag()
-    ));
+    hub.log(format_args!("connection ended"));
 }
 
 /// What becomes of a frame before it is answered.
@@ -304,15 +321,22 @@ enum Admission {
     Close(u16, &'static str),
 }
 
-/// Applies the connection's limits to a frame.
+/// Applies the connection's limits to a frame, counting what they refuse.
 fn admit(frame: &Message, bucket: &mut Bucket, hub: &Hub) -> Admission {
     if frame.size() > hub.limits.max_frame_bytes {
+        hub.metrics.frame_too_large_closed();
         return Admission::Close(MESSAGE_TOO_BIG, "frame too large");
     }
     match bucket.take(&hub.limits, Instant::now()) {
         Verdict::Pass => Admission::Answer,
-        Verdict::Refuse => Admission::Refuse,
-        Verdict::Abuse => Admission::Close(POLICY_VIOLATION, "rate limit exceeded"),
+        Verdict::Refuse => {
+            hub.metrics.rate_limited();
+            Admission::Refuse
+        }
+        Verdict::Abuse => {
+            hub.metrics.rate_abuse_closed();
+            Admission::Close(POLICY_VIOLATION, "rate limit exceeded")
+        }
     }
 }
 

@@ -296,10 +296,7 @@ async fn publish(
         .await
         .map_err(unavailable)?;
     let offset = published.offset;
-    hub.log(format_args!(
-        "control: published {offset} to {channel:?}, reaching {:?}",
-        published.reach
-    ));
+    tracing::debug!(channel, offset, reach = ?published.reach, "control: published");
     Ok(Json(match published.reach {
         Reach::Subscribers(delivered) => json!({ "delivered": delivered, "offset": offset }),
         Reach::Instances(instances) => json!({ "instances": instances, "offset": offset }),

@@ -32,6 +32,7 @@ use crate::dedupe::{DedupeLimits, Windows};
 use crate::history::Since;
 use crate::jwt::JwtConfig;
 use crate::limits::Limits;
+use crate::metrics::{Metrics, Open};
 
 /// Which connections or records a control action applies to.
 #[derive(Debug, Clone, Copy)]
@@ -53,7 +54,6 @@ impl Scope<'_> {
 #[derive(Debug)]
 pub struct Hub {
     record_traffic: bool,
-    verbose: bool,
     /// What each connection may send.
     pub limits: Limits,
     /// Whether connections may negotiate permessage-deflate.
@@ -64,6 +64,8 @@ pub struct Hub {
     jwt: Option<JwtConfig>,
     /// Numbers, keeps and spreads channel messages.
     broker: Broker,
+    /// What `GET /metrics` shows, recorded by the connections.
+    pub metrics: Arc<Metrics>,
     next_id: AtomicU64,
     next_seq: AtomicU64,
     state: Mutex<State>,
@@ -105,15 +107,15 @@ struct Live {
 impl Hub {
     /// `record_traffic` is off when the control API is not mounted: nobody
     /// could read the records, so keeping them would only cost memory.
-    pub fn new(record_traffic: bool, verbose: bool) -> Self {
+    pub fn new(record_traffic: bool) -> Self {
         Hub {
             record_traffic,
-            verbose,
             limits: Limits::default(),
             compression: true,
             allowed_origins: Vec::new(),
             jwt: None,
             broker: Broker::default(),
+            metrics: Arc::default(),
             next_id: AtomicU64::new(1),
             next_seq: AtomicU64::new(0),
             state: Mutex::new(State {
@@ -159,6 +161,12 @@ impl Hub {
         self
     }
 
+    /// Records into `metrics` rather than into metrics nobody reads.
+    pub fn with_metrics(mut self, metrics: Arc<Metrics>) -> Self {
+        self.metrics = metrics;
+        self
+    }
+
     pub fn jwt(&self) -> Option<&JwtConfig> {
         self.jwt.as_ref()
     }
@@ -171,11 +179,12 @@ impl Hub {
                 .is_some_and(|origin| self.allowed_origins.iter().any(|allowed| allowed == origin))
     }
 
-    /// Writes a diagnostic line to stderr when started with `--verbose`.
+    /// Logs a diagnostic event (level debug: `--log-level debug`, or
+    /// `--verbose`): connections coming and going, refusals, control
+    /// actions. In a connection's task it carries the connection's fields
+    /// (its span: session, tag, mode).
     pub fn log(&self, message: std::fmt::Arguments<'_>) {
-        if self.verbose {
-            eprintln!("tabwire-server: {message}");
-        }
+        tracing::debug!("{message}");
     }
 
     /// A panic elsewhere while holding the lock leaves the counters usable,
@@ -212,6 +221,7 @@ impl Hub {
             hub: Arc::clone(self),
             id,
             tag,
+            _open: self.metrics.connection_opened(protocol, carrier),
         };
         (registration, receiver)
     }
@@ -273,6 +283,8 @@ pub struct Registration {
     hub: Arc<Hub>,
     id: u64,
     tag: String,
+    /// Counts the connection open in the metrics, until it goes.
+    _open: Open,
 }
 
 impl Registration {

@@ -2,8 +2,9 @@
 //! (a greeting, acknowledged messages deduplicated per client, channels
 //! with history and epochs), over a WebSocket or the HTTP transport; raw
 //! echo and heartbeat on `/raw`; the static
-//! demo and test pages; and (for tests only) a control API that breaks,
-//! stalls and inspects connections on demand.
+//! demo and test pages; for operators, Prometheus metrics on `/metrics`
+//! (with `--metrics`) and logs through `tracing`; and (for tests only) a
+//! control API that breaks, stalls and inspects connections on demand.
 
 mod auth;
 mod broker;
@@ -19,6 +20,7 @@ mod http;
 mod hub;
 mod jwt;
 mod limits;
+mod metrics;
 pub mod open_files;
 mod positions;
 mod protocol;
@@ -32,6 +34,7 @@ use std::sync::Arc;
 use axum::routing::{get, post};
 use axum::serve::ListenerExt;
 use axum::Router;
+use prometheus_client::registry::Registry;
 use tokio::net::TcpListener;
 
 use crate::broker::{Broker, Memory, RedisBroker, Subscribers};
@@ -42,6 +45,7 @@ use crate::http::{Forwarder, Sessions};
 use crate::hub::Hub;
 pub use crate::jwt::{JwtConfig, DEFAULT_LEEWAY_SECS};
 pub use crate::limits::Limits;
+use crate::metrics::{Link, Metrics};
 
 /// What the server serves; where it listens is the caller's listener.
 #[derive(Debug, Clone, PartialEq)]
@@ -53,8 +57,9 @@ pub struct ServerConfig {
     /// Mount the `/control/` routes. They let anyone who can reach the port
     /// break connections, so callers must keep the listener on loopback.
     pub test_control: bool,
-    /// Log connections and control actions to stderr.
-    pub verbose: bool,
+    /// Serve `GET /metrics` (Prometheus). Off by default: it tells anyone
+    /// who can reach the port how busy the server is.
+    pub metrics: bool,
     /// Per-connection rate and frame size.
     pub limits: Limits,
     /// Agree to permessage-deflate (RFC 7692) with clients that offer it,
@@ -87,7 +92,7 @@ impl Default for ServerConfig {
             www: PathBuf::from("www"),
             pkg: PathBuf::from("pkg"),
             test_control: false,
-            verbose: false,
+            metrics: false,
             limits: Limits::default(),
             compression: true,
             allowed_origins: Vec::new(),
@@ -111,7 +116,10 @@ pub async fn serve(config: ServerConfig, listener: TcpListener) -> io::Result<()
         // connection then finds out by itself.
         let _ = stream.set_nodelay(true);
     });
-    let hub = Hub::new(config.test_control, config.verbose)
+    let mut registry = Registry::default();
+    let metrics = Arc::new(Metrics::new(&mut registry));
+    let hub = Hub::new(config.test_control)
+        .with_metrics(Arc::clone(&metrics))
         .guarded(config.limits, config.allowed_origins.clone())
         .with_jwt(config.jwt.clone())
         .with_compression(config.compression)
@@ -132,20 +140,29 @@ pub async fn serve(config: ServerConfig, listener: TcpListener) -> io::Result<()
             let redis = Arc::new(redis);
             let hub = Arc::new(hub.with_broker(Broker::Redis(Arc::clone(&redis))));
             let subscribers: Arc<dyn Subscribers> = hub.clone();
-            redis.listen(Arc::downgrade(&subscribers), announcements);
+            redis.listen(
+                Arc::downgrade(&subscribers),
+                announcements,
+                metrics.redis_link(Link::Channels),
+            );
             let (forwarder, requests) = Forwarder::connect(url, sessions.instance())
                 .await
                 .map_err(io::Error::other)?;
             let forwarder = Arc::new(forwarder);
-            forwarder.listen(Arc::downgrade(&sessions), requests);
+            forwarder.listen(
+                Arc::downgrade(&sessions),
+                requests,
+                metrics.redis_link(Link::Sessions),
+            );
             (hub, Some(forwarder))
         }
     };
     if config.demo {
         tokio::spawn(demo::run(Arc::downgrade(&hub)));
     }
+    metrics::count_subscriptions(&mut registry, Arc::clone(&hub));
     let transport = http::Endpoint::new(Arc::clone(&hub), sessions, forwarder);
-    axum::serve(listener, app(&config, hub, transport)).await
+    axum::serve(listener, app(&config, hub, transport, registry)).await
 }
 
 /// Hexadecimal digits of an instance's id, which starts the id of every
@@ -153,8 +170,14 @@ pub async fn serve(config: ServerConfig, listener: TcpListener) -> io::Result<()
 const INSTANCE_CHARS: usize = 16;
 
 /// The whole router: `/ws` (a WebSocket upgrade, or the HTTP transport)
-/// and `/raw`, then the control routes if enabled, then files.
-fn app(config: &ServerConfig, hub: Arc<Hub>, transport: http::Endpoint) -> Router {
+/// and `/raw`, then `/metrics` and the control routes if enabled, then
+/// files.
+fn app(
+    config: &ServerConfig,
+    hub: Arc<Hub>,
+    transport: http::Endpoint,
+    registry: Registry,
+) -> Router {
     let protocol = Endpoint::protocol(Arc::clone(&hub));
     let raw = Endpoint::raw(Arc::clone(&hub));
     let http = post(http::post)
@@ -166,6 +189,10 @@ fn app(config: &ServerConfig, hub: Arc<Hub>, transport: http::Endpoint) -> Route
             get(connection::upgrade).with_state(protocol).merge(http),
         )
         .route("/raw", get(connection::upgrade).with_state(raw));
+    if config.metrics {
+        let exposition = get(metrics::exposition).with_state(Arc::new(registry));
+        app = app.route("/metrics", exposition);
+    }
     if config.test_control {
         app = app.merge(control::routes(hub));
     }

@@ -1,7 +1,9 @@
 //! `tabwire-server`: parses the command line, binds, announces the address on
-//! stdout for scripts, and serves until a signal or `--exit-after-secs`.
+//! stdout for scripts, and serves until a signal or `--exit-after-secs`,
+//! logging to stderr ([`logs`]).
 
 mod args;
+mod logs;
 
 use std::ffi::OsString;
 use std::io::Write;
@@ -26,20 +28,21 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    logs::init(args.logs);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
     {
         Ok(runtime) => runtime,
         Err(error) => {
-            eprintln!("tabwire-server: cannot start the async runtime: {error}");
+            tracing::error!("cannot start the async runtime: {error}");
             return ExitCode::FAILURE;
         }
     };
     match runtime.block_on(run(args)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
-            eprintln!("tabwire-server: {message}");
+            tracing::error!("{message}");
             ExitCode::FAILURE
         }
     }
@@ -55,6 +58,7 @@ async fn run(args: Args) -> Result<(), String> {
         .local_addr()
         .map_err(|error| format!("cannot read the bound address: {error}"))?;
     announce(address);
+    tracing::info!(%address, "listening");
     tokio::select! {
         served = tabwire_server::serve(args.server, listener) => {
             served.map_err(|error| format!("server failed: {error}"))
@@ -69,12 +73,13 @@ async fn run(args: Args) -> Result<(), String> {
 /// on a failure the server goes on with the limit it has.
 fn raise_open_files_limit() {
     match tabwire_server::open_files::raise_to_hard_limit() {
-        Ok(limit) if limit.after > limit.before => eprintln!(
-            "tabwire-server: open-files limit {} (raised from {})",
-            limit.after, limit.before
+        Ok(limit) if limit.after > limit.before => tracing::info!(
+            "open-files limit {} (raised from {})",
+            limit.after,
+            limit.before
         ),
-        Ok(limit) => eprintln!("tabwire-server: open-files limit {}", limit.after),
-        Err(error) => eprintln!("tabwire-server: cannot raise the open-files limit: {error}"),
+        Ok(limit) => tracing::info!("open-files limit {}", limit.after),
+        Err(error) => tracing::warn!("cannot raise the open-files limit: {error}"),
     }
 }
 
@@ -85,7 +90,7 @@ fn announce(address: SocketAddr) {
         .and_then(|()| stdout.flush());
     if let Err(error) = written {
         // The server is still useful to a caller that knows the port.
-        eprintln!("tabwire-server: cannot write the address to stdout: {error}");
+        tracing::warn!("cannot write the address to stdout: {error}");
     }
 }
 

@@ -10,6 +10,7 @@ Reference WebSocket server for tabwire, on one port:
              and channels with history
   /raw       raw mode: {\"type\":\"ping\"} gets {\"type\":\"pong\"}, anything else
              is echoed; no hello, no subprotocol
+  /metrics   Prometheus metrics, with --metrics
   /control/  an optional test control API
   /          static files
 
@@ -63,7 +64,16 @@ Options:
   --demo                 publish the demo dashboard's streams (fund NAVs,
                          approval requests, risk alerts); with several
                          instances on one --redis, on one of them only
-  --verbose              log connections and control actions to stderr
+  --metrics              serve GET /metrics: Prometheus metrics (connections,
+                         frames, acks, closes, Redis link, publication
+                         latency), listed in docs/OPERATIONS.md; counts only,
+                         no tags, channels or clients (default: off, as
+                         anyone who reaches the port could read them)
+  --log-level LEVEL      error, warn, info, debug or trace (default info:
+                         the start and warnings; debug adds connections and
+                         control actions); logs go to stderr
+  --log-format FORMAT    text or json, one object a line (default text)
+  --verbose              the same as --log-level debug
   -h, --help             print this help
 
 Environment:
@@ -77,6 +87,7 @@ On start, prints one line to stdout:
 #[cfg(test)]
 mod tests {
     use super::super::jwt::{ALLOW_NO_EXP, SECRET_ENV, VALUED};
+    use super::super::logs;
     use super::*;
     use tabwire_server::DEFAULT_LEEWAY_SECS;
 
@@ -89,10 +100,12 @@ mod tests {
             "--dedupe-ids",
             "--dedupe-secs",
             "--dedupe-total",
+            "--metrics",
+            logs::VERBOSE,
             ALLOW_NO_EXP,
             SECRET_ENV,
         ];
-        for word in words.into_iter().chain(VALUED) {
+        for word in words.into_iter().chain(VALUED).chain(logs::VALUED) {
             assert!(USAGE.contains(word), "{word}");
         }
         let leeway = format!("(default {DEFAULT_LEEWAY_SECS};");

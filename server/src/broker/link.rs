@@ -8,6 +8,8 @@ use futures_util::StreamExt;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig, PubSub};
 use redis::{Client, Msg, RedisResult};
 
+use crate::metrics::LinkState;
+
 /// Longest wait for one Redis command; past it, what needed it fails (a
 /// frame that needed the channel broker is not handled and its connection
 /// closed with 1013, to be retried).
@@ -69,13 +71,20 @@ pub trait Listener: Send + 'static {
 
 /// Hands every message of `pubsub`, a subscription to `topic`, to
 /// `listener`, subscribing again (backing off) whenever the link breaks,
-/// until the listener says to stop.
-pub fn listen(client: Client, topic: Topic, pubsub: PubSub, listener: impl Listener) {
+/// until the listener says to stop; `state` follows whether it is up.
+pub fn listen(
+    client: Client,
+    topic: Topic,
+    pubsub: PubSub,
+    listener: impl Listener,
+    state: LinkState,
+) {
     tokio::spawn(async move {
         let mut pubsub = Some(pubsub);
         let mut delay = Duration::from_millis(50);
         loop {
             if let Some(mut connected) = pubsub.take() {
+                state.up();
                 listener.connected();
                 delay = Duration::from_millis(50);
                 let mut messages = connected.on_message();
@@ -84,6 +93,7 @@ pub fn listen(client: Client, topic: Topic, pubsub: PubSub, listener: impl Liste
                         return;
                     }
                 }
+                state.down();
                 if !listener.lost() {
                     return;
                 }

@@ -38,6 +38,7 @@ use redis::{Client, Msg, Script, Value};
 use super::link::{self, Listener, Topic};
 use super::{Published, Reach, Subscribed, Subscribers, Unavailable};
 use crate::history::{replay, HistoryLimits, Kept, Since};
+use crate::metrics::LinkState;
 
 const ANNOUNCEMENTS: Topic = Topic::Pattern("tabwire:pub:*");
 const ANNOUNCEMENT_PREFIX: &str = "tabwire:pub:";
@@ -95,13 +96,18 @@ impl RedisBroker {
     }
 
     /// Hands every announcement to `subscribers`, for as long as they live,
-    /// listening again whenever the link breaks.
-    pub fn listen(self: &Arc<Self>, subscribers: Weak<dyn Subscribers>, pubsub: PubSub) {
+    /// listening again whenever the link breaks; `state` follows the link.
+    pub fn listen(
+        self: &Arc<Self>,
+        subscribers: Weak<dyn Subscribers>,
+        pubsub: PubSub,
+        state: LinkState,
+    ) {
         let listener = Announcements {
             broker: Arc::clone(self),
             subscribers,
         };
-        link::listen(self.client.clone(), ANNOUNCEMENTS, pubsub, listener);
+        link::listen(self.client.clone(), ANNOUNCEMENTS, pubsub, listener, state);
     }
 
     /// Publishes `data` to `channel`; with `once`, only if that id was not
@@ -241,9 +247,7 @@ impl Listener for Announcements {
         let Some(alive) = self.subscribers.upgrade() else {
             return false;
         };
-        alive.log(format_args!(
-            "lost the Redis announcements; closing subscribers"
-        ));
+        tracing::warn!("lost the Redis announcements; closing subscribers (1012)");
         alive.close_subscribers(SERVICE_RESTART, "channel broker link lost");
         true
     }

@@ -141,12 +141,14 @@ async fn deliver(
             }
         }
     } else {
+        hub.metrics.duplicate();
         hub.log(format_args!(
             "duplicate message {:?} ({scope:?}) acknowledged again",
             delivery.id
         ));
     }
     if delivered.ack {
+        hub.metrics.ack_sent();
         return send(wire, ack(&delivery.id)).await;
     }
     Flow::Continue
@@ -184,6 +186,7 @@ async fn subscribe(
 
 /// Ends a connection whose frame needed the unreachable broker.
 async fn broker_unavailable(wire: &mut Wire, hub: &Hub, Unavailable(why): Unavailable) -> Flow {
+    hub.metrics.broker_unavailable_closed();
     hub.log(format_args!("{why}; closing the connection (1013)"));
     close(
         wire,

@@ -2,7 +2,7 @@
 //! connection's task: stall and resume, drop and close, channel messages
 //! (held while stalled, released in order), and the firehose.
 
-use super::{send, Flow, Wire};
+use super::{Flow, Gone, Wire};
 use crate::hub::{Command, Firehose, Order};
 use crate::positions::Positions;
 use crate::protocol::Message;
@@ -44,9 +44,16 @@ pub(super) async fn obey(
             channel,
             offset,
             frame,
+            taken,
         } => {
             if positions.advance(&channel, offset) {
-                send(wire, Message::Text(frame.as_ref().into())).await
+                match wire
+                    .publish(Message::Text(frame.as_ref().into()), taken)
+                    .await
+                {
+                    Ok(()) => Flow::Continue,
+                    Err(Gone) => Flow::End,
+                }
             } else {
                 Flow::Continue
             }

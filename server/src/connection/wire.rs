@@ -1,8 +1,10 @@
 //! What carries a connection's frames: a WebSocket, or an HTTP session
 //! ([`crate::http`]). The serving loop speaks to either through [`Wire`],
-//! so that both get one protocol, one set of limits and the same orders.
+//! so that both get one protocol, one set of limits and the same orders,
+//! and count their data frames in the same metrics.
 
-use std::time::Duration;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use futures_util::SinkExt;
 use tokio::time::timeout;
@@ -10,6 +12,7 @@ use yawc::close::CloseCode;
 use yawc::{Frame, HttpWebSocket as WebSocket, OpCode};
 
 use crate::http::Outlet;
+use crate::metrics::Metrics;
 use crate::protocol::Message;
 
 /// How long sending the close itself may take (the client may have stopped
@@ -24,53 +27,90 @@ const CLOSE_HANDSHAKE_LIMIT: Duration = Duration::from_secs(5);
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Gone;
 
-/// A connection's way to its client. Dropping it without [`Wire::close`]
-/// ends the connection as a network failure would: a WebSocket's TCP
-/// stream goes without a close frame, an HTTP session ends without its
-/// close event (the client reads 1006 either way).
-pub enum Wire {
+/// A connection's way to its client, and the metrics its frames count in.
+/// Dropping it without [`Wire::close`] ends the connection as a network
+/// failure would: a WebSocket's TCP stream goes without a close frame, an
+/// HTTP session ends without its close event (the client reads 1006
+/// either way).
+pub struct Wire {
+    way: Way,
+    metrics: Arc<Metrics>,
+}
+
+enum Way {
     Socket(Box<WebSocket>),
     Http(Outlet),
 }
 
 impl Wire {
+    pub fn socket(socket: WebSocket, metrics: Arc<Metrics>) -> Self {
+        Wire {
+            way: Way::Socket(Box::new(socket)),
+            metrics,
+        }
+    }
+
+    pub fn http(outlet: Outlet, metrics: Arc<Metrics>) -> Self {
+        Wire {
+            way: Way::Http(outlet),
+            metrics,
+        }
+    }
+
     /// Sends one frame.
     pub async fn send(&mut self, frame: Message) -> Result<(), Gone> {
-        match self {
-            Wire::Socket(socket) => socket.send(data_frame(frame)).await.map_err(|_| Gone),
-            Wire::Http(outlet) => outlet.send(frame).await,
-        }
+        self.write(frame, false).await
+    }
+
+    /// Sends a channel message that the hub took at `taken`, and records
+    /// how long it took to be written.
+    pub async fn publish(&mut self, frame: Message, taken: Instant) -> Result<(), Gone> {
+        self.send(frame).await?;
+        self.metrics.publication_written(taken);
+        Ok(())
     }
 
     /// Queues one frame behind the others: a WebSocket writes its buffer
     /// when it fills, and on [`Wire::flush`].
     pub async fn feed(&mut self, frame: Message) -> Result<(), Gone> {
-        match self {
-            Wire::Socket(socket) => socket.feed(data_frame(frame)).await.map_err(|_| Gone),
-            Wire::Http(outlet) => outlet.send(frame).await,
+        self.write(frame, true).await
+    }
+
+    /// Sends one frame, or with `queue` only queues it on a WebSocket (an
+    /// HTTP session sends it either way), and counts it.
+    async fn write(&mut self, frame: Message, queue: bool) -> Result<(), Gone> {
+        let size = frame.size();
+        match &mut self.way {
+            Way::Socket(socket) if queue => {
+                socket.feed(data_frame(frame)).await.map_err(|_| Gone)?
+            }
+            Way::Socket(socket) => socket.send(data_frame(frame)).await.map_err(|_| Gone)?,
+            Way::Http(outlet) => outlet.send(frame).await?,
         }
+        self.metrics.frame_sent(size);
+        Ok(())
     }
 
     /// Sends what [`Wire::feed`] queued.
     pub async fn flush(&mut self) -> Result<(), Gone> {
-        match self {
-            Wire::Socket(socket) => socket.flush().await.map_err(|_| Gone),
-            Wire::Http(_) => Ok(()),
+        match &mut self.way {
+            Way::Socket(socket) => socket.flush().await.map_err(|_| Gone),
+            Way::Http(_) => Ok(()),
         }
     }
 
     /// Sends the close with `code` and `reason`; returns whether it went
     /// within [`SEND_CLOSE_LIMIT`].
     pub async fn close(&mut self, code: u16, reason: String) -> bool {
-        match self {
-            Wire::Socket(socket) => {
+        match &mut self.way {
+            Way::Socket(socket) => {
                 let frame = Frame::close(CloseCode::from(code), reason);
                 matches!(
                     timeout(SEND_CLOSE_LIMIT, socket.send(frame)).await,
                     Ok(Ok(()))
                 )
             }
-            Wire::Http(outlet) => outlet.close(code, reason, SEND_CLOSE_LIMIT).await,
+            Way::Http(outlet) => outlet.close(code, reason, SEND_CLOSE_LIMIT).await,
         }
     }
 
@@ -78,7 +118,7 @@ impl Wire {
     /// close frame, ignoring data that was already in flight. An HTTP
     /// session has nothing to wait for: its close event ends it.
     pub async fn finish_close(&mut self) {
-        if let Wire::Socket(socket) = self {
+        if let Way::Socket(socket) = &mut self.way {
             let _ = timeout(CLOSE_HANDSHAKE_LIMIT, drain(socket)).await;
         }
     }
@@ -89,10 +129,12 @@ impl Wire {
     /// frame over yawc's own bounds), or, for an HTTP session, its stream
     /// or polls stopped. yawc answers pings on its own.
     pub async fn receive(&mut self) -> Option<Message> {
-        match self {
-            Wire::Socket(socket) => receive(socket).await,
-            Wire::Http(outlet) => outlet.receive().await,
-        }
+        let frame = match &mut self.way {
+            Way::Socket(socket) => receive(socket).await,
+            Way::Http(outlet) => outlet.receive().await,
+        }?;
+        self.metrics.frame_received(frame.size());
+        Some(frame)
     }
 }
 

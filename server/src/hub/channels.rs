@@ -2,8 +2,9 @@
 //! channel messages to them. The [`Broker`] numbers and keeps the messages;
 //! it reaches the connections through [`Subscribers`], which the hub is.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
+use std::time::Instant;
 
 use tokio::sync::oneshot;
 
@@ -81,6 +82,19 @@ impl Hub {
         }
         counts
     }
+
+    /// How many subscriptions the live connections hold, over how many
+    /// channels.
+    pub fn subscription_totals(&self) -> (usize, usize) {
+        let state = self.state();
+        let mut channels = HashSet::new();
+        let mut subscriptions = 0;
+        for live in state.connections.values() {
+            subscriptions += live.channels.len();
+            channels.extend(live.channels.iter().map(String::as_str));
+        }
+        (subscriptions, channels.len())
+    }
 }
 
 impl Subscribers for Hub {
@@ -91,6 +105,7 @@ impl Subscribers for Hub {
             channel: Arc::from(channel),
             offset,
             frame: Arc::from(publication(channel, offset, data)),
+            taken: Instant::now(),
         };
         let state = self.state();
         let mut delivered = 0;
@@ -124,9 +139,5 @@ impl Subscribers for Hub {
             let _ = live.commands.send(Command { order, done });
             false
         });
-    }
-
-    fn log(&self, message: std::fmt::Arguments<'_>) {
-        Hub::log(self, message);
     }
 }

@@ -2,6 +2,7 @@
 //! out by its task (`connection/orders.rs`).
 
 use std::sync::Arc;
+use std::time::Instant;
 
 use tokio::sync::oneshot;
 
@@ -22,6 +23,8 @@ pub enum Order {
         channel: Arc<str>,
         offset: u64,
         frame: Arc<str>,
+        /// When the hub took it, for the latency of its write.
+        taken: Instant,
     },
     /// Send these frames, back to back and as fast as the socket takes
     /// them (`/control/firehose`, for throughput benchmarks).

@@ -6,7 +6,7 @@ use crate::dedupe::{DedupeScope, Sender};
 use crate::history::Since;
 
 fn hub() -> Arc<Hub> {
-    Arc::new(Hub::new(true, false))
+    Arc::new(Hub::new(true))
 }
 
 /// A WebSocket, compressed or not.
@@ -113,7 +113,7 @@ fn records_are_capped_per_tag() {
 
 #[test]
 fn nothing_is_recorded_without_the_control_api() {
-    let hub = Arc::new(Hub::new(false, false));
+    let hub = Arc::new(Hub::new(false));
     hub.record("a", "one".into());
     assert!(hub.received(Scope::All).is_empty());
     assert_eq!(hub.stats(Scope::All).frames_received, 0);
@@ -214,7 +214,7 @@ fn handled_ids_follow_the_dedupe_limits() {
         ids_per_scope: 2,
         ..crate::dedupe::DedupeLimits::default()
     };
-    let hub = Arc::new(Hub::new(true, false).with_dedupe(limits));
+    let hub = Arc::new(Hub::new(true).with_dedupe(limits));
     let a = client("a", "c");
     for id in ["1", "2", "3"] {
         assert!(hub.handle_once(&a, id, id).handled);
@@ -264,19 +264,22 @@ fn withheld_acks_and_reset() {
 
 #[test]
 fn ids_are_remembered_without_the_control_api() {
-    let hub = Arc::new(Hub::new(false, false));
+    let hub = Arc::new(Hub::new(false));
     assert!(hub.handle_once(&client("a", "c"), "1", "one").handled);
     assert!(!hub.handle_once(&client("a", "c"), "1", "one").handled);
     assert!(hub.received(Scope::All).is_empty());
 }
 
-fn publication(offset: u64, data: &str) -> Order {
-    Order::Publication {
-        channel: Arc::from("x"),
-        offset,
-        frame: Arc::from(format!(
-            r#"{{"type":"pub","channel":"x","offset":{offset},"data":{data}}}"#
-        )),
+/// The channel, offset and frame of a publication order.
+fn publication(order: &Order) -> (&str, u64, &str) {
+    match order {
+        Order::Publication {
+            channel,
+            offset,
+            frame,
+            ..
+        } => (channel, *offset, frame),
+        other => panic!("not a publication: {other:?}"),
     }
 }
 
@@ -308,12 +311,20 @@ async fn channels_follow_connections_and_scopes() {
         [("x".to_owned(), 2), ("y".to_owned(), 1)]
     );
     assert_eq!(counts(Scope::Tag("t")), [("x".to_owned(), 2)]);
+    assert_eq!(hub.subscription_totals(), (3, 2));
     assert_eq!(hub.stats(Scope::Tag("t")).subscribe_frames, 3);
 
     assert_eq!(reached(hub.publish("x", "7").await), (2, 1));
     for receiver in [&mut a_rx, &mut b_rx] {
         let command = receiver.try_recv().expect("a publication");
-        assert_eq!(command.order, publication(1, "7"));
+        assert_eq!(
+            publication(&command.order),
+            (
+                "x",
+                1,
+                r#"{"type":"pub","channel":"x","offset":1,"data":7}"#
+            )
+        );
     }
     assert!(c_rx.try_recv().is_err(), "not subscribed to x");
 
@@ -323,6 +334,7 @@ async fn channels_follow_connections_and_scopes() {
     assert_eq!(counts(Scope::Tag("t")), [("x".to_owned(), 1)]);
     drop(a);
     assert_eq!(counts(Scope::Tag("t")), []);
+    assert_eq!(hub.subscription_totals(), (1, 1));
     assert_eq!(
         reached(hub.publish("x", "8").await),
         (0, 2),
@@ -330,6 +342,7 @@ async fn channels_follow_connections_and_scopes() {
     );
     drop(c);
     assert_eq!(counts(Scope::All), []);
+    assert_eq!(hub.subscription_totals(), (0, 0));
 }
 
 #[tokio::test]
