@@ -1,8 +1,10 @@
 //! Command-line arguments, parsed by hand to keep the dependency set small:
 //! the options and their values here, those of client authentication in
-//! [`jwt`], the `--help` text in [`usage`].
+//! [`jwt`], those of timeouts in [`timeouts`], the `--help` text in
+//! [`usage`].
 
 mod jwt;
+mod timeouts;
 mod usage;
 
 use std::net::{IpAddr, Ipv4Addr};
@@ -13,6 +15,7 @@ use tabwire_server::{DedupeLimits, HistoryLimits, Limits, ServerConfig};
 
 use self::jwt::JwtFlags;
 pub use self::jwt::SECRET_ENV;
+use self::timeouts::TimeoutFlags;
 pub use self::usage::USAGE;
 
 /// Everything the command line decides.
@@ -48,6 +51,7 @@ where
     let mut max_frame_bytes = None;
     let mut allowed_origins = Vec::new();
     let mut jwt = JwtFlags::default();
+    let mut timeouts = TimeoutFlags::default();
     let mut history = None;
     let mut history_secs = None;
     let mut dedupe_ids = None;
@@ -89,6 +93,10 @@ where
                 let value = value(&name, inline, &mut args)?;
                 jwt.take(&name, value)?;
             }
+            timeout_flag if timeouts::VALUED.contains(&timeout_flag) => {
+                let value = value(&name, inline, &mut args)?;
+                timeouts.take(&name, &value)?;
+            }
             "--host" | "--port" | "--www" | "--pkg" | "--exit-after-secs" | "--rate"
             | "--burst" | "--max-frame-bytes" | "--allow-origin" | "--history"
             | "--history-secs" | "--dedupe-ids" | "--dedupe-secs" | "--dedupe-total"
@@ -121,6 +129,7 @@ where
     }
 
     let jwt = jwt.finish(secret_env)?;
+    let timeouts = timeouts.finish(jwt.is_some())?;
     let host = host.unwrap_or(IpAddr::V4(Ipv4Addr::LOCALHOST));
     let defaults = ServerConfig::default();
     if test_control && !host.is_loopback() {
@@ -142,6 +151,7 @@ where
                 burst: burst.unwrap_or(defaults.limits.burst),
                 max_frame_bytes: max_frame_bytes.unwrap_or(defaults.limits.max_frame_bytes),
             },
+            timeouts,
             compression: !no_compression,
             allowed_origins,
             jwt,
@@ -260,7 +270,7 @@ fn parse_secs(value: &str) -> Result<Duration, String> {
 mod tests {
     use super::*;
     use std::net::Ipv6Addr;
-    use tabwire_server::JwtConfig;
+    use tabwire_server::{JwtConfig, Timeouts};
 
     fn run(args: &[&str]) -> Result<Args, String> {
         match parse(args.iter().map(|arg| arg.to_string()), None)? {
@@ -329,6 +339,12 @@ mod tests {
             "--redis",
             "redis://127.0.0.1:6379",
             "--demo",
+            "--header-timeout-secs=3",
+            "--auth-timeout-secs",
+            "4",
+            "--idle-timeout-secs=0",
+            "--tcp-keepalive-secs",
+            "60",
         ]);
         assert_eq!(
             parsed,
@@ -345,6 +361,12 @@ mod tests {
                         per_second: 10.0,
                         burst: 20,
                         max_frame_bytes: 300
+                    },
+                    timeouts: Timeouts {
+                        header: Duration::from_secs(3),
+                        auth: Duration::from_secs(4),
+                        idle: None,
+                        tcp_keepalive: Some(Duration::from_secs(60)),
                     },
                     compression: false,
                     allowed_origins: vec![

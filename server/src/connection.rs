@@ -17,8 +17,16 @@
 //! runs with `--no-compression`. yawc answers WebSocket pings and the
 //! client's close frame by itself; the data frames are mapped to and from
 //! [`Message`] in [`wire`].
+//!
+//! A connection from which no frame at all arrives for the idle timeout
+//! (`--idle-timeout-secs`: pings count, WebSocket control frames too) is
+//! closed with 1001, which clients take for a reason to reconnect. `/raw`
+//! gets it too: an idle socket costs the same there, and a raw client
+//! that means to stay quiet for long sends its heartbeat ping, which
+//! `/raw` answers.
 
 mod answer;
+mod idle;
 mod orders;
 mod wire;
 
@@ -31,13 +39,14 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use tokio::sync::{mpsc, oneshot};
-use tokio::time::sleep_until;
+use tokio::time::{sleep_until, timeout};
 use yawc::IncomingUpgrade;
 
 use self::answer::answer;
+use self::idle::Idle;
 use self::orders::{obey, release};
 pub use self::wire::Gone;
-use self::wire::Wire;
+use self::wire::{Inbound, Wire};
 use crate::auth::{Auth, AUTH_FAILED};
 use crate::handshake;
 use crate::http::Outlet;
@@ -155,10 +164,13 @@ pub async fn upgrade(
     let session = Session::new(&hub, mode, crate::random::token(), &params);
     let (registration, commands) =
         hub.register(params.tag, protocol, Carrier::WebSocket { compressed });
+    let handshake_limit = hub.timeouts.header;
     tokio::spawn(async move {
-        // Fails if the client went away before the switch completed; the
-        // registration then goes with this task.
-        if let Ok(socket) = upgraded.await {
+        // Fails if the client went away before the switch completed, or
+        // the switch took longer than a request's head may (the answer
+        // stuck in a client that does not read); the registration then
+        // goes with this task.
+        if let Ok(Ok(socket)) = timeout(handshake_limit, upgraded).await {
             let wire = Wire::Socket(Box::new(socket));
             run(wire, session, registration, commands).await;
         }
@@ -235,6 +247,7 @@ async fn run(
         close(&mut wire, AUTH_FAILED, reason.clone()).await;
         return;
     }
+    let mut idle = Idle::new(hub.timeouts.idle);
     let dropped = loop {
         let expiry = session.auth.deadline();
         let flow = if stalled {
@@ -252,6 +265,9 @@ async fn run(
                     if stalled {
                         flow
                     } else {
+                        // What the client sent while the server did not
+                        // read is only now heard: the silence was not its.
+                        idle.heard();
                         release(std::mem::take(&mut held), &mut wire, positions).await
                     }
                 }
@@ -265,17 +281,20 @@ async fn run(
                 Some(command) = commands.recv() => {
                     obey(command, &mut wire, &mut stalled, &mut session.positions).await
                 }
-                () = sleep_until(expiry.unwrap_or_else(Instant::now).into()), if expiry.is_some() => {
-                    close(&mut wire, AUTH_FAILED, "token expired".to_owned()).await
+                reason = lapse(expiry) => close(&mut wire, AUTH_FAILED, reason.to_owned()).await,
+                () = idle.expired() => close(&mut wire, GOING_AWAY, IDLE.to_owned()).await,
+                inbound = wire.receive() => {
+                    idle.heard();
+                    match inbound {
+                        Some(Inbound::Frame(frame)) => match admit(&frame, &mut bucket, hub) {
+                            Admission::Answer => answer(frame, &mut session, &mut wire, &registration).await,
+                            Admission::Refuse => send(&mut wire, rate_limited()).await,
+                            Admission::Close(code, reason) => close(&mut wire, code, reason.to_owned()).await,
+                        },
+                        Some(Inbound::Control) => Flow::Continue,
+                        None => Flow::End,
+                    }
                 }
-                inbound = wire.receive() => match inbound {
-                    Some(frame) => match admit(&frame, &mut bucket, hub) {
-                        Admission::Answer => answer(frame, &mut session, &mut wire, &registration).await,
-                        Admission::Refuse => send(&mut wire, rate_limited()).await,
-                        Admission::Close(code, reason) => close(&mut wire, code, reason.to_owned()).await,
-                    },
-                    None => Flow::End,
-                },
             }
         };
         match flow {
@@ -293,6 +312,17 @@ async fn run(
         "connection ended (tag {:?})",
         registration.tag()
     ));
+}
+
+/// Resolves at a deadline to its reason; never without one.
+async fn lapse(deadline: Option<(Instant, &'static str)>) -> &'static str {
+    match deadline {
+        Some((at, reason)) => {
+            sleep_until(at.into()).await;
+            reason
+        }
+        None => std::future::pending().await,
+    }
 }
 
 /// What becomes of a frame before it is answered.
@@ -320,6 +350,11 @@ fn admit(frame: &Message, bucket: &mut Bucket, hub: &Hub) -> Admission {
 const MESSAGE_TOO_BIG: u16 = 1009;
 /// Close code for a client that keeps sending over the rate limit.
 const POLICY_VIOLATION: u16 = 1008;
+/// Close code for a connection idle past the idle timeout: the server
+/// goes away from it, and the client may come back.
+const GOING_AWAY: u16 = 1001;
+/// The reason of that close.
+const IDLE: &str = "idle: no frame from the client in time";
 
 /// Sends the close and ends the connection.
 async fn close(wire: &mut Wire, code: u16, reason: String) -> Flow {

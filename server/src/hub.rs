@@ -32,6 +32,7 @@ use crate::dedupe::{DedupeLimits, Windows};
 use crate::history::Since;
 use crate::jwt::JwtConfig;
 use crate::limits::Limits;
+use crate::timeouts::Timeouts;
 
 /// Which connections or records a control action applies to.
 #[derive(Debug, Clone, Copy)]
@@ -56,6 +57,9 @@ pub struct Hub {
     verbose: bool,
     /// What each connection may send.
     pub limits: Limits,
+    /// How long a connection waits for its client's credentials and
+    /// frames.
+    pub timeouts: Timeouts,
     /// Whether connections may negotiate permessage-deflate.
     pub compression: bool,
     /// Origins allowed to connect; empty: any.
@@ -110,6 +114,7 @@ impl Hub {
             record_traffic,
             verbose,
             limits: Limits::default(),
+            timeouts: Timeouts::default(),
             compression: true,
             allowed_origins: Vec::new(),
             jwt: None,
@@ -130,6 +135,12 @@ impl Hub {
     pub fn guarded(mut self, limits: Limits, allowed_origins: Vec<String>) -> Self {
         self.limits = limits;
         self.allowed_origins = allowed_origins;
+        self
+    }
+
+    /// Bounds the waits for clients otherwise than the defaults.
+    pub fn with_timeouts(mut self, timeouts: Timeouts) -> Self {
+        self.timeouts = timeouts;
         self
     }
 
