@@ -1,9 +1,11 @@
 //! Command-line arguments, parsed by hand to keep the dependency set small:
 //! the options and their values here, those of client authentication in
-//! [`jwt`] and of the logs in [`logs`], the `--help` text in [`usage`].
+//! [`jwt`], of the logs in [`logs`] and of timeouts in [`timeouts`], the
+//! `--help` text in [`usage`].
 
 mod jwt;
 mod logs;
+mod timeouts;
 mod usage;
 
 use std::net::{IpAddr, Ipv4Addr};
@@ -16,6 +18,7 @@ use self::jwt::JwtFlags;
 pub use self::jwt::SECRET_ENV;
 use self::logs::LogFlags;
 pub use self::logs::{LogFormat, Logs};
+use self::timeouts::TimeoutFlags;
 pub use self::usage::USAGE;
 
 /// Everything the command line decides.
@@ -53,6 +56,7 @@ where
     let mut allowed_origins = Vec::new();
     let mut jwt = JwtFlags::default();
     let mut logs = LogFlags::default();
+    let mut timeouts = TimeoutFlags::default();
     let mut history = None;
     let mut history_secs = None;
     let mut dedupe_ids = None;
@@ -104,6 +108,10 @@ where
                 let value = value(&name, inline, &mut args)?;
                 logs.take(&name, &value)?;
             }
+            timeout_flag if timeouts::VALUED.contains(&timeout_flag) => {
+                let value = value(&name, inline, &mut args)?;
+                timeouts.take(&name, &value)?;
+            }
             "--host" | "--port" | "--www" | "--pkg" | "--exit-after-secs" | "--rate"
             | "--burst" | "--max-frame-bytes" | "--allow-origin" | "--history"
             | "--history-secs" | "--dedupe-ids" | "--dedupe-secs" | "--dedupe-total"
@@ -137,6 +145,7 @@ where
 
     let jwt = jwt.finish(secret_env)?;
     let logs = logs.finish()?;
+    let timeouts = timeouts.finish(jwt.is_some())?;
     let host = host.unwrap_or(IpAddr::V4(Ipv4Addr::LOCALHOST));
     let defaults = ServerConfig::default();
     if test_control && !host.is_loopback() {
@@ -159,6 +168,7 @@ where
                 burst: burst.unwrap_or(defaults.limits.burst),
                 max_frame_bytes: max_frame_bytes.unwrap_or(defaults.limits.max_frame_bytes),
             },
+            timeouts,
             compression: !no_compression,
             allowed_origins,
             jwt,
@@ -277,7 +287,7 @@ fn parse_secs(value: &str) -> Result<Duration, String> {
 mod tests {
     use super::*;
     use std::net::Ipv6Addr;
-    use tabwire_server::JwtConfig;
+    use tabwire_server::{JwtConfig, Timeouts};
 
     fn run(args: &[&str]) -> Result<Args, String> {
         match parse(args.iter().map(|arg| arg.to_string()), None)? {
@@ -350,6 +360,12 @@ mod tests {
             "--redis",
             "redis://127.0.0.1:6379",
             "--demo",
+            "--header-timeout-secs=3",
+            "--auth-timeout-secs",
+            "4",
+            "--idle-timeout-secs=0",
+            "--tcp-keepalive-secs",
+            "60",
         ]);
         assert_eq!(
             parsed,
@@ -370,6 +386,12 @@ mod tests {
                         per_second: 10.0,
                         burst: 20,
                         max_frame_bytes: 300
+                    },
+                    timeouts: Timeouts {
+                        header: Duration::from_secs(3),
+                        auth: Duration::from_secs(4),
+                        idle: None,
+                        tcp_keepalive: Some(Duration::from_secs(60)),
                     },
                     compression: false,
                     allowed_origins: vec![

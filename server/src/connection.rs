@@ -17,8 +17,16 @@
 //! runs with `--no-compression`. yawc answers WebSocket pings and the
 //! client's close frame by itself; the data frames are mapped to and from
 //! [`Message`] in [`wire`].
+//!
+//! A connection from which no frame at all arrives for the idle timeout
+//! (`--idle-timeout-secs`: pings count, WebSocket control frames too) is
+//! closed with 1001, which clients take for a reason to reconnect. `/raw`
+//! gets it too: an idle socket costs the same there, and a raw client
+//! that means to stay quiet for long sends its heartbeat ping, which
+//! `/raw` answers.
 
 mod answer;
+mod idle;
 mod orders;
 mod wire;
 
@@ -31,19 +39,21 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use tokio::sync::{mpsc, oneshot};
-use tokio::time::sleep_until;
+use tokio::time::{sleep_until, timeout};
 use tracing::Instrument;
 use yawc::IncomingUpgrade;
 
 use self::answer::answer;
+use self::idle::Idle;
 use self::orders::{obey, release};
 pub use self::wire::Gone;
-use self::wire::Wire;
-use crate::auth::{Auth, AUTH_FAILED};
+use self::wire::{Inbound, Wire};
+use crate::auth::{Auth, AUTH_FAILED, NO_AUTH_IN_TIME};
 use crate::handshake;
 use crate::http::Outlet;
 use crate::hub::{Carrier, Command, Hub, Order, Registration};
 use crate::limits::{Bucket, Verdict};
+use crate::metrics::Timeout;
 use crate::positions::Positions;
 use crate::protocol::{self, rate_limited, Message};
 
@@ -157,10 +167,13 @@ pub async fn upgrade(
     let (registration, commands) =
         hub.register(params.tag, protocol, Carrier::WebSocket { compressed });
     let metrics = Arc::clone(&hub.metrics);
+    let handshake_limit = hub.timeouts.header;
     tokio::spawn(async move {
-        // Fails if the client went away before the switch completed; the
-        // registration then goes with this task.
-        if let Ok(socket) = upgraded.await {
+        // Fails if the client went away before the switch completed, or
+        // the switch took longer than a request's head may (the answer
+        // stuck in a client that does not read); the registration then
+        // goes with this task.
+        if let Ok(Ok(socket)) = timeout(handshake_limit, upgraded).await {
             let wire = Wire::socket(socket, metrics);
             run(wire, session, registration, commands).await;
         }
@@ -255,6 +268,7 @@ async fn serve(
         close(&mut wire, AUTH_FAILED, reason.clone()).await;
         return;
     }
+    let mut idle = Idle::new(hub.timeouts.idle);
     let dropped = loop {
         let expiry = session.auth.deadline();
         let flow = if stalled {
@@ -272,6 +286,9 @@ async fn serve(
                     if stalled {
                         flow
                     } else {
+                        // What the client sent while the server did not
+                        // read is only now heard: the silence was not its.
+                        idle.heard();
                         release(std::mem::take(&mut held), &mut wire, positions).await
                     }
                 }
@@ -285,17 +302,28 @@ async fn serve(
                 Some(command) = commands.recv() => {
                     obey(command, &mut wire, &mut stalled, &mut session.positions).await
                 }
-                () = sleep_until(expiry.unwrap_or_else(Instant::now).into()), if expiry.is_some() => {
-                    close(&mut wire, AUTH_FAILED, "token expired".to_owned()).await
+                reason = lapse(expiry) => {
+                    if reason == NO_AUTH_IN_TIME {
+                        hub.metrics.timed_out(Timeout::Auth);
+                    }
+                    close(&mut wire, AUTH_FAILED, reason.to_owned()).await
                 }
-                inbound = wire.receive() => match inbound {
-                    Some(frame) => match admit(&frame, &mut bucket, hub) {
-                        Admission::Answer => answer(frame, &mut session, &mut wire, &registration).await,
-                        Admission::Refuse => send(&mut wire, rate_limited()).await,
-                        Admission::Close(code, reason) => close(&mut wire, code, reason.to_owned()).await,
-                    },
-                    None => Flow::End,
-                },
+                () = idle.expired() => {
+                    hub.metrics.timed_out(Timeout::Idle);
+                    close(&mut wire, GOING_AWAY, IDLE.to_owned()).await
+                }
+                inbound = wire.receive() => {
+                    idle.heard();
+                    match inbound {
+                        Some(Inbound::Frame(frame)) => match admit(&frame, &mut bucket, hub) {
+                            Admission::Answer => answer(frame, &mut session, &mut wire, &registration).await,
+                            Admission::Refuse => send(&mut wire, rate_limited()).await,
+                            Admission::Close(code, reason) => close(&mut wire, code, reason.to_owned()).await,
+                        },
+                        Some(Inbound::Control) => Flow::Continue,
+                        None => Flow::End,
+                    }
+                }
             }
         };
         match flow {
@@ -310,6 +338,17 @@ async fn serve(
         let _ = done.send(());
     }
     hub.log(format_args!("connection ended"));
+}
+
+/// Resolves at a deadline to its reason; never without one.
+async fn lapse(deadline: Option<(Instant, &'static str)>) -> &'static str {
+    match deadline {
+        Some((at, reason)) => {
+            sleep_until(at.into()).await;
+            reason
+        }
+        None => std::future::pending().await,
+    }
 }
 
 /// What becomes of a frame before it is answered.
@@ -344,6 +383,11 @@ fn admit(frame: &Message, bucket: &mut Bucket, hub: &Hub) -> Admission {
 const MESSAGE_TOO_BIG: u16 = 1009;
 /// Close code for a client that keeps sending over the rate limit.
 const POLICY_VIOLATION: u16 = 1008;
+/// Close code for a connection idle past the idle timeout: the server
+/// goes away from it, and the client may come back.
+const GOING_AWAY: u16 = 1001;
+/// The reason of that close.
+const IDLE: &str = "idle: no frame from the client in time";
 
 /// Sends the close and ends the connection.
 async fn close(wire: &mut Wire, code: u16, reason: String) -> Flow {

@@ -33,6 +33,7 @@ use crate::history::Since;
 use crate::jwt::JwtConfig;
 use crate::limits::Limits;
 use crate::metrics::{Metrics, Open};
+use crate::timeouts::Timeouts;
 
 /// Which connections or records a control action applies to.
 #[derive(Debug, Clone, Copy)]
@@ -56,6 +57,9 @@ pub struct Hub {
     record_traffic: bool,
     /// What each connection may send.
     pub limits: Limits,
+    /// How long a connection waits for its client's credentials and
+    /// frames.
+    pub timeouts: Timeouts,
     /// Whether connections may negotiate permessage-deflate.
     pub compression: bool,
     /// Origins allowed to connect; empty: any.
@@ -111,6 +115,7 @@ impl Hub {
         Hub {
             record_traffic,
             limits: Limits::default(),
+            timeouts: Timeouts::default(),
             compression: true,
             allowed_origins: Vec::new(),
             jwt: None,
@@ -132,6 +137,12 @@ impl Hub {
     pub fn guarded(mut self, limits: Limits, allowed_origins: Vec<String>) -> Self {
         self.limits = limits;
         self.allowed_origins = allowed_origins;
+        self
+    }
+
+    /// Bounds the waits for clients otherwise than the defaults.
+    pub fn with_timeouts(mut self, timeouts: Timeouts) -> Self {
+        self.timeouts = timeouts;
         self
     }
 

@@ -6,6 +6,7 @@
 //! (with `--metrics`) and logs through `tracing`; and (for tests only) a
 //! control API that breaks, stalls and inspects connections on demand.
 
+mod accept;
 mod auth;
 mod broker;
 mod connection;
@@ -26,13 +27,13 @@ mod positions;
 mod protocol;
 mod random;
 mod statics;
+mod timeouts;
 
 use std::io;
 use std::path::PathBuf;
 use std::sync::Arc;
 
 use axum::routing::{get, post};
-use axum::serve::ListenerExt;
 use axum::Router;
 use prometheus_client::registry::Registry;
 use tokio::net::TcpListener;
@@ -46,6 +47,7 @@ use crate::hub::Hub;
 pub use crate::jwt::{JwtConfig, DEFAULT_LEEWAY_SECS};
 pub use crate::limits::Limits;
 use crate::metrics::{Link, Metrics};
+pub use crate::timeouts::Timeouts;
 
 /// What the server serves; where it listens is the caller's listener.
 #[derive(Debug, Clone, PartialEq)]
@@ -62,6 +64,9 @@ pub struct ServerConfig {
     pub metrics: bool,
     /// Per-connection rate and frame size.
     pub limits: Limits,
+    /// How long the server waits on a client: for a request's head, its
+    /// credentials, any frame; and TCP keepalive.
+    pub timeouts: Timeouts,
     /// Agree to permessage-deflate (RFC 7692) with clients that offer it,
     /// as every browser does.
     pub compression: bool,
@@ -94,6 +99,7 @@ impl Default for ServerConfig {
             test_control: false,
             metrics: false,
             limits: Limits::default(),
+            timeouts: Timeouts::default(),
             compression: true,
             allowed_origins: Vec::new(),
             jwt: None,
@@ -105,22 +111,16 @@ impl Default for ServerConfig {
     }
 }
 
-/// Serves `config` on `listener` until the future is dropped or the listener
-/// fails; with `config.redis`, fails at once if Redis cannot be reached.
-/// Nagle's algorithm is off: a message's echo and its ack are two small
-/// frames, and the second must not wait for the client's delayed TCP
-/// acknowledgement of the first.
+/// Serves `config` on `listener` until the future is dropped; with
+/// `config.redis`, fails at once if Redis cannot be reached. Each accepted
+/// socket is set up and served as [`accept`](mod@accept) says.
 pub async fn serve(config: ServerConfig, listener: TcpListener) -> io::Result<()> {
-    let listener = listener.tap_io(|stream| {
-        // Only fails on a socket that is already broken, which the
-        // connection then finds out by itself.
-        let _ = stream.set_nodelay(true);
-    });
     let mut registry = Registry::default();
     let metrics = Arc::new(Metrics::new(&mut registry));
     let hub = Hub::new(config.test_control)
         .with_metrics(Arc::clone(&metrics))
         .guarded(config.limits, config.allowed_origins.clone())
+        .with_timeouts(config.timeouts)
         .with_jwt(config.jwt.clone())
         .with_compression(config.compression)
         .with_dedupe(config.dedupe);
@@ -162,7 +162,8 @@ pub async fn serve(config: ServerConfig, listener: TcpListener) -> io::Result<()
     }
     metrics::count_subscriptions(&mut registry, Arc::clone(&hub));
     let transport = http::Endpoint::new(Arc::clone(&hub), sessions, forwarder);
-    axum::serve(listener, app(&config, hub, transport, registry)).await
+    let app = app(&config, hub, transport, registry);
+    match accept::accept(listener, app, config.timeouts).await {}
 }
 
 /// Hexadecimal digits of an instance's id, which starts the id of every

@@ -3,7 +3,6 @@
 mod common;
 
 use common::*;
-use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 
 async fn start_with(limits: Limits, allowed_origins: Vec<String>) -> SocketAddr {
     let mut config = config(true, missing_dir(), missing_dir());
@@ -14,16 +13,6 @@ async fn start_with(limits: Limits, allowed_origins: Vec<String>) -> SocketAddr 
 
 fn msg(id: usize) -> Message {
     Message::text(format!(r#"{{"type":"msg","id":"m{id}","data":{id}}}"#))
-}
-
-async fn expect_close(client: &mut Client, code: u16, reason: &str) {
-    match next(client).await {
-        Message::Close(Some(frame)) => {
-            assert_eq!(frame.code, CloseCode::from(code));
-            assert_eq!(frame.reason.as_str(), reason);
-        }
-        other => panic!("expected a close frame, got {other:?}"),
-    }
 }
 
 #[tokio::test]

@@ -268,6 +268,21 @@ async fn refusals_and_the_closes_of_limits_are_counted() {
 }
 
 #[tokio::test]
+async fn an_idle_timeout_is_counted() {
+    let mut config = with_metrics();
+    config.timeouts.idle = Some(std::time::Duration::from_secs(1));
+    let address = start(config).await;
+    let mut silent = connect(address, "silent").await;
+    expect_close(&mut silent, 1001).await;
+    let scrape = scrape_until(address, "the idle connection to go", |scrape| {
+        scrape.value(RAW_SOCKETS) == 0.0
+    })
+    .await;
+    assert_eq!(scrape.value(r#"tabwire_timeouts_total{kind="idle"}"#), 1.0);
+    assert_eq!(scrape.value(r#"tabwire_timeouts_total{kind="auth"}"#), 0.0);
+}
+
+#[tokio::test]
 async fn http_sessions_are_counted_by_transport() {
     let address = start(with_metrics()).await;
     let _stream = StreamSession::open(address, "tag=sse").await;

@@ -38,7 +38,9 @@ pub struct Server {
 /// Starts `binary` on a free port, sharing channels through `redis` if
 /// given, and waits for the line that announces its address. It exits by
 /// itself after `lifetime`. The per-connection rate limit is lifted: the
-/// publisher sends far more than a browser would.
+/// publisher sends far more than a browser would; and so is the idle
+/// timeout: the fleet's connections only listen, without a heartbeat, for
+/// longer than it.
 pub fn start_server(
     binary: &Path,
     redis: Option<&str>,
@@ -54,6 +56,7 @@ pub fn start_server(
     let mut command = Command::new(binary);
     command
         .args(["--port", "0", "--rate", "1000000", "--burst", "1000000"])
+        .args(["--idle-timeout-secs", "0"])
         .arg("--exit-after-secs")
         .arg(lifetime.as_secs().max(1).to_string())
         .arg("--www")

@@ -46,6 +46,21 @@ Options:
   --jwt-issuer ISS       tokens' iss claim must be ISS; default: not checked
   --jwt-allow-no-exp     take tokens without exp, which never expire: for
                          development only (default: refused with 4401)
+  --header-timeout-secs N
+                         time a client has to send a request's head (request
+                         line and headers, a WebSocket handshake's included;
+                         on a kept-alive connection, counted from the
+                         previous answer) before it is cut off (default 10)
+  --auth-timeout-secs N  with a JWT secret: time a /ws client whose URL has
+                         no token has to send a valid auth frame; past it
+                         the connection is closed with 4401 (default 10)
+  --idle-timeout-secs N  close a connection (/ws, its HTTP sessions, /raw)
+                         from which no frame came for N seconds, pings
+                         included, with 1001 (default 75: three of the
+                         client's default 25 s heartbeats; 0: never)
+  --tcp-keepalive-secs N TCP keepalive probes after N seconds of silence,
+                         then every N seconds, to find peers gone without a
+                         word (default 30; 0: off; at most 32767)
   --history N            messages kept per channel for clients that were
                          away (default 1000)
   --history-secs N       how long they are kept, in seconds (default 600)
@@ -86,10 +101,13 @@ On start, prints one line to stdout:
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use super::super::jwt::{ALLOW_NO_EXP, SECRET_ENV, VALUED};
     use super::super::logs;
+    use super::super::timeouts;
     use super::*;
-    use tabwire_server::DEFAULT_LEEWAY_SECS;
+    use tabwire_server::{Timeouts, DEFAULT_LEEWAY_SECS};
 
     #[test]
     fn the_help_names_both_endpoints_and_every_option() {
@@ -105,11 +123,29 @@ mod tests {
             ALLOW_NO_EXP,
             SECRET_ENV,
         ];
-        for word in words.into_iter().chain(VALUED).chain(logs::VALUED) {
+        for word in words.into_iter().chain(VALUED).chain(logs::VALUED).chain(timeouts::VALUED) {
             assert!(USAGE.contains(word), "{word}");
         }
         let leeway = format!("(default {DEFAULT_LEEWAY_SECS};");
         assert!(USAGE.contains(&leeway), "{leeway}");
+    }
+
+    #[test]
+    fn the_help_gives_the_default_timeouts() {
+        let defaults = Timeouts::default();
+        let secs = |period: Option<Duration>| period.map_or(0, |period| period.as_secs());
+        let given = [
+            secs(Some(defaults.header)),
+            secs(Some(defaults.auth)),
+            secs(defaults.idle),
+            secs(defaults.tcp_keepalive),
+        ];
+        for (option, default) in timeouts::VALUED.into_iter().zip(given) {
+            let (_, help) = USAGE.split_once(option).expect(option);
+            let help = help.split("\n  -").next().unwrap_or_default();
+            let told = format!("(default {default}");
+            assert!(help.contains(&told), "{option}: {told}");
+        }
     }
 
     #[test]

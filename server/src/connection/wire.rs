@@ -23,6 +23,16 @@ const SEND_CLOSE_LIMIT: Duration = Duration::from_secs(2);
 /// before dropping the stream anyway.
 const CLOSE_HANDSHAKE_LIMIT: Duration = Duration::from_secs(5);
 
+/// What came from the client.
+#[derive(Debug)]
+pub enum Inbound {
+    /// A data frame, to be answered.
+    Frame(Message),
+    /// A WebSocket ping or pong: nothing to answer (yawc answers pings by
+    /// itself), but a sign of life all the same.
+    Control,
+}
+
 /// The client can no longer be reached: the connection is over.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Gone;
@@ -123,18 +133,20 @@ impl Wire {
         }
     }
 
-    /// The next data frame from the client; `None` once the connection is
+    /// The next frame from the client; `None` once the connection is
     /// over: the client closed it, the network failed, or the client broke
     /// the WebSocket protocol (an invalid frame, text that is not UTF-8, a
     /// frame over yawc's own bounds), or, for an HTTP session, its stream
     /// or polls stopped. yawc answers pings on its own.
-    pub async fn receive(&mut self) -> Option<Message> {
-        let frame = match &mut self.way {
+    pub async fn receive(&mut self) -> Option<Inbound> {
+        let inbound = match &mut self.way {
             Way::Socket(socket) => receive(socket).await,
-            Way::Http(outlet) => outlet.receive().await,
+            Way::Http(outlet) => outlet.receive().await.map(Inbound::Frame),
         }?;
-        self.metrics.frame_received(frame.size());
-        Some(frame)
+        if let Inbound::Frame(frame) = &inbound {
+            self.metrics.frame_received(frame.size());
+        }
+        Some(inbound)
     }
 }
 
@@ -145,27 +157,28 @@ fn data_frame(frame: Message) -> Frame {
     }
 }
 
-async fn receive(socket: &mut WebSocket) -> Option<Message> {
+async fn receive(socket: &mut WebSocket) -> Option<Inbound> {
     loop {
         let Ok(frame) = socket.next_frame().await else {
             settle(socket).await;
             return None;
         };
-        match frame.opcode() {
+        let message = match frame.opcode() {
             // yawc has checked the text is UTF-8.
-            OpCode::Text => {
-                return String::from_utf8(frame.into_payload().into())
-                    .ok()
-                    .map(Message::Text)
-            }
-            OpCode::Binary => return Some(Message::Binary(frame.into_payload().into())),
+            OpCode::Text => String::from_utf8(frame.into_payload().into())
+                .ok()
+                .map(Message::Text),
+            OpCode::Binary => Some(Message::Binary(frame.into_payload().into())),
             OpCode::Close => {
                 settle(socket).await;
-                return None;
+                None
             }
-            // Pongs, and pings yawc answers; fragments come reassembled.
-            OpCode::Ping | OpCode::Pong | OpCode::Continuation => {}
-        }
+            // Pongs, and pings yawc answers.
+            OpCode::Ping | OpCode::Pong => return Some(Inbound::Control),
+            // Fragments come reassembled.
+            OpCode::Continuation => continue,
+        };
+        return message.map(Inbound::Frame);
     }
 }
 

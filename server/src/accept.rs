@@ -1,0 +1,59 @@
+//! The accept loop: each TCP connection gets its socket options and is
+//! served over HTTP/1 by hyper, with WebSocket upgrades. It stands in for
+//! `axum::serve`, which gives hyper no timer and so no deadline for a
+//! request's head: a client that sent half a request line would hold its
+//! socket and task for good.
+
+use std::convert::Infallible;
+use std::time::Duration;
+
+use axum::serve::Listener;
+use axum::Router;
+use hyper::server::conn::http1;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::service::TowerToHyperService;
+use socket2::{SockRef, TcpKeepalive};
+use tokio::net::{TcpListener, TcpStream};
+
+use crate::timeouts::Timeouts;
+
+/// Serves `app` on every connection `listener` accepts, until the future
+/// is dropped; the connections accepted by then go on until their clients
+/// leave or the runtime stops.
+pub async fn accept(mut listener: TcpListener, app: Router, timeouts: Timeouts) -> Infallible {
+    loop {
+        // axum's accept retries by itself, a second after an error such as
+        // running out of file descriptors, which closing connections cure.
+        let (stream, _) = Listener::accept(&mut listener).await;
+        tune(&stream, timeouts.tcp_keepalive);
+        tokio::spawn(serve_connection(stream, app.clone(), timeouts.header));
+    }
+}
+
+/// Sets the options of an accepted socket: Nagle's algorithm off, since a
+/// message's echo and its ack are two small frames and the second must not
+/// wait for the client's delayed TCP acknowledgement of the first; and
+/// keepalive probes after `keepalive` of silence, then every `keepalive`,
+/// so that a peer gone without a word is found out. Either fails only on a
+/// socket that is already broken, which the connection then finds out by
+/// itself.
+fn tune(stream: &TcpStream, keepalive: Option<Duration>) {
+    let _ = stream.set_nodelay(true);
+    if let Some(period) = keepalive {
+        let probes = TcpKeepalive::new().with_time(period).with_interval(period);
+        let _ = SockRef::from(stream).set_tcp_keepalive(&probes);
+    }
+}
+
+/// Serves one connection's requests until it closes, breaks, or a request
+/// head takes longer than `header_timeout` to arrive.
+async fn serve_connection(stream: TcpStream, app: Router, header_timeout: Duration) {
+    let connection = http1::Builder::new()
+        .timer(TokioTimer::new())
+        .header_read_timeout(header_timeout)
+        .serve_connection(TokioIo::new(stream), TowerToHyperService::new(app))
+        .with_upgrades();
+    // An error is a client that left, broke HTTP or ran out of time: its
+    // connection is over, which is all there is to do about it.
+    let _ = connection.await;
+}
