@@ -59,6 +59,7 @@ where
     let mut timeouts = TimeoutFlags::default();
     let mut history = None;
     let mut history_secs = None;
+    let mut max_channels = None;
     let mut dedupe_ids = None;
     let mut dedupe_secs = None;
     let mut dedupe_total = None;
@@ -114,8 +115,8 @@ where
             }
             "--host" | "--port" | "--www" | "--pkg" | "--exit-after-secs" | "--rate"
             | "--burst" | "--max-frame-bytes" | "--allow-origin" | "--history"
-            | "--history-secs" | "--dedupe-ids" | "--dedupe-secs" | "--dedupe-total"
-            | "--redis" => {
+            | "--history-secs" | "--max-channels" | "--dedupe-ids" | "--dedupe-secs"
+            | "--dedupe-total" | "--redis" => {
                 let value = value(&name, inline, &mut args)?;
                 match name.as_str() {
                     "--host" => set(&mut host, &name, parse_host(&value)?)?,
@@ -132,6 +133,7 @@ where
                     "--history-secs" => {
                         set(&mut history_secs, &name, parse_period(&name, &value)?)?
                     }
+                    "--max-channels" => set(&mut max_channels, &name, parse_size(&name, &value)?)?,
                     "--dedupe-ids" => set(&mut dedupe_ids, &name, parse_size(&name, &value)?)?,
                     "--dedupe-secs" => set(&mut dedupe_secs, &name, parse_period(&name, &value)?)?,
                     "--dedupe-total" => set(&mut dedupe_total, &name, parse_size(&name, &value)?)?,
@@ -175,6 +177,7 @@ where
             history: HistoryLimits {
                 max_messages: history.unwrap_or(defaults.history.max_messages),
                 max_age: history_secs.unwrap_or(defaults.history.max_age),
+                max_channels: max_channels.unwrap_or(defaults.history.max_channels),
             },
             dedupe: DedupeLimits {
                 ids_per_scope: dedupe_ids.unwrap_or(defaults.dedupe.ids_per_scope),
@@ -352,6 +355,7 @@ mod tests {
             "--history=50",
             "--history-secs",
             "3",
+            "--max-channels=40",
             "--dedupe-ids=7",
             "--dedupe-secs",
             "60",
@@ -407,7 +411,8 @@ mod tests {
                     }),
                     history: HistoryLimits {
                         max_messages: 50,
-                        max_age: Duration::from_secs(3)
+                        max_age: Duration::from_secs(3),
+                        max_channels: 40,
                     },
                     dedupe: DedupeLimits {
                         ids_per_scope: 7,
@@ -460,6 +465,7 @@ mod tests {
         assert!(error(&["--jwt-secret", "short"]).starts_with("--jwt-secret"));
         assert!(error(&["--history", "0"]).starts_with("--history"));
         assert!(error(&["--history-secs", "-1"]).starts_with("--history-secs"));
+        assert!(error(&["--max-channels", "0"]).starts_with("--max-channels"));
         assert!(error(&["--dedupe-ids", "0"]).starts_with("--dedupe-ids"));
         assert!(error(&["--dedupe-secs", "1.5"]).starts_with("--dedupe-secs"));
         assert!(error(&["--dedupe-total", "many"]).starts_with("--dedupe-total"));

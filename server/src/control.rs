@@ -233,6 +233,7 @@ async fn stats(State(hub): State<Arc<Hub>>, query: Result<Query<Params>, QueryRe
         "compressedConnections": stats.compressed_connections,
         "httpSessions": { "stream": stats.stream_sessions, "poll": stats.poll_sessions },
         "subscriptions": hub.subscriptions(scope(&params)),
+        "channelsKept": hub.kept_channels(),
         "subscribeFrames": stats.subscribe_frames,
         "unsubscribeFrames": stats.unsubscribe_frames,
     })))

@@ -25,6 +25,7 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::{mpsc, oneshot};
 
+pub use self::channels::forget_idle_channels;
 pub use self::orders::{Command, Firehose, Order};
 use self::records::TagRecord;
 use crate::broker::{Broker, Subscribed, Unavailable};

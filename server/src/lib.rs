@@ -128,10 +128,11 @@ pub async fn serve(config: ServerConfig, listener: TcpListener) -> io::Result<()
     instance.truncate(INSTANCE_CHARS);
     let sessions = Arc::new(Sessions::new(instance));
     let (hub, forwarder) = match &config.redis {
-        None => (
-            Arc::new(hub.with_broker(Broker::Memory(Memory::new(config.history)))),
-            None,
-        ),
+        None => {
+            let hub = Arc::new(hub.with_broker(Broker::Memory(Memory::new(config.history))));
+            tokio::spawn(hub::forget_idle_channels(Arc::downgrade(&hub)));
+            (hub, None)
+        }
         Some(url) => {
             let (redis, announcements) =
                 RedisBroker::connect(url, config.history, config.dedupe.max_age)

@@ -11,7 +11,8 @@ pub struct Limits {
     /// Frames it may send at once above that (a reconnecting client
     /// flushing its outbox sends a burst).
     pub burst: u32,
-    /// Largest data frame, in bytes; a larger one closes the connection (1009).
+    /// Largest data frame (a whole message, after decompression), in
+    /// bytes; a larger one closes the connection (1009).
     pub max_frame_bytes: usize,
 }
 

@@ -195,6 +195,7 @@ async fn the_shared_history_is_bounded_in_count_and_age_and_reports_gaps() {
     let short = HistoryLimits {
         max_messages: 5,
         max_age: Duration::from_secs(1),
+        ..HistoryLimits::default()
     };
     let a = instance(&redis, short).await;
     let b = instance(&redis, short).await;

@@ -26,8 +26,11 @@ Options:
                          over it a frame gets a rate_limited error
   --burst N              frames it may send at once above the rate (default
                          20000); as many refusals in a row close it (1008)
-  --max-frame-bytes N    largest frame a client may send (default 1048576);
-                         a larger one closes the connection (1009)
+  --max-frame-bytes N    largest message a client may send, counted after
+                         decompression (default 1048576); a larger one
+                         closes the connection (1009) once about this much
+                         of it was read, compressed or not. The body of an
+                         HTTP send holds at most 16 of them (413 past it)
   --no-compression       never agree to permessage-deflate (default: agreed
                          with clients that offer it, as browsers do)
   --allow-origin ORIGIN  only pages of this origin may connect (repeatable;
@@ -63,7 +66,14 @@ Options:
                          word (default 30; 0: off; at most 32767)
   --history N            messages kept per channel for clients that were
                          away (default 1000)
-  --history-secs N       how long they are kept, in seconds (default 600)
+  --history-secs N       how long they are kept, in seconds (default 600);
+                         a channel kept in memory that nobody publishes to
+                         or subscribes to for that long is forgotten (its
+                         next history has a new epoch)
+  --max-channels N       most channels kept in memory at once (default
+                         100000); a subscribe or publish that would start
+                         one more closes its connection with 1013 (try
+                         again later) until idle ones are forgotten
   --dedupe-ids N         message ids remembered per client (its token's sub,
                          else the client id of its hello, else the
                          connection), to handle a resent message once
@@ -120,6 +130,7 @@ mod tests {
             "--dedupe-total",
             "--metrics",
             logs::VERBOSE,
+            "--max-channels",
             ALLOW_NO_EXP,
             SECRET_ENV,
         ];

@@ -3,10 +3,11 @@
 //! it reaches the connections through [`Subscribers`], which the hub is.
 
 use std::collections::{BTreeMap, HashSet};
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 use std::time::Instant;
 
 use tokio::sync::oneshot;
+use tokio::time::{interval, MissedTickBehavior};
 
 use super::{Command, Hub, Order, Scope};
 use crate::broker::{Broker, Published, Subscribed, Subscribers, Unavailable};
@@ -37,7 +38,7 @@ impl Hub {
             }
         }
         match &self.broker {
-            Broker::Memory(memory) => Ok(memory.snapshot(channel, since)),
+            Broker::Memory(memory) => memory.snapshot(channel, since),
             Broker::Redis(redis) => redis.snapshot(channel, since).await,
         }
     }
@@ -61,12 +62,35 @@ impl Hub {
     /// offset and sends it to every connection subscribed to the channel,
     /// on this server and, with Redis, on every other.
     pub async fn publish(&self, channel: &str, data: &str) -> Result<Published, Unavailable> {
+        let published = match &self.broker {
+            Broker::Memory(memory) => memory.publish(channel, data, self, || ((), true))?.1,
+            Broker::Redis(redis) => redis.publish(channel, data, None).await?,
+        };
+        published.ok_or_else(|| Unavailable("channel broker: publication lost".to_owned()))
+    }
+
+    /// Forgets the channels kept in memory that were unused for the
+    /// history's longest age, as of `now` (see
+    /// [`Memory`](crate::broker::Memory)); Redis keeps its own.
+    pub fn forget_idle_channels(&self, now: Instant) {
+        if let Broker::Memory(memory) = &self.broker {
+            // Gathered before the broker's lock is taken: the broker takes
+            // the hub's under its own (in `fan_out`), never the other way.
+            let subscribed: HashSet<String> = self
+                .state()
+                .connections
+                .values()
+                .flat_map(|live| live.channels.iter().cloned())
+                .collect();
+            memory.forget_idle(&subscribed, now);
+        }
+    }
+
+    /// How many channels this server keeps in memory; `None` with Redis.
+    pub fn kept_channels(&self) -> Option<usize> {
         match &self.broker {
-            Broker::Memory(memory) => Ok(memory.publish(channel, data, self)),
-            Broker::Redis(redis) => redis
-                .publish(channel, data, None)
-                .await?
-                .ok_or_else(|| Unavailable("channel broker: publication lost".to_owned())),
+            Broker::Memory(memory) => Some(memory.kept()),
+            Broker::Redis(_) => None,
         }
     }
 
@@ -139,5 +163,27 @@ impl Subscribers for Hub {
             let _ = live.commands.send(Command { order, done });
             false
         });
+    }
+}
+
+/// Forgets the idle channels of `hub`'s memory broker
+/// ([`Hub::forget_idle_channels`]) as often as it says, for as long as the
+/// hub lives; with Redis, ends at once.
+pub async fn forget_idle_channels(hub: Weak<Hub>) {
+    let period = hub.upgrade().and_then(|hub| match &hub.broker {
+        Broker::Memory(memory) => Some(memory.sweep_period()),
+        Broker::Redis(_) => None,
+    });
+    let Some(period) = period else {
+        return;
+    };
+    let mut ticks = interval(period);
+    ticks.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    loop {
+        ticks.tick().await;
+        let Some(hub) = hub.upgrade() else {
+            return;
+        };
+        hub.forget_idle_channels(Instant::now());
     }
 }

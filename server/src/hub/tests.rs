@@ -4,6 +4,7 @@ use super::*;
 use crate::broker::{Published, Subscribers};
 use crate::dedupe::{DedupeScope, Sender};
 use crate::history::Since;
+use crate::protocol::{Delivery, Handling};
 
 fn hub() -> Arc<Hub> {
     Arc::new(Hub::new(true))
@@ -372,6 +373,94 @@ async fn a_subscriber_gets_the_newest_offset_and_what_it_missed() {
         .expect("in memory");
     assert_eq!(fresh.offset, 0, "a channel never published to");
     assert_ne!(fresh.epoch, plain.epoch, "each channel has its own history");
+}
+
+/// A hub whose memory broker keeps messages for a minute and `max_channels`
+/// channels.
+fn hub_keeping(max_channels: usize) -> Arc<Hub> {
+    let limits = crate::history::HistoryLimits {
+        max_age: Duration::from_secs(60),
+        max_channels,
+        ..crate::history::HistoryLimits::default()
+    };
+    let memory = crate::broker::Memory::new(limits);
+    Arc::new(Hub::new(true).with_broker(Broker::Memory(memory)))
+}
+
+#[tokio::test]
+async fn channels_unused_for_the_history_age_are_forgotten() {
+    let hub = hub_keeping(1_000);
+    let start = Instant::now();
+    let minute = Duration::from_secs(61);
+    let (stays, _stays_rx) = hub.register("t".into(), true, socket(false));
+    let kept = stays.subscribe("kept", None).await.expect("in memory");
+    let (leaves, _leaves_rx) = hub.register("t".into(), true, socket(false));
+    for index in 0..100 {
+        let channel = format!("c{index}");
+        leaves.subscribe(&channel, None).await.expect("in memory");
+    }
+    hub.publish("unheard", "1").await.expect("in memory");
+    let gone = leaves.subscribe("c0", None).await.expect("in memory");
+    drop(leaves);
+    assert_eq!(hub.kept_channels(), Some(102));
+    hub.forget_idle_channels(start);
+    assert_eq!(hub.kept_channels(), Some(102), "all used within the age");
+    hub.forget_idle_channels(start + minute);
+    assert_eq!(hub.kept_channels(), Some(1), "only the subscribed one");
+    let again = stays.subscribe("kept", None).await.expect("in memory");
+    assert_eq!(again.epoch, kept.epoch, "the same history");
+    hub.forget_idle_channels(start + minute * 2);
+    assert_eq!(hub.kept_channels(), Some(1), "still subscribed");
+
+    let since = Since {
+        offset: 0,
+        epoch: Some(gone.epoch.clone()),
+    };
+    let back = stays
+        .subscribe("c0", Some(&since))
+        .await
+        .expect("in memory");
+    assert_ne!(back.epoch, gone.epoch, "a new history");
+    let gap = back.replay.expect("asked for it").gap.expect("a gap");
+    assert_eq!(gap.reason, crate::history::GapReason::Reset);
+    drop(stays);
+    hub.forget_idle_channels(Instant::now() + minute * 3);
+    assert_eq!(hub.kept_channels(), Some(0));
+}
+
+#[tokio::test]
+async fn past_the_channel_bound_new_channels_wait_for_room() {
+    let hub = hub_keeping(2);
+    let (a, _a_rx) = hub.register("t".into(), true, socket(false));
+    a.subscribe("a", None).await.expect("room");
+    hub.publish("b", "1").await.expect("room");
+    assert!(a.subscribe("c", None).await.is_err());
+    assert!(hub.publish("c", "1").await.is_err());
+    assert_eq!(
+        reached(hub.publish("a", "1").await),
+        (1, 1),
+        "kept ones go on"
+    );
+    let scope = client("t", "x");
+    let publication = Delivery {
+        id: "1".to_owned(),
+        handling: Handling::Publish {
+            channel: "c".to_owned(),
+            data: "2".to_owned(),
+        },
+        record: "publish 2".to_owned(),
+    };
+    assert!(hub.deliver(&scope, &publication).await.is_err());
+    assert_eq!(hub.stats(Scope::All).frames_received, 0, "not taken");
+
+    hub.forget_idle_channels(Instant::now() + Duration::from_secs(61));
+    assert_eq!(hub.kept_channels(), Some(1), "b went; a is subscribed");
+    let delivered = hub.deliver(&scope, &publication).await.expect("room");
+    assert!(
+        delivered.handled,
+        "the refused message was not taken for handled"
+    );
+    assert_eq!(hub.kept_channels(), Some(2));
 }
 
 #[tokio::test]

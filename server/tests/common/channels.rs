@@ -160,6 +160,7 @@ pub const FLOW_TOTAL: u64 = 2_000;
 pub const FLOW_HISTORY: HistoryLimits = HistoryLimits {
     max_messages: FLOW_TOTAL as usize,
     max_age: Duration::from_secs(600),
+    max_channels: 100,
 };
 
 /// A client subscribes from the beginning while another publishes
