@@ -81,7 +81,9 @@ pub struct Subscribed {
 #[derive(Debug)]
 pub struct Memory {
     limits: HistoryLimits,
-    channels: Mutex<HashMap<String, History>>,
+    /// Each channel's history under a lock of its own, so that channels
+    /// publish side by side.
+    channels: Mutex<HashMap<String, Arc<Mutex<History>>>>,
 }
 
 impl Memory {
@@ -92,14 +94,21 @@ impl Memory {
         }
     }
 
-    /// Keeps `data` under the channel's next offset and hands it to the
-    /// subscribers, both under the channel lock, so that two publications
-    /// of one channel reach subscribers in offset order.
-    pub fn publish(&self, channel: &str, data: &str, subscribers: &dyn Subscribers) -> Published {
+    /// The history of `channel`, begun if it had none.
+    fn history(&self, channel: &str) -> Arc<Mutex<History>> {
         let mut channels = self.channels.lock().unwrap_or_else(PoisonError::into_inner);
         let history = channels
             .entry(channel.to_owned())
-            .or_insert_with(|| History::new(self.limits));
+            .or_insert_with(|| Arc::new(Mutex::new(History::new(self.limits))));
+        Arc::clone(history)
+    }
+
+    /// Keeps `data` under the channel's next offset and hands it to the
+    /// subscribers, both under the channel's lock, so that two publications
+    /// of one channel reach subscribers in offset order.
+    pub fn publish(&self, channel: &str, data: &str, subscribers: &dyn Subscribers) -> Published {
+        let history = self.history(channel);
+        let mut history = history.lock().unwrap_or_else(PoisonError::into_inner);
         let offset = history.push(data.to_owned(), Instant::now());
         let delivered = subscribers.fan_out(channel, offset, data);
         Published {
@@ -110,10 +119,8 @@ impl Memory {
 
     /// The channel's newest offset and epoch, and what came after `since`.
     pub fn snapshot(&self, channel: &str, since: Option<&Since>) -> Subscribed {
-        let mut channels = self.channels.lock().unwrap_or_else(PoisonError::into_inner);
-        let history = channels
-            .entry(channel.to_owned())
-            .or_insert_with(|| History::new(self.limits));
+        let history = self.history(channel);
+        let mut history = history.lock().unwrap_or_else(PoisonError::into_inner);
         Subscribed {
             offset: history.last(),
             epoch: history.epoch().to_owned(),

@@ -9,24 +9,30 @@
 //!   tests can assert what the server saw (`/control/stats`, `received`);
 //! - [`delivery`](self::delivery): each protocol-mode message handled once
 //!   per dedupe scope (see [`crate::dedupe`]);
-//! - [`channels`](self::channels): which connections subscribe to which
-//!   channels, and the fan-out of channel messages, which the [`Broker`]
-//!   numbers and keeps.
+//! - [`channels`](self::channels): subscribing, publishing, and the
+//!   fan-out of channel messages, which the [`Broker`] numbers and keeps,
+//!   through the per-channel subscriber lists of [`fanout`](self::fanout)
+//!   into each connection's bounded [`Outbound`] queue.
 
 mod channels;
 mod delivery;
+mod fanout;
 mod orders;
+mod outbound;
 mod records;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 use tokio::sync::{mpsc, oneshot};
 
+use self::fanout::{Fanout, Subscriber};
 pub use self::orders::{Command, Firehose, Order};
+pub use self::outbound::{Next, Outbound, Publication};
 use self::records::TagRecord;
+use crate::bounds::Bounds;
 use crate::broker::{Broker, Subscribed, Unavailable};
 use crate::dedupe::{DedupeLimits, Windows};
 use crate::history::Since;
@@ -56,6 +62,8 @@ pub struct Hub {
     verbose: bool,
     /// What each connection may send.
     pub limits: Limits,
+    /// What the server holds for each connection at most.
+    pub bounds: Bounds,
     /// Whether connections may negotiate permessage-deflate.
     pub compression: bool,
     /// Origins allowed to connect; empty: any.
@@ -64,6 +72,8 @@ pub struct Hub {
     jwt: Option<JwtConfig>,
     /// Numbers, keeps and spreads channel messages.
     broker: Broker,
+    /// Who listens to which channel.
+    fanout: Fanout,
     next_id: AtomicU64,
     next_seq: AtomicU64,
     state: Mutex<State>,
@@ -98,8 +108,6 @@ struct Live {
     protocol: bool,
     carrier: Carrier,
     commands: mpsc::UnboundedSender<Command>,
-    /// The channels whose messages this connection gets.
-    channels: HashSet<String>,
 }
 
 impl Hub {
@@ -110,10 +118,12 @@ impl Hub {
             record_traffic,
             verbose,
             limits: Limits::default(),
+            bounds: Bounds::default(),
             compression: true,
             allowed_origins: Vec::new(),
             jwt: None,
             broker: Broker::default(),
+            fanout: Fanout::default(),
             next_id: AtomicU64::new(1),
             next_seq: AtomicU64::new(0),
             state: Mutex::new(State {
@@ -130,6 +140,12 @@ impl Hub {
     pub fn guarded(mut self, limits: Limits, allowed_origins: Vec<String>) -> Self {
         self.limits = limits;
         self.allowed_origins = allowed_origins;
+        self
+    }
+
+    /// Holds at most `bounds` for each connection rather than the defaults.
+    pub fn with_bounds(mut self, bounds: Bounds) -> Self {
+        self.bounds = bounds;
         self
     }
 
@@ -204,20 +220,23 @@ impl Hub {
                 protocol,
                 carrier,
                 commands: sender,
-                channels: HashSet::new(),
             },
         );
         drop(state);
         let registration = Registration {
             hub: Arc::clone(self),
             id,
-            tag,
+            subscriber: Subscriber {
+                tag: Arc::from(tag),
+                outbound: Arc::new(Outbound::new(&self.bounds)),
+            },
         };
         (registration, receiver)
     }
 
     fn unregister(&self, id: u64) {
         self.state().connections.remove(&id);
+        self.fanout.remove_connection(id);
     }
 
     /// Sends `order` to every live connection in `scope` and returns one
@@ -272,12 +291,19 @@ impl Hub {
 pub struct Registration {
     hub: Arc<Hub>,
     id: u64,
-    tag: String,
+    /// Its tag, and the queue of the channel messages it is to send.
+    subscriber: Subscriber,
 }
 
 impl Registration {
     pub fn tag(&self) -> &str {
-        &self.tag
+        &self.subscriber.tag
+    }
+
+    /// The channel messages the connection is to send, and the requests
+    /// to close it that come with them.
+    pub fn outbound(&self) -> &Outbound {
+        &self.subscriber.outbound
     }
 
     pub fn hub(&self) -> &Hub {
@@ -291,12 +317,14 @@ impl Registration {
         channel: &str,
         since: Option<&Since>,
     ) -> Result<Subscribed, Unavailable> {
-        self.hub.subscribe(self.id, channel, since).await
+        self.hub
+            .subscribe(self.id, &self.subscriber, channel, since)
+            .await
     }
 
     /// The connection no longer gets the messages of `channel`.
     pub fn unsubscribe(&self, channel: &str) {
-        self.hub.unsubscribe(self.id, channel);
+        self.hub.unsubscribe(self.id, self.tag(), channel);
     }
 }
 

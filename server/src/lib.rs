@@ -6,6 +6,7 @@
 //! stalls and inspects connections on demand.
 
 mod auth;
+mod bounds;
 mod broker;
 mod connection;
 mod control;
@@ -34,6 +35,7 @@ use axum::serve::ListenerExt;
 use axum::Router;
 use tokio::net::TcpListener;
 
+pub use crate::bounds::Bounds;
 use crate::broker::{Broker, Memory, RedisBroker, Subscribers};
 use crate::connection::Endpoint;
 pub use crate::dedupe::DedupeLimits;
@@ -57,6 +59,9 @@ pub struct ServerConfig {
     pub verbose: bool,
     /// Per-connection rate and frame size.
     pub limits: Limits,
+    /// What the server holds for each connection at most: its queue of
+    /// channel messages, the time a write may take, its subscriptions.
+    pub bounds: Bounds,
     /// Agree to permessage-deflate (RFC 7692) with clients that offer it,
     /// as every browser does.
     pub compression: bool,
@@ -89,6 +94,7 @@ impl Default for ServerConfig {
             test_control: false,
             verbose: false,
             limits: Limits::default(),
+            bounds: Bounds::default(),
             compression: true,
             allowed_origins: Vec::new(),
             jwt: None,
@@ -113,6 +119,7 @@ pub async fn serve(config: ServerConfig, listener: TcpListener) -> io::Result<()
     });
     let hub = Hub::new(config.test_control, config.verbose)
         .guarded(config.limits, config.allowed_origins.clone())
+        .with_bounds(config.bounds)
         .with_jwt(config.jwt.clone())
         .with_compression(config.compression)
         .with_dedupe(config.dedupe);

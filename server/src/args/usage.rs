@@ -27,6 +27,20 @@ Options:
                          20000); as many refusals in a row close it (1008)
   --max-frame-bytes N    largest frame a client may send (default 1048576);
                          a larger one closes the connection (1009)
+  --send-queue-messages N
+                         channel messages queued for a connection whose
+                         client reads slower than they come (default 4096);
+                         one more closes it as a slow consumer (3008), and
+                         the client resumes from its offsets
+  --send-queue-bytes N   bytes of those messages (default 4194304); past
+                         them, the same
+  --write-timeout-secs N longest a write may wait for the client to read
+                         (default 10); past it, the same
+  --max-subscriptions N  channels a connection may listen to at once
+                         (default 1000); one more is refused
+                         (too_many_subscriptions), the connection goes on
+  --max-channel-bytes N  longest channel name taken, 1 to 200 (default
+                         200); a longer one is refused (channel_too_long)
   --no-compression       never agree to permessage-deflate (default: agreed
                          with clients that offer it, as browsers do)
   --allow-origin ORIGIN  only pages of this origin may connect (repeatable;
@@ -89,6 +103,11 @@ mod tests {
             "--dedupe-ids",
             "--dedupe-secs",
             "--dedupe-total",
+            "--send-queue-messages",
+            "--send-queue-bytes",
+            "--write-timeout-secs",
+            "--max-subscriptions",
+            "--max-channel-bytes",
             ALLOW_NO_EXP,
             SECRET_ENV,
         ];

@@ -1,6 +1,9 @@
 //! What carries a connection's frames: a WebSocket, or an HTTP session
 //! ([`crate::http`]). The serving loop speaks to either through [`Wire`],
 //! so that both get one protocol, one set of limits and the same orders.
+//! A write waits for the client to read (a full TCP buffer, a stream not
+//! read, polls not made) for at most the write timeout
+//! ([`crate::bounds::Bounds::write_timeout`]).
 
 use std::time::Duration;
 
@@ -24,53 +27,94 @@ const CLOSE_HANDSHAKE_LIMIT: Duration = Duration::from_secs(5);
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Gone;
 
+/// Why a frame was not written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unsent {
+    /// The client can no longer be reached.
+    Gone,
+    /// The client did not read within the write timeout: a slow consumer.
+    Stuck,
+}
+
 /// A connection's way to its client. Dropping it without [`Wire::close`]
 /// ends the connection as a network failure would: a WebSocket's TCP
 /// stream goes without a close frame, an HTTP session ends without its
 /// close event (the client reads 1006 either way).
-pub enum Wire {
+pub struct Wire {
+    link: Link,
+    write_timeout: Duration,
+}
+
+enum Link {
     Socket(Box<WebSocket>),
     Http(Outlet),
 }
 
 impl Wire {
-    /// Sends one frame.
-    pub async fn send(&mut self, frame: Message) -> Result<(), Gone> {
-        match self {
-            Wire::Socket(socket) => socket.send(data_frame(frame)).await.map_err(|_| Gone),
-            Wire::Http(outlet) => outlet.send(frame).await,
+    /// A WebSocket's wire, whose writes wait at most `write_timeout`.
+    pub fn socket(socket: WebSocket, write_timeout: Duration) -> Self {
+        Wire {
+            link: Link::Socket(Box::new(socket)),
+            write_timeout,
         }
+    }
+
+    /// An HTTP session's wire, whose writes wait at most `write_timeout`.
+    pub fn http(outlet: Outlet, write_timeout: Duration) -> Self {
+        Wire {
+            link: Link::Http(outlet),
+            write_timeout,
+        }
+    }
+
+    /// Sends one frame.
+    pub async fn send(&mut self, frame: Message) -> Result<(), Unsent> {
+        self.write(frame, true).await
     }
 
     /// Queues one frame behind the others: a WebSocket writes its buffer
     /// when it fills, and on [`Wire::flush`].
-    pub async fn feed(&mut self, frame: Message) -> Result<(), Gone> {
-        match self {
-            Wire::Socket(socket) => socket.feed(data_frame(frame)).await.map_err(|_| Gone),
-            Wire::Http(outlet) => outlet.send(frame).await,
-        }
+    pub async fn feed(&mut self, frame: Message) -> Result<(), Unsent> {
+        self.write(frame, false).await
+    }
+
+    /// Sends or (without `flush`, on a WebSocket) queues one frame.
+    async fn write(&mut self, frame: Message, flush: bool) -> Result<(), Unsent> {
+        let write = async {
+            match &mut self.link {
+                Link::Socket(socket) if flush => {
+                    socket.send(data_frame(frame)).await.map_err(|_| Gone)
+                }
+                Link::Socket(socket) => socket.feed(data_frame(frame)).await.map_err(|_| Gone),
+                Link::Http(outlet) => outlet.send(frame).await,
+            }
+        };
+        within(self.write_timeout, write).await
     }
 
     /// Sends what [`Wire::feed`] queued.
-    pub async fn flush(&mut self) -> Result<(), Gone> {
-        match self {
-            Wire::Socket(socket) => socket.flush().await.map_err(|_| Gone),
-            Wire::Http(_) => Ok(()),
-        }
+    pub async fn flush(&mut self) -> Result<(), Unsent> {
+        let write = async {
+            match &mut self.link {
+                Link::Socket(socket) => socket.flush().await.map_err(|_| Gone),
+                Link::Http(_) => Ok(()),
+            }
+        };
+        within(self.write_timeout, write).await
     }
 
     /// Sends the close with `code` and `reason`; returns whether it went
     /// within [`SEND_CLOSE_LIMIT`].
     pub async fn close(&mut self, code: u16, reason: String) -> bool {
-        match self {
-            Wire::Socket(socket) => {
+        match &mut self.link {
+            Link::Socket(socket) => {
                 let frame = Frame::close(CloseCode::from(code), reason);
                 matches!(
                     timeout(SEND_CLOSE_LIMIT, socket.send(frame)).await,
                     Ok(Ok(()))
                 )
             }
-            Wire::Http(outlet) => outlet.close(code, reason, SEND_CLOSE_LIMIT).await,
+            Link::Http(outlet) => outlet.close(code, reason),
         }
     }
 
@@ -78,7 +122,7 @@ impl Wire {
     /// close frame, ignoring data that was already in flight. An HTTP
     /// session has nothing to wait for: its close event ends it.
     pub async fn finish_close(&mut self) {
-        if let Wire::Socket(socket) = self {
+        if let Link::Socket(socket) = &mut self.link {
             let _ = timeout(CLOSE_HANDSHAKE_LIMIT, drain(socket)).await;
         }
     }
@@ -89,10 +133,22 @@ impl Wire {
     /// frame over yawc's own bounds), or, for an HTTP session, its stream
     /// or polls stopped. yawc answers pings on its own.
     pub async fn receive(&mut self) -> Option<Message> {
-        match self {
-            Wire::Socket(socket) => receive(socket).await,
-            Wire::Http(outlet) => outlet.receive().await,
+        match &mut self.link {
+            Link::Socket(socket) => receive(socket).await,
+            Link::Http(outlet) => outlet.receive().await,
         }
+    }
+}
+
+/// The outcome of a write that may wait at most `limit`.
+async fn within(
+    limit: Duration,
+    write: impl std::future::Future<Output = Result<(), Gone>>,
+) -> Result<(), Unsent> {
+    match timeout(limit, write).await {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(Gone)) => Err(Unsent::Gone),
+        Err(_) => Err(Unsent::Stuck),
     }
 }
 

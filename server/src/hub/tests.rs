@@ -270,14 +270,22 @@ fn ids_are_remembered_without_the_control_api() {
     assert!(hub.received(Scope::All).is_empty());
 }
 
-fn publication(offset: u64, data: &str) -> Order {
-    Order::Publication {
+fn publication(offset: u64, data: &str) -> Next {
+    Next::Send(Publication {
         channel: Arc::from("x"),
         offset,
         frame: Arc::from(format!(
             r#"{{"type":"pub","channel":"x","offset":{offset},"data":{data}}}"#
         )),
-    }
+    })
+}
+
+/// What the connection's outbound queue holds next, if anything.
+async fn queued(registration: &Registration) -> Option<Next> {
+    let next = registration.outbound().next();
+    tokio::time::timeout(std::time::Duration::from_millis(50), next)
+        .await
+        .ok()
 }
 
 fn reached(published: Result<Published, Unavailable>) -> (usize, u64) {
@@ -293,9 +301,9 @@ fn reached(published: Result<Published, Unavailable>) -> (usize, u64) {
 #[tokio::test]
 async fn channels_follow_connections_and_scopes() {
     let hub = hub();
-    let (a, mut a_rx) = hub.register("t".into(), true, socket(false));
-    let (b, mut b_rx) = hub.register("t".into(), true, socket(false));
-    let (c, mut c_rx) = hub.register("other".into(), true, socket(false));
+    let (a, _a_rx) = hub.register("t".into(), true, socket(false));
+    let (b, _b_rx) = hub.register("t".into(), true, socket(false));
+    let (c, _c_rx) = hub.register("other".into(), true, socket(false));
     for (registration, channel) in [(&a, "x"), (&a, "x"), (&b, "x"), (&c, "y")] {
         registration
             .subscribe(channel, None)
@@ -311,11 +319,10 @@ async fn channels_follow_connections_and_scopes() {
     assert_eq!(hub.stats(Scope::Tag("t")).subscribe_frames, 3);
 
     assert_eq!(reached(hub.publish("x", "7").await), (2, 1));
-    for receiver in [&mut a_rx, &mut b_rx] {
-        let command = receiver.try_recv().expect("a publication");
-        assert_eq!(command.order, publication(1, "7"));
+    for registration in [&a, &b] {
+        assert_eq!(queued(registration).await, Some(publication(1, "7")));
     }
-    assert!(c_rx.try_recv().is_err(), "not subscribed to x");
+    assert_eq!(queued(&c).await, None, "not subscribed to x");
 
     b.unsubscribe("x");
     b.unsubscribe("never");
@@ -364,23 +371,49 @@ async fn a_subscriber_gets_the_newest_offset_and_what_it_missed() {
 #[tokio::test]
 async fn a_broken_broker_link_closes_only_the_subscribers() {
     let hub = hub();
-    let (a, mut a_rx) = hub.register("t".into(), true, socket(false));
-    let (_b, mut b_rx) = hub.register("t".into(), true, socket(false));
+    let (a, _a_rx) = hub.register("t".into(), true, socket(false));
+    let (b, _b_rx) = hub.register("t".into(), true, socket(false));
     a.subscribe("x", None).await.expect("in memory");
+    hub.publish("x", "1").await.expect("in memory");
     Subscribers::close_subscribers(&*hub, 1012, "link lost");
-    let command = a_rx.try_recv().expect("the subscriber is told");
+    let close = Next::Close {
+        code: 1012,
+        reason: "link lost".to_owned(),
+    };
+    assert_eq!(queued(&a).await, Some(close), "ahead of the message");
     assert_eq!(
-        command.order,
-        Order::Close {
-            code: 1012,
-            reason: "link lost".to_owned()
-        }
-    );
-    assert!(
-        b_rx.try_recv().is_err(),
+        queued(&b).await,
+        None,
         "a connection without channels stays"
     );
-    assert_eq!(hub.stats(Scope::All).connections, 1);
+}
+
+#[tokio::test]
+async fn a_subscriber_whose_queue_overflows_is_closed_and_the_others_go_on() {
+    let bounds = Bounds {
+        send_queue_messages: 2,
+        ..Bounds::default()
+    };
+    let hub = Arc::new(Hub::new(true, false).with_bounds(bounds));
+    let (slow, _slow_rx) = hub.register("t".into(), true, socket(false));
+    let (fast, _fast_rx) = hub.register("t".into(), true, socket(false));
+    for registration in [&slow, &fast] {
+        registration.subscribe("x", None).await.expect("in memory");
+    }
+    let mut counts = Vec::new();
+    for offset in 1..=3 {
+        counts.push(reached(hub.publish("x", &offset.to_string()).await).0);
+        assert_eq!(
+            queued(&fast).await,
+            Some(publication(offset, &offset.to_string()))
+        );
+    }
+    assert_eq!(counts, [2, 2, 1], "the third did not fit the slow queue");
+    let slow_consumer = Next::Close {
+        code: 3008,
+        reason: "slow consumer".to_owned(),
+    };
+    assert_eq!(queued(&slow).await, Some(slow_consumer));
 }
 
 #[test]
