@@ -13,6 +13,11 @@
 //!   selected; no other subprotocol is.
 //! - `/raw` is raw mode (ping/pong and echo): no hello, no subprotocol.
 //!
+//! Channel messages wait for the connection in its bounded
+//! [`Outbound`](crate::hub::Outbound) queue, taken after the orders of the
+//! control API and the client's frames, so that heavy fan-out never keeps
+//! a connection from reading its client.
+//!
 //! A client offering permessage-deflate gets it on both, unless the server
 //! runs with `--no-compression`. yawc answers WebSocket pings and the
 //! client's close frame by itself; the data frames are mapped to and from
@@ -45,13 +50,14 @@ use yawc::IncomingUpgrade;
 
 use self::answer::answer;
 use self::idle::Idle;
-use self::orders::{obey, release};
+use self::orders::{carry, obey, release};
 pub use self::wire::Gone;
-use self::wire::{Inbound, Wire};
+use self::wire::{Inbound, Unsent, Wire};
 use crate::auth::{Auth, AUTH_FAILED, NO_AUTH_IN_TIME};
+use crate::bounds::{SLOW_CONSUMER, SLOW_CONSUMER_REASON};
 use crate::handshake;
 use crate::http::Outlet;
-use crate::hub::{Carrier, Command, Hub, Order, Registration};
+use crate::hub::{Carrier, Command, Hub, Registration};
 use crate::limits::{Bucket, Verdict};
 use crate::metrics::Timeout;
 use crate::positions::Positions;
@@ -168,13 +174,14 @@ pub async fn upgrade(
         hub.register(params.tag, protocol, Carrier::WebSocket { compressed });
     let metrics = Arc::clone(&hub.metrics);
     let handshake_limit = hub.timeouts.header;
+    let write_timeout = hub.bounds.write_timeout;
     tokio::spawn(async move {
         // Fails if the client went away before the switch completed, or
         // the switch took longer than a request's head may (the answer
         // stuck in a client that does not read); the registration then
         // goes with this task.
         if let Ok(Ok(socket)) = timeout(handshake_limit, upgraded).await {
-            let wire = Wire::socket(socket, metrics);
+            let wire = Wire::socket(socket, metrics, write_timeout);
             run(wire, session, registration, commands).await;
         }
     });
@@ -193,7 +200,7 @@ pub fn spawn_session(
 ) {
     let session = Session::new(hub, Mode::Protocol, name, &params);
     let (registration, commands) = hub.register(params.tag, true, carrier);
-    let wire = Wire::http(outlet, Arc::clone(&hub.metrics));
+    let wire = Wire::http(outlet, Arc::clone(&hub.metrics), hub.bounds.write_timeout);
     tokio::spawn(run(wire, session, registration, commands));
 }
 
@@ -260,47 +267,45 @@ async fn serve(
         }
     }
     let mut stalled = false;
-    // Channel messages that came while stalled: a stalled server sends
-    // nothing (so that heartbeats notice), and loses nothing once resumed.
-    let mut held: Vec<Command> = Vec::new();
     let mut bucket = Bucket::new(&hub.limits, Instant::now());
     if let Auth::Refused(reason) = &session.auth {
         close(&mut wire, AUTH_FAILED, reason.clone()).await;
         return;
     }
     let mut idle = Idle::new(hub.timeouts.idle);
+    let outbound = registration.outbound();
     let dropped = loop {
         let expiry = session.auth.deadline();
         let flow = if stalled {
             // Stalled: the wire is not read, so nothing is answered and the
             // frames wait (in the TCP buffers, or in the HTTP session's
-            // sends) until resumed.
-            match commands.recv().await {
-                Some(command) if matches!(command.order, Order::Publication { .. }) => {
-                    held.push(command);
-                    Flow::Continue
-                }
-                Some(command) => {
-                    let positions = &mut session.positions;
-                    let flow = obey(command, &mut wire, &mut stalled, positions).await;
-                    if stalled {
-                        flow
-                    } else {
-                        // What the client sent while the server did not
-                        // read is only now heard: the silence was not its.
-                        idle.heard();
-                        release(std::mem::take(&mut held), &mut wire, positions).await
-                    }
-                }
-                None => Flow::End,
+            // sends) until resumed; channel messages wait in the outbound
+            // queue, and a stalled server sends nothing (so that heartbeats
+            // notice) unless that queue overflows or the broker lost them.
+            tokio::select! {
+                command = commands.recv() => match command {
+                    Some(command) => match obey(command, &mut wire, &mut stalled).await {
+                        Flow::Continue if !stalled => {
+                            // What the client sent while the server did not
+                            // read is only now heard: the silence was not its.
+                            idle.heard();
+                            release(outbound, &mut wire, &mut session.positions).await
+                        }
+                        flow => flow,
+                    },
+                    None => Flow::End,
+                },
+                (code, reason) = outbound.closing() => close_as_asked(&mut wire, code, reason).await,
             }
         } else {
             tokio::select! {
                 // Orders first: a stall ordered before a frame arrives must
-                // apply to that frame.
+                // apply to that frame. The client's frames before channel
+                // messages: however many are published, a connection still
+                // reads its client (whose own frames are rate-limited).
                 biased;
                 Some(command) = commands.recv() => {
-                    obey(command, &mut wire, &mut stalled, &mut session.positions).await
+                    obey(command, &mut wire, &mut stalled).await
                 }
                 reason = lapse(expiry) => {
                     if reason == NO_AUTH_IN_TIME {
@@ -324,6 +329,7 @@ async fn serve(
                         None => Flow::End,
                     }
                 }
+                next = outbound.next() => carry(next, &mut wire, &mut session.positions).await,
             }
         };
         match flow {
@@ -409,6 +415,26 @@ async fn send_all(wire: &mut Wire, frames: Vec<Message>) -> Flow {
 async fn send(wire: &mut Wire, frame: Message) -> Flow {
     match wire.send(frame).await {
         Ok(()) => Flow::Continue,
-        Err(Gone) => Flow::End,
+        Err(unsent) => give_up(wire, unsent).await,
     }
+}
+
+/// Ends the connection after a failed write: one that did not go within
+/// the write timeout closes it as a slow consumer (the close itself may
+/// not get through the full buffers; the stream is then dropped).
+async fn give_up(wire: &mut Wire, unsent: Unsent) -> Flow {
+    match unsent {
+        Unsent::Gone => Flow::End,
+        Unsent::Stuck => close_as_asked(wire, SLOW_CONSUMER, SLOW_CONSUMER_REASON.to_owned()).await,
+    }
+}
+
+/// Closes the connection for the hub (its outbound queue overflowed, the
+/// broker lost its messages) or its wire (a write stuck), counting the
+/// slow consumers (3008).
+async fn close_as_asked(wire: &mut Wire, code: u16, reason: String) -> Flow {
+    if code == SLOW_CONSUMER {
+        wire.metrics().slow_consumer_closed();
+    }
+    close(wire, code, reason).await
 }

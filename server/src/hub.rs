@@ -1,24 +1,28 @@
 //! The registry of live connections (WebSockets and HTTP sessions), and
 //! what the server shares between them.
 //!
-//! Each connection registers with its tag and a command channel, through
-//! which the control API ([`Order`]s) and the channel broker (publications)
-//! reach it. The rest of the hub is split by job:
+//! Each connection registers with its tag, a command channel through which
+//! the control API's [`Order`]s reach it, and a bounded [`Outbound`] queue
+//! through which the channel broker's publications do. The rest of the hub
+//! is split by job:
 //!
 //! - [`records`](self::records): per-tag counters and recorded frames, so
 //!   tests can assert what the server saw (`/control/stats`, `received`);
 //! - [`delivery`](self::delivery): each protocol-mode message handled once
 //!   per dedupe scope (see [`crate::dedupe`]);
-//! - [`channels`](self::channels): which connections subscribe to which
-//!   channels, and the fan-out of channel messages, which the [`Broker`]
-//!   numbers and keeps.
+//! - [`channels`](self::channels): subscribing, publishing, and the
+//!   fan-out of channel messages, which the [`Broker`] numbers and keeps,
+//!   through the per-channel subscriber lists of [`fanout`](self::fanout)
+//!   into each connection's bounded [`Outbound`] queue.
 
 mod channels;
 mod delivery;
+mod fanout;
 mod orders;
+mod outbound;
 mod records;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
@@ -26,8 +30,11 @@ use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, oneshot};
 
 pub use self::channels::forget_idle_channels;
+use self::fanout::{Fanout, Subscriber};
 pub use self::orders::{Command, Firehose, Order};
+pub use self::outbound::{Next, Outbound, Publication};
 use self::records::TagRecord;
+use crate::bounds::Bounds;
 use crate::broker::{Broker, Subscribed, Unavailable};
 use crate::dedupe::{DedupeLimits, Windows};
 use crate::history::Since;
@@ -61,6 +68,8 @@ pub struct Hub {
     /// How long a connection waits for its client's credentials and
     /// frames.
     pub timeouts: Timeouts,
+    /// What the server holds for each connection at most.
+    pub bounds: Bounds,
     /// Whether connections may negotiate permessage-deflate.
     pub compression: bool,
     /// Origins allowed to connect; empty: any.
@@ -71,6 +80,8 @@ pub struct Hub {
     broker: Broker,
     /// What `GET /metrics` shows, recorded by the connections.
     pub metrics: Arc<Metrics>,
+    /// Who listens to which channel.
+    fanout: Fanout,
     next_id: AtomicU64,
     next_seq: AtomicU64,
     state: Mutex<State>,
@@ -105,8 +116,6 @@ struct Live {
     protocol: bool,
     carrier: Carrier,
     commands: mpsc::UnboundedSender<Command>,
-    /// The channels whose messages this connection gets.
-    channels: HashSet<String>,
 }
 
 impl Hub {
@@ -117,11 +126,13 @@ impl Hub {
             record_traffic,
             limits: Limits::default(),
             timeouts: Timeouts::default(),
+            bounds: Bounds::default(),
             compression: true,
             allowed_origins: Vec::new(),
             jwt: None,
             broker: Broker::default(),
             metrics: Arc::default(),
+            fanout: Fanout::default(),
             next_id: AtomicU64::new(1),
             next_seq: AtomicU64::new(0),
             state: Mutex::new(State {
@@ -144,6 +155,12 @@ impl Hub {
     /// Bounds the waits for clients otherwise than the defaults.
     pub fn with_timeouts(mut self, timeouts: Timeouts) -> Self {
         self.timeouts = timeouts;
+        self
+    }
+
+    /// Holds at most `bounds` for each connection rather than the defaults.
+    pub fn with_bounds(mut self, bounds: Bounds) -> Self {
+        self.bounds = bounds;
         self
     }
 
@@ -225,14 +242,16 @@ impl Hub {
                 protocol,
                 carrier,
                 commands: sender,
-                channels: HashSet::new(),
             },
         );
         drop(state);
         let registration = Registration {
             hub: Arc::clone(self),
             id,
-            tag,
+            subscriber: Subscriber {
+                tag: Arc::from(tag),
+                outbound: Arc::new(Outbound::new(&self.bounds)),
+            },
             _open: self.metrics.connection_opened(protocol, carrier),
         };
         (registration, receiver)
@@ -240,6 +259,7 @@ impl Hub {
 
     fn unregister(&self, id: u64) {
         self.state().connections.remove(&id);
+        self.fanout.remove_connection(id);
     }
 
     /// Sends `order` to every live connection in `scope` and returns one
@@ -294,14 +314,21 @@ impl Hub {
 pub struct Registration {
     hub: Arc<Hub>,
     id: u64,
-    tag: String,
+    /// Its tag, and the queue of the channel messages it is to send.
+    subscriber: Subscriber,
     /// Counts the connection open in the metrics, until it goes.
     _open: Open,
 }
 
 impl Registration {
     pub fn tag(&self) -> &str {
-        &self.tag
+        &self.subscriber.tag
+    }
+
+    /// The channel messages the connection is to send, and the requests
+    /// to close it that come with them.
+    pub fn outbound(&self) -> &Outbound {
+        &self.subscriber.outbound
     }
 
     pub fn hub(&self) -> &Hub {
@@ -315,12 +342,14 @@ impl Registration {
         channel: &str,
         since: Option<&Since>,
     ) -> Result<Subscribed, Unavailable> {
-        self.hub.subscribe(self.id, channel, since).await
+        self.hub
+            .subscribe(self.id, &self.subscriber, channel, since)
+            .await
     }
 
     /// The connection no longer gets the messages of `channel`.
     pub fn unsubscribe(&self, channel: &str) {
-        self.hub.unsubscribe(self.id, channel);
+        self.hub.unsubscribe(self.id, self.tag(), channel);
     }
 }
 

@@ -8,6 +8,7 @@
 
 mod accept;
 mod auth;
+mod bounds;
 mod broker;
 mod connection;
 mod control;
@@ -38,6 +39,7 @@ use axum::Router;
 use prometheus_client::registry::Registry;
 use tokio::net::TcpListener;
 
+pub use crate::bounds::Bounds;
 use crate::broker::{Broker, Memory, RedisBroker, Subscribers};
 use crate::connection::Endpoint;
 pub use crate::dedupe::DedupeLimits;
@@ -67,6 +69,9 @@ pub struct ServerConfig {
     /// How long the server waits on a client: for a request's head, its
     /// credentials, any frame; and TCP keepalive.
     pub timeouts: Timeouts,
+    /// What the server holds for each connection at most: its queue of
+    /// channel messages, the time a write may take, its subscriptions.
+    pub bounds: Bounds,
     /// Agree to permessage-deflate (RFC 7692) with clients that offer it,
     /// as every browser does.
     pub compression: bool,
@@ -100,6 +105,7 @@ impl Default for ServerConfig {
             metrics: false,
             limits: Limits::default(),
             timeouts: Timeouts::default(),
+            bounds: Bounds::default(),
             compression: true,
             allowed_origins: Vec::new(),
             jwt: None,
@@ -121,6 +127,7 @@ pub async fn serve(config: ServerConfig, listener: TcpListener) -> io::Result<()
         .with_metrics(Arc::clone(&metrics))
         .guarded(config.limits, config.allowed_origins.clone())
         .with_timeouts(config.timeouts)
+        .with_bounds(config.bounds)
         .with_jwt(config.jwt.clone())
         .with_compression(config.compression)
         .with_dedupe(config.dedupe);

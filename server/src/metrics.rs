@@ -328,7 +328,7 @@ impl LinkState {
 
 /// Adds to `registry` the subscriptions of `hub`'s live connections,
 /// counted when scraped: they change with every subscribe and with every
-/// connection that goes, which the hub's listing already follows.
+/// connection that goes, which the hub's subscriber index already follows.
 pub fn count_subscriptions(registry: &mut Registry, hub: Arc<Hub>) {
     registry
         .sub_registry_with_prefix(PREFIX)

@@ -34,15 +34,7 @@ async fn publications_reach_the_subscribers_of_their_channel_only() {
         }
     })
     .await;
-    send(
-        &mut second,
-        Message::text(r#"{"type":"unsubscribe","channel":"x"}"#),
-    )
-    .await;
-    assert_eq!(
-        next(&mut second).await,
-        Message::text(r#"{"type":"unsubscribed","channel":"x"}"#)
-    );
+    unsubscribe(&mut second, "x").await;
     assert_eq!(subscriptions(address).await, json!({ "y": 1 }));
     let stats = control(address, "/control/stats?tag=ch").await;
     assert_eq!(

@@ -268,6 +268,46 @@ async fn refusals_and_the_closes_of_limits_are_counted() {
 }
 
 #[tokio::test]
+async fn a_slow_consumer_close_is_counted_and_the_subscription_gauges_follow() {
+    let mut config = ServerConfig {
+        metrics: true,
+        ..config(true, missing_dir(), missing_dir())
+    };
+    config.bounds.send_queue_messages = 2;
+    let address = start(config).await;
+    let mut slow = connect_protocol(address, "slow").await;
+    subscribe(&mut slow, "x", None, 0).await;
+    subscribe(&mut slow, "y", None, 0).await;
+    let mut reader = connect_protocol(address, "reader").await;
+    subscribe(&mut reader, "x", None, 0).await;
+    let subscribed = scrape(address).await;
+    assert_eq!(subscribed.value("tabwire_subscriptions"), 3.0);
+    assert_eq!(subscribed.value("tabwire_channels"), 2.0);
+
+    // Stalled, it takes nothing from its queue: the third message does
+    // not fit.
+    control(address, "/control/stall?tag=slow").await;
+    for index in 1..=3 {
+        publish(address, "x", &index.to_string()).await;
+        assert_eq!(
+            next(&mut reader).await,
+            pub_frame("x", index, &index.to_string())
+        );
+    }
+    expect_close(&mut slow, 3008).await;
+    let after = scrape_until(address, "the slow consumer to go", |scrape| {
+        scrape.value(TABWIRE_SOCKETS) == 1.0
+    })
+    .await;
+    assert_eq!(
+        after.value(r#"tabwire_closes_total{code="3008",reason="slow_consumer"}"#),
+        1.0
+    );
+    assert_eq!(after.value("tabwire_subscriptions"), 1.0);
+    assert_eq!(after.value("tabwire_channels"), 1.0);
+}
+
+#[tokio::test]
 async fn an_idle_timeout_is_counted() {
     let mut config = with_metrics();
     config.timeouts.idle = Some(std::time::Duration::from_secs(1));

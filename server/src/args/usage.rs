@@ -31,6 +31,20 @@ Options:
                          closes the connection (1009) once about this much
                          of it was read, compressed or not. The body of an
                          HTTP send holds at most 16 of them (413 past it)
+  --send-queue-messages N
+                         channel messages queued for a connection whose
+                         client reads slower than they come (default 4096);
+                         one more closes it as a slow consumer (3008), and
+                         the client resumes from its offsets
+  --send-queue-bytes N   bytes of those messages (default 4194304); past
+                         them, the same
+  --write-timeout-secs N longest a write may wait for the client to read
+                         (default 10); past it, the same
+  --max-subscriptions N  channels a connection may listen to at once
+                         (default 1000); one more is refused
+                         (too_many_subscriptions), the connection goes on
+  --max-channel-bytes N  longest channel name taken, 1 to 200 (default
+                         200); a longer one is refused (channel_too_long)
   --no-compression       never agree to permessage-deflate (default: agreed
                          with clients that offer it, as browsers do)
   --allow-origin ORIGIN  only pages of this origin may connect (repeatable;
@@ -131,10 +145,20 @@ mod tests {
             "--metrics",
             logs::VERBOSE,
             "--max-channels",
+            "--send-queue-messages",
+            "--send-queue-bytes",
+            "--write-timeout-secs",
+            "--max-subscriptions",
+            "--max-channel-bytes",
             ALLOW_NO_EXP,
             SECRET_ENV,
         ];
-        for word in words.into_iter().chain(VALUED).chain(logs::VALUED).chain(timeouts::VALUED) {
+        for word in words
+            .into_iter()
+            .chain(VALUED)
+            .chain(logs::VALUED)
+            .chain(timeouts::VALUED)
+        {
             assert!(USAGE.contains(word), "{word}");
         }
         let leeway = format!("(default {DEFAULT_LEEWAY_SECS};");

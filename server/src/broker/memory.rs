@@ -12,7 +12,7 @@
 
 use std::collections::hash_map::Entry;
 use std::collections::{HashMap, HashSet};
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 use super::{Published, Reach, Subscribed, Subscribers, Unavailable};
@@ -27,14 +27,21 @@ const SLOWEST_SWEEP: Duration = Duration::from_secs(60);
 #[derive(Debug)]
 pub struct Memory {
     limits: HistoryLimits,
+    /// Held only to find, add or forget a channel: each history has a lock
+    /// of its own, so that channels publish side by side.
     channels: Mutex<HashMap<String, Channel>>,
 }
 
 #[derive(Debug)]
 struct Channel {
-    history: History,
+    history: Arc<Mutex<History>>,
     /// When it was last published to, subscribed to, or found subscribed.
     used: Instant,
+}
+
+/// A panic elsewhere while holding a lock leaves what it guards usable.
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 impl Memory {
@@ -45,18 +52,10 @@ impl Memory {
         }
     }
 
-    /// A panic elsewhere while holding the lock leaves the map usable.
-    fn channels(&self) -> MutexGuard<'_, HashMap<String, Channel>> {
-        self.channels.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    /// The channel `name`, used `now`; a new one if there is room for it.
-    fn used<'a>(
-        &self,
-        channels: &'a mut HashMap<String, Channel>,
-        name: &str,
-        now: Instant,
-    ) -> Result<&'a mut Channel, Unavailable> {
+    /// The history of the channel `name`, used `now`; a new one if there is
+    /// room for it.
+    fn used(&self, name: &str, now: Instant) -> Result<Arc<Mutex<History>>, Unavailable> {
+        let mut channels = lock(&self.channels);
         let full = channels.len() >= self.limits.max_channels;
         let channel = match channels.entry(name.to_owned()) {
             Entry::Occupied(kept) => kept.into_mut(),
@@ -67,21 +66,21 @@ impl Memory {
                 )))
             }
             Entry::Vacant(new) => new.insert(Channel {
-                history: History::new(self.limits),
+                history: Arc::new(Mutex::new(History::new(self.limits))),
                 used: now,
             }),
         };
         channel.used = now;
-        Ok(channel)
+        Ok(Arc::clone(&channel.history))
     }
 
     /// Publishes `data` to `channel` if `judge` says so: it is asked once
     /// the channel is known to have room (so a message refused for want of
     /// it is not taken as handled), and returns its verdict and whether to
     /// publish. Publishing keeps the message under the channel's next
-    /// offset and hands it to the subscribers, all under the channel lock,
-    /// so that two publications of one channel reach subscribers in offset
-    /// order.
+    /// offset and hands it to the subscribers, all under the channel's
+    /// lock, so that two publications of one channel reach subscribers in
+    /// offset order.
     pub fn publish<J>(
         &self,
         channel: &str,
@@ -89,14 +88,13 @@ impl Memory {
         subscribers: &dyn Subscribers,
         judge: impl FnOnce() -> (J, bool),
     ) -> Result<(J, Option<Published>), Unavailable> {
-        let now = Instant::now();
-        let mut channels = self.channels();
-        let history = &mut self.used(&mut channels, channel, now)?.history;
+        let history = self.used(channel, Instant::now())?;
+        let mut history = lock(&history);
         let (verdict, publish) = judge();
         if !publish {
             return Ok((verdict, None));
         }
-        let offset = history.push(data.to_owned(), now);
+        let offset = history.push(data.to_owned(), Instant::now());
         let delivered = subscribers.fan_out(channel, offset, data);
         let published = Published {
             offset,
@@ -111,27 +109,36 @@ impl Memory {
         channel: &str,
         since: Option<&Since>,
     ) -> Result<Subscribed, Unavailable> {
-        let now = Instant::now();
-        let mut channels = self.channels();
-        let history = &mut self.used(&mut channels, channel, now)?.history;
+        let history = self.used(channel, Instant::now())?;
+        let mut history = lock(&history);
         Ok(Subscribed {
             offset: history.last(),
             epoch: history.epoch().to_owned(),
-            replay: since.map(|since| history.since(since, now)),
+            replay: since.map(|since| history.since(since, Instant::now())),
         })
     }
 
     /// Forgets the channels unused for longer than the history's longest
     /// age, `subscribed` naming those with subscribers now, which are used;
-    /// the channels kept drop their messages past that age.
+    /// the channels kept drop their messages past that age, each under its
+    /// own lock once the map's is let go.
     pub fn forget_idle(&self, subscribed: &HashSet<String>, now: Instant) {
-        self.channels().retain(|name, channel| {
-            if subscribed.contains(name) {
-                channel.used = now;
-            }
-            channel.history.trim(now);
-            now.saturating_duration_since(channel.used) <= self.limits.max_age
-        });
+        let kept: Vec<Arc<Mutex<History>>> = {
+            let mut channels = lock(&self.channels);
+            channels.retain(|name, channel| {
+                if subscribed.contains(name) {
+                    channel.used = now;
+                }
+                now.saturating_duration_since(channel.used) <= self.limits.max_age
+            });
+            channels
+                .values()
+                .map(|channel| Arc::clone(&channel.history))
+                .collect()
+        };
+        for history in kept {
+            lock(&history).trim(now);
+        }
     }
 
     /// How often [`Memory::forget_idle`] is worth calling: twice per
@@ -142,6 +149,6 @@ impl Memory {
 
     /// How many channels are kept.
     pub fn kept(&self) -> usize {
-        self.channels().len()
+        lock(&self.channels).len()
     }
 }

@@ -71,6 +71,14 @@ async fn answer_protocol(
             Flow::Continue
         }
         ProtocolAction::Deliver(delivery) => {
+            let max = registration.hub().bounds.max_channel_bytes;
+            if let Handling::Publish { channel, .. } = &delivery.handling {
+                if channel.len() > max {
+                    let refusal =
+                        protocol::publication_channel_too_long(&delivery.id, channel, max);
+                    return send(wire, refusal).await;
+                }
+            }
             let scope = dedupe_scope(session, registration.tag());
             deliver(&delivery, &scope, wire, registration).await
         }
@@ -156,6 +164,8 @@ async fn deliver(
 
 /// Subscribes the connection to `channel` and sends, in order:
 /// `subscribed`, the `gap` if the replay misses messages, the replay.
+/// A channel name longer than the server takes, or one channel more than a
+/// connection may listen to, is refused instead; the connection goes on.
 async fn subscribe(
     channel: &str,
     since: Option<&Since>,
@@ -163,6 +173,19 @@ async fn subscribe(
     wire: &mut Wire,
     registration: &Registration,
 ) -> Flow {
+    let bounds = &registration.hub().bounds;
+    if channel.len() > bounds.max_channel_bytes {
+        return send(
+            wire,
+            protocol::channel_too_long(channel, bounds.max_channel_bytes),
+        )
+        .await;
+    }
+    let positions = &session.positions;
+    if !positions.holds(channel) && positions.count() >= bounds.max_subscriptions {
+        let refusal = protocol::too_many_subscriptions(channel, bounds.max_subscriptions);
+        return send(wire, refusal).await;
+    }
     let subscribed = match registration.subscribe(channel, since).await {
         Ok(subscribed) => subscribed,
         Err(unavailable) => return broker_unavailable(wire, registration.hub(), unavailable).await,

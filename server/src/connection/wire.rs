@@ -1,7 +1,10 @@
 //! What carries a connection's frames: a WebSocket, or an HTTP session
 //! ([`crate::http`]). The serving loop speaks to either through [`Wire`],
 //! so that both get one protocol, one set of limits and the same orders,
-//! and count their data frames in the same metrics.
+//! and count their data frames in the same metrics. A write waits for the
+//! client to read (a full TCP buffer, a stream not read, polls not made)
+//! for at most the write timeout
+//! ([`crate::bounds::Bounds::write_timeout`]).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -37,6 +40,15 @@ pub enum Inbound {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Gone;
 
+/// Why a frame was not written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unsent {
+    /// The client can no longer be reached.
+    Gone,
+    /// The client did not read within the write timeout: a slow consumer.
+    Stuck,
+}
+
 /// A connection's way to its client, and the metrics its frames count in.
 /// Dropping it without [`Wire::close`] ends the connection as a network
 /// failure would: a WebSocket's TCP stream goes without a close frame, an
@@ -45,6 +57,7 @@ pub struct Gone;
 pub struct Wire {
     way: Way,
     metrics: Arc<Metrics>,
+    write_timeout: Duration,
 }
 
 enum Way {
@@ -53,28 +66,37 @@ enum Way {
 }
 
 impl Wire {
-    pub fn socket(socket: WebSocket, metrics: Arc<Metrics>) -> Self {
+    /// A WebSocket's wire, whose writes wait at most `write_timeout`.
+    pub fn socket(socket: WebSocket, metrics: Arc<Metrics>, write_timeout: Duration) -> Self {
         Wire {
             way: Way::Socket(Box::new(socket)),
             metrics,
+            write_timeout,
         }
     }
 
-    pub fn http(outlet: Outlet, metrics: Arc<Metrics>) -> Self {
+    /// An HTTP session's wire, whose writes wait at most `write_timeout`.
+    pub fn http(outlet: Outlet, metrics: Arc<Metrics>, write_timeout: Duration) -> Self {
         Wire {
             way: Way::Http(outlet),
             metrics,
+            write_timeout,
         }
     }
 
+    /// The metrics the connection counts in.
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
+    }
+
     /// Sends one frame.
-    pub async fn send(&mut self, frame: Message) -> Result<(), Gone> {
+    pub async fn send(&mut self, frame: Message) -> Result<(), Unsent> {
         self.write(frame, false).await
     }
 
     /// Sends a channel message that the hub took at `taken`, and records
     /// how long it took to be written.
-    pub async fn publish(&mut self, frame: Message, taken: Instant) -> Result<(), Gone> {
+    pub async fn publish(&mut self, frame: Message, taken: Instant) -> Result<(), Unsent> {
         self.send(frame).await?;
         self.metrics.publication_written(taken);
         Ok(())
@@ -82,31 +104,37 @@ impl Wire {
 
     /// Queues one frame behind the others: a WebSocket writes its buffer
     /// when it fills, and on [`Wire::flush`].
-    pub async fn feed(&mut self, frame: Message) -> Result<(), Gone> {
+    pub async fn feed(&mut self, frame: Message) -> Result<(), Unsent> {
         self.write(frame, true).await
     }
 
     /// Sends one frame, or with `queue` only queues it on a WebSocket (an
     /// HTTP session sends it either way), and counts it.
-    async fn write(&mut self, frame: Message, queue: bool) -> Result<(), Gone> {
+    async fn write(&mut self, frame: Message, queue: bool) -> Result<(), Unsent> {
         let size = frame.size();
-        match &mut self.way {
-            Way::Socket(socket) if queue => {
-                socket.feed(data_frame(frame)).await.map_err(|_| Gone)?
+        let write = async {
+            match &mut self.way {
+                Way::Socket(socket) if queue => {
+                    socket.feed(data_frame(frame)).await.map_err(|_| Gone)
+                }
+                Way::Socket(socket) => socket.send(data_frame(frame)).await.map_err(|_| Gone),
+                Way::Http(outlet) => outlet.send(frame).await,
             }
-            Way::Socket(socket) => socket.send(data_frame(frame)).await.map_err(|_| Gone)?,
-            Way::Http(outlet) => outlet.send(frame).await?,
-        }
+        };
+        within(self.write_timeout, write).await?;
         self.metrics.frame_sent(size);
         Ok(())
     }
 
     /// Sends what [`Wire::feed`] queued.
-    pub async fn flush(&mut self) -> Result<(), Gone> {
-        match &mut self.way {
-            Way::Socket(socket) => socket.flush().await.map_err(|_| Gone),
-            Way::Http(_) => Ok(()),
-        }
+    pub async fn flush(&mut self) -> Result<(), Unsent> {
+        let write = async {
+            match &mut self.way {
+                Way::Socket(socket) => socket.flush().await.map_err(|_| Gone),
+                Way::Http(_) => Ok(()),
+            }
+        };
+        within(self.write_timeout, write).await
     }
 
     /// Sends the close with `code` and `reason`; returns whether it went
@@ -120,7 +148,7 @@ impl Wire {
                     Ok(Ok(()))
                 )
             }
-            Way::Http(outlet) => outlet.close(code, reason, SEND_CLOSE_LIMIT).await,
+            Way::Http(outlet) => outlet.close(code, reason),
         }
     }
 
@@ -147,6 +175,18 @@ impl Wire {
             self.metrics.frame_received(frame.size());
         }
         Some(inbound)
+    }
+}
+
+/// The outcome of a write that may wait at most `limit`.
+async fn within(
+    limit: Duration,
+    write: impl std::future::Future<Output = Result<(), Gone>>,
+) -> Result<(), Unsent> {
+    match timeout(limit, write).await {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(Gone)) => Err(Unsent::Gone),
+        Err(_) => Err(Unsent::Stuck),
     }
 }
 

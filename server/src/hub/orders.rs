@@ -1,8 +1,6 @@
-//! The orders the control API and the brokers give a connection, carried
-//! out by its task (`connection/orders.rs`).
-
-use std::sync::Arc;
-use std::time::Instant;
+//! The orders the control API gives a connection, carried out by its task
+//! (`connection/orders.rs`). Channel messages come another way: through
+//! the connection's bounded [`Outbound`](super::Outbound) queue.
 
 use tokio::sync::oneshot;
 
@@ -17,15 +15,6 @@ pub enum Order {
     Stall,
     /// Undo [`Order::Stall`].
     Resume,
-    /// Send this channel message (a `pub` frame, numbered `offset`),
-    /// unless the connection already sent it or no longer subscribes.
-    Publication {
-        channel: Arc<str>,
-        offset: u64,
-        frame: Arc<str>,
-        /// When the hub took it, for the latency of its write.
-        taken: Instant,
-    },
     /// Send these frames, back to back and as fast as the socket takes
     /// them (`/control/firehose`, for throughput benchmarks).
     Firehose(Firehose),
