@@ -1,18 +1,21 @@
 //! Command-line arguments, parsed by hand to keep the dependency set small:
 //! the options and their values here, those of client authentication in
-//! [`jwt`], the `--help` text in [`usage`].
+//! [`jwt`], those of the limits in [`limits`], the `--help` text in
+//! [`usage`].
 
 mod jwt;
+mod limits;
 mod usage;
 
 use std::net::{IpAddr, Ipv4Addr};
 use std::path::PathBuf;
 use std::time::Duration;
 
-use tabwire_server::{DedupeLimits, HistoryLimits, Limits, ServerConfig};
+use tabwire_server::{DedupeLimits, HistoryLimits, ServerConfig};
 
 use self::jwt::JwtFlags;
 pub use self::jwt::SECRET_ENV;
+use self::limits::LimitFlags;
 pub use self::usage::USAGE;
 
 /// Everything the command line decides.
@@ -43,9 +46,7 @@ where
     let mut www = None;
     let mut pkg = None;
     let mut exit_after = None;
-    let mut rate = None;
-    let mut burst = None;
-    let mut max_frame_bytes = None;
+    let mut limits = LimitFlags::default();
     let mut allowed_origins = Vec::new();
     let mut jwt = JwtFlags::default();
     let mut history = None;
@@ -69,7 +70,12 @@ where
         };
         match name.as_str() {
             "-h" | "--help" => return Ok(Command::Help),
-            "--test-control" | "--verbose" | "--demo" | "--no-compression" | jwt::ALLOW_NO_EXP => {
+            "--test-control"
+            | "--verbose"
+            | "--demo"
+            | "--no-compression"
+            | jwt::ALLOW_NO_EXP
+            | limits::TRUST_FORWARDED_FOR => {
                 if inline.is_some() {
                     return Err(format!("{name} takes no value"));
                 }
@@ -78,6 +84,7 @@ where
                     "--demo" => &mut demo,
                     "--no-compression" => &mut no_compression,
                     jwt::ALLOW_NO_EXP => &mut jwt.allow_no_exp,
+                    limits::TRUST_FORWARDED_FOR => &mut limits.trust_forwarded_for,
                     _ => &mut test_control,
                 };
                 if *flag {
@@ -89,21 +96,19 @@ where
                 let value = value(&name, inline, &mut args)?;
                 jwt.take(&name, value)?;
             }
-            "--host" | "--port" | "--www" | "--pkg" | "--exit-after-secs" | "--rate"
-            | "--burst" | "--max-frame-bytes" | "--allow-origin" | "--history"
-            | "--history-secs" | "--dedupe-ids" | "--dedupe-secs" | "--dedupe-total"
-            | "--redis" => {
+            limit_flag if limits::VALUED.contains(&limit_flag) => {
+                let value = value(&name, inline, &mut args)?;
+                limits.take(&name, &value)?;
+            }
+            "--host" | "--port" | "--www" | "--pkg" | "--exit-after-secs" | "--allow-origin"
+            | "--history" | "--history-secs" | "--dedupe-ids" | "--dedupe-secs"
+            | "--dedupe-total" | "--redis" => {
                 let value = value(&name, inline, &mut args)?;
                 match name.as_str() {
                     "--host" => set(&mut host, &name, parse_host(&value)?)?,
                     "--port" => set(&mut port, &name, parse_port(&value)?)?,
                     "--www" => set(&mut www, &name, parse_dir(&name, value)?)?,
                     "--pkg" => set(&mut pkg, &name, parse_dir(&name, value)?)?,
-                    "--rate" => set(&mut rate, &name, parse_count(&name, &value)? as f64)?,
-                    "--burst" => set(&mut burst, &name, parse_count(&name, &value)?)?,
-                    "--max-frame-bytes" => {
-                        set(&mut max_frame_bytes, &name, parse_size(&name, &value)?)?
-                    }
                     "--allow-origin" => allowed_origins.push(parse_origin(value)?),
                     "--history" => set(&mut history, &name, parse_size(&name, &value)?)?,
                     "--history-secs" => {
@@ -137,11 +142,7 @@ where
             pkg: pkg.unwrap_or(defaults.pkg),
             test_control,
             verbose,
-            limits: Limits {
-                per_second: rate.unwrap_or(defaults.limits.per_second),
-                burst: burst.unwrap_or(defaults.limits.burst),
-                max_frame_bytes: max_frame_bytes.unwrap_or(defaults.limits.max_frame_bytes),
-            },
+            limits: limits.finish(),
             compression: !no_compression,
             allowed_origins,
             jwt,
@@ -260,7 +261,7 @@ fn parse_secs(value: &str) -> Result<Duration, String> {
 mod tests {
     use super::*;
     use std::net::Ipv6Addr;
-    use tabwire_server::JwtConfig;
+    use tabwire_server::{JwtConfig, Limits, Rate};
 
     fn run(args: &[&str]) -> Result<Args, String> {
         match parse(args.iter().map(|arg| arg.to_string()), None)? {
@@ -307,6 +308,8 @@ mod tests {
             "--burst=20",
             "--max-frame-bytes",
             "300",
+            "--max-connections-per-ip=4",
+            "--trust-forwarded-for",
             "--no-compression",
             "--allow-origin",
             "https://a.example",
@@ -342,9 +345,15 @@ mod tests {
                     test_control: true,
                     verbose: true,
                     limits: Limits {
-                        per_second: 10.0,
-                        burst: 20,
-                        max_frame_bytes: 300
+                        per_user: Rate {
+                            messages_per_second: 10,
+                            message_burst: 20,
+                            ..Limits::default().per_user
+                        },
+                        max_frame_bytes: 300,
+                        max_connections_per_ip: 4,
+                        trust_forwarded_for: true,
+                        ..Limits::default()
                     },
                     compression: false,
                     allowed_origins: vec![
@@ -434,5 +443,6 @@ mod tests {
         assert!(error(&["--port", "1", "--port", "2"]).contains("twice"));
         assert!(error(&["--test-control", "--test-control"]).contains("twice"));
         assert!(error(&["--no-compression", "--no-compression"]).contains("twice"));
+        assert!(error(&["--trust-forwarded-for=1"]).contains("takes no value"));
     }
 }

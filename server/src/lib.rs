@@ -26,6 +26,7 @@ mod random;
 mod statics;
 
 use std::io;
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -41,7 +42,7 @@ pub use crate::history::HistoryLimits;
 use crate::http::{Forwarder, Sessions};
 use crate::hub::Hub;
 pub use crate::jwt::{JwtConfig, DEFAULT_LEEWAY_SECS};
-pub use crate::limits::Limits;
+pub use crate::limits::{Limits, Rate};
 
 /// What the server serves; where it listens is the caller's listener.
 #[derive(Debug, Clone, PartialEq)]
@@ -55,7 +56,7 @@ pub struct ServerConfig {
     pub test_control: bool,
     /// Log connections and control actions to stderr.
     pub verbose: bool,
-    /// Per-connection rate and frame size.
+    /// Frame size, rates per user and per address, connection caps.
     pub limits: Limits,
     /// Agree to permessage-deflate (RFC 7692) with clients that offer it,
     /// as every browser does.
@@ -141,11 +142,14 @@ pub async fn serve(config: ServerConfig, listener: TcpListener) -> io::Result<()
             (hub, Some(forwarder))
         }
     };
+    tokio::spawn(hub::sweep_rates(Arc::downgrade(&hub)));
     if config.demo {
         tokio::spawn(demo::run(Arc::downgrade(&hub)));
     }
     let transport = http::Endpoint::new(Arc::clone(&hub), sessions, forwarder);
-    axum::serve(listener, app(&config, hub, transport)).await
+    // Connections learn their peer's address, which the limits count by.
+    let app = app(&config, hub, transport).into_make_service_with_connect_info::<SocketAddr>();
+    axum::serve(listener, app).await
 }
 
 /// Hexadecimal digits of an instance's id, which starts the id of every

@@ -29,6 +29,7 @@ use super::outlet::Downstream;
 use super::Endpoint;
 use crate::connection::{self, Params};
 use crate::hub::Carrier;
+use crate::limits::PeerSlot;
 use crate::protocol::Message;
 
 /// How often a quiet stream gets a comment.
@@ -49,12 +50,13 @@ pub enum Event {
     },
 }
 
-/// `POST /ws?transport=stream`: opens a streaming session; the answer is
-/// its stream, the server's hello (naming the session) first.
-pub fn open(endpoint: &Endpoint, params: Params) -> Response {
+/// `POST /ws?transport=stream`: opens a streaming session, counted in
+/// `slot`; the answer is its stream, the server's hello (naming the
+/// session) first.
+pub fn open(endpoint: &Endpoint, params: Params, slot: PeerSlot) -> Response {
     let (events, receiver) = mpsc::channel(QUEUED_EVENTS);
     let (id, outlet) = endpoint.sessions.open(Downstream::Stream(events));
-    connection::spawn_session(&endpoint.hub, outlet, id, params, Carrier::Stream);
+    connection::spawn_session(&endpoint.hub, outlet, id, params, Carrier::Stream, slot);
     let mut keep_alive = interval_at(Instant::now() + KEEP_ALIVE, KEEP_ALIVE);
     keep_alive.set_missed_tick_behavior(MissedTickBehavior::Delay);
     let body = futures_util::stream::unfold(Some((receiver, keep_alive)), next_chunk);
