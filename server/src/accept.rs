@@ -2,14 +2,21 @@
 //! served over HTTP/1 by hyper, with WebSocket upgrades. It stands in for
 //! `axum::serve`, which gives hyper no timer and so no deadline for a
 //! request's head: a client that sent half a request line would hold its
-//! socket and task for good.
+//! socket and task for good. Each request carries its peer's address as
+//! axum's [`ConnectInfo`], as `axum::serve` with connect info would give
+//! it: the rate limits and connection caps count by it.
 
 use std::convert::Infallible;
+use std::net::SocketAddr;
 use std::time::Duration;
 
+use axum::extract::ConnectInfo;
+use axum::http::Request;
 use axum::serve::Listener;
 use axum::Router;
+use hyper::body::Incoming;
 use hyper::server::conn::http1;
+use hyper::service::{service_fn, Service};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
 use socket2::{SockRef, TcpKeepalive};
@@ -24,9 +31,10 @@ pub async fn accept(mut listener: TcpListener, app: Router, timeouts: Timeouts) 
     loop {
         // axum's accept retries by itself, a second after an error such as
         // running out of file descriptors, which closing connections cure.
-        let (stream, _) = Listener::accept(&mut listener).await;
+        let (stream, peer) = Listener::accept(&mut listener).await;
         tune(&stream, timeouts.tcp_keepalive);
-        tokio::spawn(serve_connection(stream, app.clone(), timeouts.header));
+        let connection = serve_connection(stream, peer, app.clone(), timeouts.header);
+        tokio::spawn(connection);
     }
 }
 
@@ -45,13 +53,23 @@ fn tune(stream: &TcpStream, keepalive: Option<Duration>) {
     }
 }
 
-/// Serves one connection's requests until it closes, breaks, or a request
-/// head takes longer than `header_timeout` to arrive.
-async fn serve_connection(stream: TcpStream, app: Router, header_timeout: Duration) {
+/// Serves the requests of one connection from `peer` until it closes,
+/// breaks, or a request head takes longer than `header_timeout` to arrive.
+async fn serve_connection(
+    stream: TcpStream,
+    peer: SocketAddr,
+    app: Router,
+    header_timeout: Duration,
+) {
+    let app = TowerToHyperService::new(app);
+    let service = service_fn(move |mut request: Request<Incoming>| {
+        request.extensions_mut().insert(ConnectInfo(peer));
+        app.call(request)
+    });
     let connection = http1::Builder::new()
         .timer(TokioTimer::new())
         .header_read_timeout(header_timeout)
-        .serve_connection(TokioIo::new(stream), TowerToHyperService::new(app))
+        .serve_connection(TokioIo::new(stream), service)
         .with_upgrades();
     // An error is a client that left, broke HTTP or ran out of time: its
     // connection is over, which is all there is to do about it.

@@ -1,9 +1,10 @@
 //! Command-line arguments, parsed by hand to keep the dependency set small:
 //! the options and their values here, those of client authentication in
-//! [`jwt`], of the logs in [`logs`] and of timeouts in [`timeouts`], the
-//! `--help` text in [`usage`].
+//! [`jwt`], of the limits in [`limits`], of the logs in [`logs`] and of
+//! timeouts in [`timeouts`], the `--help` text in [`usage`].
 
 mod jwt;
+mod limits;
 mod logs;
 mod timeouts;
 mod usage;
@@ -12,10 +13,11 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::path::PathBuf;
 use std::time::Duration;
 
-use tabwire_server::{Bounds, DedupeLimits, HistoryLimits, Limits, ServerConfig};
+use tabwire_server::{Bounds, DedupeLimits, HistoryLimits, ServerConfig};
 
 use self::jwt::JwtFlags;
 pub use self::jwt::SECRET_ENV;
+use self::limits::LimitFlags;
 use self::logs::LogFlags;
 pub use self::logs::{LogFormat, Logs};
 use self::timeouts::TimeoutFlags;
@@ -50,9 +52,7 @@ where
     let mut www = None;
     let mut pkg = None;
     let mut exit_after = None;
-    let mut rate = None;
-    let mut burst = None;
-    let mut max_frame_bytes = None;
+    let mut limits = LimitFlags::default();
     let mut send_queue_messages = None;
     let mut send_queue_bytes = None;
     let mut write_timeout = None;
@@ -89,7 +89,8 @@ where
             | "--demo"
             | "--no-compression"
             | logs::VERBOSE
-            | jwt::ALLOW_NO_EXP => {
+            | jwt::ALLOW_NO_EXP
+            | limits::TRUST_FORWARDED_FOR => {
                 if inline.is_some() {
                     return Err(format!("{name} takes no value"));
                 }
@@ -99,6 +100,7 @@ where
                     "--demo" => &mut demo,
                     "--no-compression" => &mut no_compression,
                     jwt::ALLOW_NO_EXP => &mut jwt.allow_no_exp,
+                    limits::TRUST_FORWARDED_FOR => &mut limits.trust_forwarded_for,
                     _ => &mut test_control,
                 };
                 if *flag {
@@ -109,6 +111,10 @@ where
             jwt_flag if jwt::VALUED.contains(&jwt_flag) => {
                 let value = value(&name, inline, &mut args)?;
                 jwt.take(&name, value)?;
+            }
+            limit_flag if limits::VALUED.contains(&limit_flag) => {
+                let value = value(&name, inline, &mut args)?;
+                limits.take(&name, &value)?;
             }
             log_flag if logs::VALUED.contains(&log_flag) => {
                 let value = value(&name, inline, &mut args)?;
@@ -123,9 +129,6 @@ where
             | "--www"
             | "--pkg"
             | "--exit-after-secs"
-            | "--rate"
-            | "--burst"
-            | "--max-frame-bytes"
             | "--allow-origin"
             | "--history"
             | "--history-secs"
@@ -145,11 +148,6 @@ where
                     "--port" => set(&mut port, &name, parse_port(&value)?)?,
                     "--www" => set(&mut www, &name, parse_dir(&name, value)?)?,
                     "--pkg" => set(&mut pkg, &name, parse_dir(&name, value)?)?,
-                    "--rate" => set(&mut rate, &name, parse_count(&name, &value)? as f64)?,
-                    "--burst" => set(&mut burst, &name, parse_count(&name, &value)?)?,
-                    "--max-frame-bytes" => {
-                        set(&mut max_frame_bytes, &name, parse_size(&name, &value)?)?
-                    }
                     "--allow-origin" => allowed_origins.push(parse_origin(value)?),
                     "--history" => set(&mut history, &name, parse_size(&name, &value)?)?,
                     "--history-secs" => {
@@ -202,11 +200,7 @@ where
             pkg: pkg.unwrap_or(defaults.pkg),
             test_control,
             metrics,
-            limits: Limits {
-                per_second: rate.unwrap_or(defaults.limits.per_second),
-                burst: burst.unwrap_or(defaults.limits.burst),
-                max_frame_bytes: max_frame_bytes.unwrap_or(defaults.limits.max_frame_bytes),
-            },
+            limits: limits.finish(),
             timeouts,
             bounds: Bounds {
                 send_queue_messages: send_queue_messages

@@ -35,14 +35,16 @@ mod idle;
 mod orders;
 mod wire;
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
-use axum::extract::{Query, State};
+use axum::extract::{ConnectInfo, Query, State};
 use axum::http::header::ORIGIN;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
+use tabwire::core::close_codes::RATE_LIMITED;
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::{sleep_until, timeout};
 use tracing::Instrument;
@@ -55,13 +57,14 @@ pub use self::wire::Gone;
 use self::wire::{Inbound, Unsent, Wire};
 use crate::auth::{Auth, AUTH_FAILED, NO_AUTH_IN_TIME};
 use crate::bounds::{SLOW_CONSUMER, SLOW_CONSUMER_REASON};
+use crate::dedupe::Sender;
 use crate::handshake;
 use crate::http::Outlet;
 use crate::hub::{Carrier, Command, Hub, Registration};
-use crate::limits::{Bucket, Verdict};
+use crate::limits::{self, PeerSlot, Refusal};
 use crate::metrics::Timeout;
 use crate::positions::Positions;
-use crate::protocol::{self, rate_limited, Message};
+use crate::protocol::{self, Message};
 
 /// Whether the connection goes on after a step.
 enum Flow {
@@ -93,6 +96,8 @@ struct Session {
     client: Option<String>,
     /// How far it got in each channel.
     positions: Positions,
+    /// Its share of its address's connections, and that address.
+    peer: PeerSlot,
 }
 
 /// Query parameters of `/ws` and `/raw`, the WebSocket's and the HTTP
@@ -133,11 +138,13 @@ impl Endpoint {
 
 /// `GET /ws` and `GET /raw`: upgrades to a WebSocket in the endpoint's mode,
 /// with permessage-deflate when offered, unless the origin is not allowed
-/// (403) or `/control/refuse` asked to turn upgrades away with 503 for now
-/// (to test the client's retry path).
+/// (403), `/control/refuse` asked to turn upgrades away with 503 for now
+/// (to test the client's retry path), or the client's address (429) or
+/// the server (503) holds as many connections as it may.
 pub async fn upgrade(
     State(Endpoint { hub, mode }): State<Endpoint>,
     Query(params): Query<Params>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     incoming: IncomingUpgrade,
 ) -> Response {
@@ -157,6 +164,17 @@ pub async fn upgrade(
         )
             .into_response();
     }
+    let address = limits::address(peer, &headers, hub.limits.trust_forwarded_for);
+    let slot = match hub.peers.admit(address) {
+        Ok(slot) => slot,
+        Err(full) => {
+            hub.log(format_args!(
+                "refused upgrade from {address}: {}",
+                full.why()
+            ));
+            return full.response(format!("{}\n", full.why()));
+        }
+    };
     let protocol = mode == Mode::Protocol;
     let select_subprotocol = protocol && handshake::offers_subprotocol(&headers);
     let options = handshake::options(&hub.limits, hub.compression, &headers);
@@ -169,7 +187,7 @@ pub async fn upgrade(
         }
     };
     let compressed = handshake::complete(response.headers_mut(), select_subprotocol);
-    let session = Session::new(&hub, mode, crate::random::token(), &params);
+    let session = Session::new(&hub, mode, crate::random::token(), &params, slot);
     let (registration, commands) =
         hub.register(params.tag, protocol, Carrier::WebSocket { compressed });
     let metrics = Arc::clone(&hub.metrics);
@@ -190,15 +208,16 @@ pub async fn upgrade(
 
 /// Serves an HTTP session of `/ws` named `name` (see [`crate::http`]): in
 /// protocol mode, by the loop that serves a WebSocket, registered in the
-/// hub as a connection carried by `carrier`.
+/// hub as a connection carried by `carrier`, counted in `slot`.
 pub fn spawn_session(
     hub: &Arc<Hub>,
     outlet: Outlet,
     name: String,
     params: Params,
     carrier: Carrier,
+    slot: PeerSlot,
 ) {
-    let session = Session::new(hub, Mode::Protocol, name, &params);
+    let session = Session::new(hub, Mode::Protocol, name, &params, slot);
     let (registration, commands) = hub.register(params.tag, true, carrier);
     let wire = Wire::http(outlet, Arc::clone(&hub.metrics), hub.bounds.write_timeout);
     tokio::spawn(run(wire, session, registration, commands));
@@ -206,8 +225,8 @@ pub fn spawn_session(
 
 impl Session {
     /// A new connection's, named `name`, with the credentials of its
-    /// request's `token` parameter.
-    fn new(hub: &Hub, mode: Mode, name: String, params: &Params) -> Self {
+    /// request's `token` parameter, counted in `peer`.
+    fn new(hub: &Hub, mode: Mode, name: String, params: &Params, peer: PeerSlot) -> Self {
         let protocol = mode == Mode::Protocol;
         Session {
             mode,
@@ -215,6 +234,18 @@ impl Session {
             auth: Auth::at_upgrade(hub, protocol, params.token.as_deref()),
             client: None,
             positions: Positions::default(),
+            peer,
+        }
+    }
+
+    /// Who the client is, for its dedupe scope and its rate limits: its
+    /// token's `sub`, else the client id of its hello, else the connection
+    /// alone.
+    fn sender(&self) -> Sender {
+        match (self.auth.subject(), &self.client) {
+            (Some(subject), _) => Sender::Subject(subject.to_owned()),
+            (None, Some(client)) => Sender::Client(client.clone()),
+            (None, None) => Sender::Connection(self.name.clone()),
         }
     }
 }
@@ -267,7 +298,6 @@ async fn serve(
         }
     }
     let mut stalled = false;
-    let mut bucket = Bucket::new(&hub.limits, Instant::now());
     if let Auth::Refused(reason) = &session.auth {
         close(&mut wire, AUTH_FAILED, reason.clone()).await;
         return;
@@ -320,10 +350,12 @@ async fn serve(
                 inbound = wire.receive() => {
                     idle.heard();
                     match inbound {
-                        Some(Inbound::Frame(frame)) => match admit(&frame, &mut bucket, hub) {
+                        Some(Inbound::Frame(frame)) => match admit(&frame, &session, hub) {
                             Admission::Answer => answer(frame, &mut session, &mut wire, &registration).await,
-                            Admission::Refuse => send(&mut wire, rate_limited()).await,
-                            Admission::Close(code, reason) => close(&mut wire, code, reason.to_owned()).await,
+                            Admission::Refuse(refusal) => refuse(&mut wire, hub, refusal).await,
+                            Admission::TooLarge => {
+                                close(&mut wire, MESSAGE_TOO_BIG, "frame too large".to_owned()).await
+                            }
                         },
                         Some(Inbound::Control) => Flow::Continue,
                         None => Flow::End,
@@ -360,40 +392,55 @@ async fn lapse(deadline: Option<(Instant, &'static str)>) -> &'static str {
 /// What becomes of a frame before it is answered.
 enum Admission {
     Answer,
-    /// Over the rate: an error frame instead of an answer.
-    Refuse,
-    /// Too large, or a flood: close with this code and reason.
-    Close(u16, &'static str),
+    /// Over the size limit: closed with 1009.
+    TooLarge,
+    /// Over a rate: the connection is closed with 4429 and the wait.
+    Refuse(Refusal),
 }
 
-/// Applies the connection's limits to a frame, counting what they refuse.
-fn admit(frame: &Message, bucket: &mut Bucket, hub: &Hub) -> Admission {
+/// Applies the limits to a frame of `session`'s client, counting what they
+/// refuse.
+fn admit(frame: &Message, session: &Session, hub: &Hub) -> Admission {
     if frame.size() > hub.limits.max_frame_bytes {
         hub.metrics.frame_too_large_closed();
-        return Admission::Close(MESSAGE_TOO_BIG, "frame too large");
+        return Admission::TooLarge;
     }
-    match bucket.take(&hub.limits, Instant::now()) {
-        Verdict::Pass => Admission::Answer,
-        Verdict::Refuse => {
+    match hub
+        .rates
+        .take(&session.sender(), session.peer.ip(), frame.size())
+    {
+        Ok(()) => Admission::Answer,
+        Err(refusal) => {
             hub.metrics.rate_limited();
-            Admission::Refuse
-        }
-        Verdict::Abuse => {
-            hub.metrics.rate_abuse_closed();
-            Admission::Close(POLICY_VIOLATION, "rate limit exceeded")
+            Admission::Refuse(refusal)
         }
     }
 }
 
 /// Close code for a frame over the size limit (RFC 6455).
 const MESSAGE_TOO_BIG: u16 = 1009;
-/// Close code for a client that keeps sending over the rate limit.
-const POLICY_VIOLATION: u16 = 1008;
 /// Close code for a connection idle past the idle timeout: the server
 /// goes away from it, and the client may come back.
 const GOING_AWAY: u16 = 1001;
 /// The reason of that close.
 const IDLE: &str = "idle: no frame from the client in time";
+
+/// Ends a connection whose frame went over a rate: neither that frame nor
+/// any after it is handled, so the client's outbox keeps them, in order,
+/// for its next connection after the wait. The client is likely sending
+/// still: what comes until its close frame is read and dropped, since a
+/// socket closed on unread data resets the connection, which can lose the
+/// close frame on its way to the client.
+async fn refuse(wire: &mut Wire, hub: &Hub, refusal: Refusal) -> Flow {
+    let reason = refusal.reason();
+    hub.log(format_args!(
+        "closing a connection ({RATE_LIMITED}): {reason}"
+    ));
+    if wire.close(RATE_LIMITED, reason).await {
+        wire.finish_close().await;
+    }
+    Flow::End
+}
 
 /// Sends the close and ends the connection.
 async fn close(wire: &mut Wire, code: u16, reason: String) -> Flow {

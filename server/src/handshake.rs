@@ -37,7 +37,7 @@ pub fn offers_subprotocol(headers: &HeaderMap) -> bool {
 }
 
 /// The comma-separated values of every `name` header, trimmed.
-fn tokens(headers: &HeaderMap, name: HeaderName) -> impl Iterator<Item = &[u8]> + '_ {
+pub fn tokens(headers: &HeaderMap, name: HeaderName) -> impl Iterator<Item = &[u8]> + '_ {
     headers
         .get_all(name)
         .into_iter()

@@ -24,7 +24,7 @@ mod records;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
 use std::time::{Duration, Instant};
 
 use tokio::sync::{mpsc, oneshot};
@@ -39,7 +39,7 @@ use crate::broker::{Broker, Subscribed, Unavailable};
 use crate::dedupe::{DedupeLimits, Windows};
 use crate::history::Since;
 use crate::jwt::JwtConfig;
-use crate::limits::Limits;
+use crate::limits::{Limits, Peers, Rates, SWEEP_EVERY};
 use crate::metrics::{Metrics, Open};
 use crate::timeouts::Timeouts;
 
@@ -63,8 +63,12 @@ impl Scope<'_> {
 #[derive(Debug)]
 pub struct Hub {
     record_traffic: bool,
-    /// What each connection may send.
+    /// What clients may send and hold.
     pub limits: Limits,
+    /// What each user and each address sent lately, against the limits.
+    pub rates: Rates,
+    /// The connections each address holds, against the limits.
+    pub peers: Arc<Peers>,
     /// How long a connection waits for its client's credentials and
     /// frames.
     pub timeouts: Timeouts,
@@ -125,6 +129,8 @@ impl Hub {
         Hub {
             record_traffic,
             limits: Limits::default(),
+            rates: Rates::new(&Limits::default()),
+            peers: Arc::new(Peers::new(&Limits::default())),
             timeouts: Timeouts::default(),
             bounds: Bounds::default(),
             compression: true,
@@ -147,6 +153,8 @@ impl Hub {
 
     /// Applies other limits and an origin allow-list than the defaults.
     pub fn guarded(mut self, limits: Limits, allowed_origins: Vec<String>) -> Self {
+        self.rates = Rates::new(&limits);
+        self.peers = Arc::new(Peers::new(&limits));
         self.limits = limits;
         self.allowed_origins = allowed_origins;
         self
@@ -305,6 +313,19 @@ impl Hub {
     /// Whether a request opening an HTTP session now must be refused.
     pub fn refusing_http(&self) -> bool {
         self.refusing() && self.state().refuse_http
+    }
+}
+
+/// Forgets, every [`SWEEP_EVERY`], the users and addresses whose rate
+/// limits have refilled, for as long as the hub lives.
+pub async fn sweep_rates(hub: Weak<Hub>) {
+    let mut every = tokio::time::interval(SWEEP_EVERY);
+    loop {
+        every.tick().await;
+        let Some(hub) = hub.upgrade() else {
+            return;
+        };
+        hub.rates.sweep();
     }
 }
 

@@ -47,7 +47,7 @@ pub use crate::history::HistoryLimits;
 use crate::http::{Forwarder, Sessions};
 use crate::hub::Hub;
 pub use crate::jwt::{JwtConfig, DEFAULT_LEEWAY_SECS};
-pub use crate::limits::Limits;
+pub use crate::limits::{Limits, Rate};
 use crate::metrics::{Link, Metrics};
 pub use crate::timeouts::Timeouts;
 
@@ -64,7 +64,7 @@ pub struct ServerConfig {
     /// Serve `GET /metrics` (Prometheus). Off by default: it tells anyone
     /// who can reach the port how busy the server is.
     pub metrics: bool,
-    /// Per-connection rate and frame size.
+    /// Frame size, rates per user and per address, connection caps.
     pub limits: Limits,
     /// How long the server waits on a client: for a request's head, its
     /// credentials, any frame; and TCP keepalive.
@@ -165,6 +165,7 @@ pub async fn serve(config: ServerConfig, listener: TcpListener) -> io::Result<()
             (hub, Some(forwarder))
         }
     };
+    tokio::spawn(hub::sweep_rates(Arc::downgrade(&hub)));
     if config.demo {
         tokio::spawn(demo::run(Arc::downgrade(&hub)));
     }

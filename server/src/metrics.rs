@@ -67,7 +67,7 @@ pub struct Metrics {
     acks_sent: Counter,
     duplicates: Counter,
     rate_limited: Counter,
-    rate_abuse_closes: Counter,
+    rate_limited_closes: Counter,
     frame_too_large_closes: Counter,
     broker_unavailable_closes: Counter,
     slow_consumer_closes: Counter,
@@ -128,10 +128,10 @@ impl Metrics {
             acks_sent: Counter::default(),
             duplicates: Counter::default(),
             rate_limited: Counter::default(),
-            rate_abuse_closes: closed("1008", "rate_abuse"),
             frame_too_large_closes: closed("1009", "frame_too_large"),
             broker_unavailable_closes: closed("1013", "broker_unavailable"),
             slow_consumer_closes: closed("3008", "slow_consumer"),
+            rate_limited_closes: closed("4429", "rate_limited"),
             idle_timeouts: timed_out("idle"),
             auth_timeouts: timed_out("auth"),
             redis_links: Family::default(),
@@ -170,7 +170,7 @@ impl Metrics {
             ),
             (
                 "rate_limited",
-                "Frames over their connection's rate, refused with a rate_limited error",
+                "Frames over their user's or address's rate, refused by closing their connection with 4429",
                 &metrics.rate_limited,
             ),
         ];
@@ -239,14 +239,11 @@ impl Metrics {
         self.duplicates.inc();
     }
 
-    /// A frame over its connection's rate was refused.
+    /// A frame over its user's or address's rate was refused: its
+    /// connection is closed (4429), whatever it sent after left unhandled.
     pub fn rate_limited(&self) {
         self.rate_limited.inc();
-    }
-
-    /// A connection that kept sending over its rate was closed (1008).
-    pub fn rate_abuse_closed(&self) {
-        self.rate_abuse_closes.inc();
+        self.rate_limited_closes.inc();
     }
 
     /// A connection that sent a frame over the size limit was closed (1009).

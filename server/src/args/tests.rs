@@ -2,7 +2,7 @@
 
 use super::*;
 use std::net::Ipv6Addr;
-use tabwire_server::{JwtConfig, Timeouts};
+use tabwire_server::{JwtConfig, Limits, Rate, Timeouts};
 
 fn run(args: &[&str]) -> Result<Args, String> {
     match parse(args.iter().map(|arg| arg.to_string()), None)? {
@@ -53,6 +53,8 @@ fn every_option() {
         "--burst=20",
         "--max-frame-bytes",
         "300",
+        "--max-connections-per-ip=4",
+        "--trust-forwarded-for",
         "--no-compression",
         "--allow-origin",
         "https://a.example",
@@ -106,9 +108,15 @@ fn every_option() {
                 test_control: true,
                 metrics: true,
                 limits: Limits {
-                    per_second: 10.0,
-                    burst: 20,
-                    max_frame_bytes: 300
+                    per_user: Rate {
+                        messages_per_second: 10,
+                        message_burst: 20,
+                        ..Limits::default().per_user
+                    },
+                    max_frame_bytes: 300,
+                    max_connections_per_ip: 4,
+                    trust_forwarded_for: true,
+                    ..Limits::default()
                 },
                 bounds: Bounds {
                     send_queue_messages: 8,
@@ -225,4 +233,5 @@ fn unknown_repeated_and_misused() {
     assert!(error(&["--port", "1", "--port", "2"]).contains("twice"));
     assert!(error(&["--test-control", "--test-control"]).contains("twice"));
     assert!(error(&["--no-compression", "--no-compression"]).contains("twice"));
+    assert!(error(&["--trust-forwarded-for=1"]).contains("takes no value"));
 }

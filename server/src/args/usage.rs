@@ -22,15 +22,38 @@ Options:
   --pkg DIR              directory served at /pkg/ (default pkg)
   --test-control         mount the /control/ API (loopback hosts only)
   --exit-after-secs N    exit by itself after N seconds (N >= 1)
-  --rate N               frames a second a connection may send (default 5000);
-                         over it a frame gets a rate_limited error
-  --burst N              frames it may send at once above the rate (default
-                         20000); as many refusals in a row close it (1008)
+  --rate N               messages (data frames) a second one user may send
+                         over all its connections (default 5000); a user is
+                         its token's sub, else the client id of its hello,
+                         else the connection. A frame over any rate is not
+                         handled: the connection closes with 4429 and the
+                         wait (see docs/PROTOCOL.md, Limits)
+  --burst N              messages a user may send at once above the rate
+                         (default 20000: a backlog of 10,000 passes)
+  --bytes-rate N         bytes a second one user may send (default 16777216)
+  --bytes-burst N        bytes it may send at once above that (default
+                         67108864; at least --max-frame-bytes)
+  --ip-rate N            messages a second one IP address may send over all
+                         its connections (default 20000; IPv6 counts by /64)
+  --ip-burst N           messages it may send at once (default 100000)
+  --ip-bytes-rate N      bytes a second one IP address may send (default
+                         67108864)
+  --ip-bytes-burst N     bytes it may send at once (default 268435456; at
+                         least --max-frame-bytes)
   --max-frame-bytes N    largest message a client may send, counted after
                          decompression (default 1048576); a larger one
                          closes the connection (1009) once about this much
                          of it was read, compressed or not. The body of an
                          HTTP send holds at most 16 of them (413 past it)
+  --max-connections-per-ip N
+                         connections (WebSockets and HTTP sessions) one IP
+                         address may hold at once (default 256); past it an
+                         upgrade or session open gets HTTP 429, Retry-After 5
+  --max-connections N    connections the server holds at once (default
+                         100000); past it, HTTP 503, Retry-After 5
+  --trust-forwarded-for  take a client's address from the last entry of
+                         X-Forwarded-For rather than the TCP peer: only
+                         behind a proxy that sets it (clients can send any)
   --send-queue-messages N
                          channel messages queued for a connection whose
                          client reads slower than they come (default 4096);
@@ -127,7 +150,8 @@ On start, prints one line to stdout:
 mod tests {
     use std::time::Duration;
 
-    use super::super::jwt::{ALLOW_NO_EXP, SECRET_ENV, VALUED};
+    use super::super::jwt::{self, ALLOW_NO_EXP, SECRET_ENV};
+    use super::super::limits::{self, TRUST_FORWARDED_FOR};
     use super::super::logs;
     use super::super::timeouts;
     use super::*;
@@ -152,10 +176,12 @@ mod tests {
             "--max-channel-bytes",
             ALLOW_NO_EXP,
             SECRET_ENV,
+            TRUST_FORWARDED_FOR,
         ];
         for word in words
             .into_iter()
-            .chain(VALUED)
+            .chain(jwt::VALUED)
+            .chain(limits::VALUED)
             .chain(logs::VALUED)
             .chain(timeouts::VALUED)
         {

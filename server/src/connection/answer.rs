@@ -6,7 +6,7 @@
 use super::{close, send, send_all, Flow, Mode, Session, Wire};
 use crate::auth::{Gate, AUTH_FAILED};
 use crate::broker::Unavailable;
-use crate::dedupe::{DedupeScope, Sender};
+use crate::dedupe::DedupeScope;
 use crate::history::Since;
 use crate::hub::{Hub, Registration};
 use crate::protocol::{
@@ -114,17 +114,12 @@ async fn end_forbidden(
     send_all(wire, frames).await
 }
 
-/// Whose ids a message of this connection is compared with: its token's
-/// `sub`, else the client id of its hello, else the connection alone.
+/// Whose ids a message of this connection is compared with: its
+/// sender's, within its tag.
 fn dedupe_scope(session: &Session, tag: &str) -> DedupeScope {
-    let sender = match (session.auth.subject(), &session.client) {
-        (Some(subject), _) => Sender::Subject(subject.to_owned()),
-        (None, Some(client)) => Sender::Client(client.clone()),
-        (None, None) => Sender::Connection(session.name.clone()),
-    };
     DedupeScope {
         tag: tag.to_owned(),
-        sender,
+        sender: session.sender(),
     }
 }
 

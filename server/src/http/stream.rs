@@ -33,6 +33,7 @@ use super::outlet::Downstream;
 use super::Endpoint;
 use crate::connection::{self, Gone, Params};
 use crate::hub::Carrier;
+use crate::limits::PeerSlot;
 use crate::protocol::Message;
 
 /// How often a quiet stream gets a comment.
@@ -124,12 +125,13 @@ impl Events {
     }
 }
 
-/// `POST /ws?transport=stream`: opens a streaming session; the answer is
-/// its stream, the server's hello (naming the session) first.
-pub fn open(endpoint: &Endpoint, params: Params) -> Response {
+/// `POST /ws?transport=stream`: opens a streaming session, counted in
+/// `slot`; the answer is its stream, the server's hello (naming the
+/// session) first.
+pub fn open(endpoint: &Endpoint, params: Params, slot: PeerSlot) -> Response {
     let (events, source) = Events::new();
     let (id, outlet) = endpoint.sessions.open(Downstream::Stream(events));
-    connection::spawn_session(&endpoint.hub, outlet, id, params, Carrier::Stream);
+    connection::spawn_session(&endpoint.hub, outlet, id, params, Carrier::Stream, slot);
     let body = futures_util::stream::unfold(Some(source), next_chunk);
     let headers = [
         (

@@ -77,14 +77,6 @@ pub fn gap(channel: &str, since: u64, gap: &Gap, epoch: &str) -> Message {
     ))
 }
 
-/// The answer to a frame over the connection's rate limit; the frame was
-/// not handled: `{"type":"error","code":"rate_limited","message":"..."}`.
-pub fn rate_limited() -> Message {
-    Message::Text(
-        r#"{"type":"error","code":"rate_limited","message":"too many frames a second; this one was not handled"}"#.into(),
-    )
-}
-
 /// The answer to a publication the client's token does not allow; the
 /// message is not handled and never will be:
 /// `{"type":"error","code":"forbidden","id":"...","message":"..."}`.

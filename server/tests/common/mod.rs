@@ -20,7 +20,7 @@ pub use self::channels::*;
 
 pub use futures_util::{SinkExt, StreamExt};
 pub use serde_json::{json, Value};
-pub use tabwire_server::{serve, HistoryLimits, JwtConfig, Limits, ServerConfig, Timeouts};
+pub use tabwire_server::{serve, HistoryLimits, JwtConfig, Limits, Rate, ServerConfig, Timeouts};
 pub use tokio::io::{AsyncReadExt, AsyncWriteExt};
 pub use tokio::net::{TcpListener, TcpStream};
 pub use tokio::time::timeout;
