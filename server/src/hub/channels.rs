@@ -5,8 +5,6 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use tokio::sync::oneshot;
-
 use super::{Command, Hub, Order, Scope};
 use crate::broker::{Broker, Published, Subscribed, Subscribers, Unavailable};
 use crate::history::Since;
@@ -96,11 +94,7 @@ impl Subscribers for Hub {
         let mut delivered = 0;
         for live in state.connections.values() {
             if live.channels.contains(channel) {
-                let (done, _) = oneshot::channel();
-                let command = Command {
-                    order: order.clone(),
-                    done,
-                };
+                let command = Command::new(order.clone());
                 delivered += usize::from(live.commands.send(command).is_ok());
             }
         }
@@ -116,12 +110,11 @@ impl Subscribers for Hub {
             if live.channels.is_empty() {
                 return true;
             }
-            let (done, _) = oneshot::channel();
             let order = Order::Close {
                 code,
                 reason: reason.to_owned(),
             };
-            let _ = live.commands.send(Command { order, done });
+            let _ = live.commands.send(Command::new(order));
             false
         });
     }
