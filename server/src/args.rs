@@ -64,6 +64,7 @@ where
     let mut dedupe_secs = None;
     let mut dedupe_total = None;
     let mut redis = None;
+    let mut redis_liveness = None;
     let mut test_control = false;
     let mut metrics = false;
     let mut demo = false;
@@ -116,7 +117,7 @@ where
             "--host" | "--port" | "--www" | "--pkg" | "--exit-after-secs" | "--rate"
             | "--burst" | "--max-frame-bytes" | "--allow-origin" | "--history"
             | "--history-secs" | "--max-channels" | "--dedupe-ids" | "--dedupe-secs"
-            | "--dedupe-total" | "--redis" => {
+            | "--dedupe-total" | "--redis" | REDIS_LIVENESS => {
                 let value = value(&name, inline, &mut args)?;
                 match name.as_str() {
                     "--host" => set(&mut host, &name, parse_host(&value)?)?,
@@ -138,6 +139,9 @@ where
                     "--dedupe-secs" => set(&mut dedupe_secs, &name, parse_period(&name, &value)?)?,
                     "--dedupe-total" => set(&mut dedupe_total, &name, parse_size(&name, &value)?)?,
                     "--redis" => set(&mut redis, &name, parse_redis(value)?)?,
+                    REDIS_LIVENESS => {
+                        set(&mut redis_liveness, &name, parse_period(&name, &value)?)?
+                    }
                     _ => set(&mut exit_after, &name, parse_secs(&value)?)?,
                 }
             }
@@ -145,6 +149,9 @@ where
         }
     }
 
+    if redis_liveness.is_some() && redis.is_none() {
+        return Err(format!("{REDIS_LIVENESS} needs --redis"));
+    }
     let jwt = jwt.finish(secret_env)?;
     let logs = logs.finish()?;
     let timeouts = timeouts.finish(jwt.is_some())?;
@@ -185,10 +192,14 @@ where
                 total_ids: dedupe_total.unwrap_or(defaults.dedupe.total_ids),
             },
             redis,
+            redis_liveness: redis_liveness.unwrap_or(defaults.redis_liveness),
             demo,
         },
     })))
 }
+
+/// How often the links to Redis are checked.
+const REDIS_LIVENESS: &str = "--redis-liveness-secs";
 
 /// A Redis URL; whether a server answers there is found out at start.
 fn parse_redis(value: String) -> Result<String, String> {
@@ -363,6 +374,7 @@ mod tests {
             "100",
             "--redis",
             "redis://127.0.0.1:6379",
+            "--redis-liveness-secs=7",
             "--demo",
             "--header-timeout-secs=3",
             "--auth-timeout-secs",
@@ -370,6 +382,8 @@ mod tests {
             "--idle-timeout-secs=0",
             "--tcp-keepalive-secs",
             "60",
+            "--shutdown-secs",
+            "20",
         ]);
         assert_eq!(
             parsed,
@@ -396,6 +410,7 @@ mod tests {
                         auth: Duration::from_secs(4),
                         idle: None,
                         tcp_keepalive: Some(Duration::from_secs(60)),
+                        shutdown: Duration::from_secs(20),
                     },
                     compression: false,
                     allowed_origins: vec![
@@ -420,6 +435,7 @@ mod tests {
                         total_ids: 100
                     },
                     redis: Some("redis://127.0.0.1:6379".to_owned()),
+                    redis_liveness: Duration::from_secs(7),
                     demo: true,
                 },
             })
@@ -470,6 +486,15 @@ mod tests {
         assert!(error(&["--dedupe-secs", "1.5"]).starts_with("--dedupe-secs"));
         assert!(error(&["--dedupe-total", "many"]).starts_with("--dedupe-total"));
         assert!(error(&["--redis", "127.0.0.1:6379"]).starts_with("--redis"));
+        let redis = ["--redis", "redis://127.0.0.1:6379"];
+        let liveness = |secs| error(&[redis[0], redis[1], REDIS_LIVENESS, secs]);
+        assert!(liveness("0").starts_with(REDIS_LIVENESS));
+        assert!(liveness("1.5").starts_with(REDIS_LIVENESS));
+    }
+
+    #[test]
+    fn a_redis_liveness_needs_redis() {
+        assert!(error(&[REDIS_LIVENESS, "3"]).contains("needs --redis"));
     }
 
     #[test]

@@ -127,8 +127,9 @@ impl Endpoint {
 
 /// `GET /ws` and `GET /raw`: upgrades to a WebSocket in the endpoint's mode,
 /// with permessage-deflate when offered, unless the origin is not allowed
-/// (403) or `/control/refuse` asked to turn upgrades away with 503 for now
-/// (to test the client's retry path).
+/// (403), or upgrades are turned away with 503: for now, as
+/// `/control/refuse` asked (to test the client's retry path), or for good
+/// by a graceful shutdown.
 pub async fn upgrade(
     State(Endpoint { hub, mode }): State<Endpoint>,
     Query(params): Query<Params>,
@@ -168,7 +169,7 @@ pub async fn upgrade(
         hub.register(params.tag, protocol, Carrier::WebSocket { compressed });
     let metrics = Arc::clone(&hub.metrics);
     let handshake_limit = hub.timeouts.header;
-    tokio::spawn(async move {
+    hub.spawn(async move {
         // Fails if the client went away before the switch completed, or
         // the switch took longer than a request's head may (the answer
         // stuck in a client that does not read); the registration then
@@ -194,7 +195,7 @@ pub fn spawn_session(
     let session = Session::new(hub, Mode::Protocol, name, &params);
     let (registration, commands) = hub.register(params.tag, true, carrier);
     let wire = Wire::http(outlet, Arc::clone(&hub.metrics));
-    tokio::spawn(run(wire, session, registration, commands));
+    hub.spawn(run(wire, session, registration, commands));
 }
 
 impl Session {

@@ -64,6 +64,12 @@ Options:
   --tcp-keepalive-secs N TCP keepalive probes after N seconds of silence,
                          then every N seconds, to find peers gone without a
                          word (default 30; 0: off; at most 32767)
+  --shutdown-secs N      on SIGTERM or Ctrl-C, shut down gracefully within N
+                         seconds (default 10): refuse new connections and
+                         HTTP sessions with 503, let each connection finish
+                         the frame it is handling, then close it with 1012
+                         (server restart), its client coming back with
+                         backoff; past N seconds, cut what is left and exit
   --history N            messages kept per channel for clients that were
                          away (default 1000)
   --history-secs N       how long they are kept, in seconds (default 600);
@@ -86,6 +92,11 @@ Options:
   --redis URL            keep channels in Redis (redis://HOST:PORT[/DB]),
                          shared by every server started with the same URL;
                          default: in this process
+  --redis-liveness-secs N
+                         with --redis: PING each Redis subscription every N
+                         seconds; one silent for two of them is lost like a
+                         broken one (subscribers closed with 1012, then
+                         subscribed again) (default 5)
   --demo                 publish the demo dashboard's streams (fund NAVs,
                          approval requests, risk alerts); with several
                          instances on one --redis, on one of them only
@@ -117,7 +128,7 @@ mod tests {
     use super::super::logs;
     use super::super::timeouts;
     use super::*;
-    use tabwire_server::{Timeouts, DEFAULT_LEEWAY_SECS};
+    use tabwire_server::{ServerConfig, Timeouts, DEFAULT_LEEWAY_SECS};
 
     #[test]
     fn the_help_names_both_endpoints_and_every_option() {
@@ -131,10 +142,16 @@ mod tests {
             "--metrics",
             logs::VERBOSE,
             "--max-channels",
+            "--redis-liveness-secs",
             ALLOW_NO_EXP,
             SECRET_ENV,
         ];
-        for word in words.into_iter().chain(VALUED).chain(logs::VALUED).chain(timeouts::VALUED) {
+        for word in words
+            .into_iter()
+            .chain(VALUED)
+            .chain(logs::VALUED)
+            .chain(timeouts::VALUED)
+        {
             assert!(USAGE.contains(word), "{word}");
         }
         let leeway = format!("(default {DEFAULT_LEEWAY_SECS};");
@@ -150,6 +167,7 @@ mod tests {
             secs(Some(defaults.auth)),
             secs(defaults.idle),
             secs(defaults.tcp_keepalive),
+            secs(Some(defaults.shutdown)),
         ];
         for (option, default) in timeouts::VALUED.into_iter().zip(given) {
             let (_, help) = USAGE.split_once(option).expect(option);
@@ -157,6 +175,16 @@ mod tests {
             let told = format!("(default {default}");
             assert!(help.contains(&told), "{option}: {told}");
         }
+    }
+
+    #[test]
+    fn the_help_gives_the_default_redis_liveness() {
+        let liveness = ServerConfig::default().redis_liveness.as_secs();
+        let (_, help) = USAGE
+            .split_once("--redis-liveness-secs")
+            .expect("the option");
+        let help = help.split("\n  -").next().unwrap_or_default();
+        assert!(help.contains(&format!("(default {liveness})")), "{help}");
     }
 
     #[test]

@@ -6,7 +6,6 @@ use std::collections::{BTreeMap, HashSet};
 use std::sync::{Arc, Weak};
 use std::time::Instant;
 
-use tokio::sync::oneshot;
 use tokio::time::{interval, MissedTickBehavior};
 
 use super::{Command, Hub, Order, Scope};
@@ -135,11 +134,7 @@ impl Subscribers for Hub {
         let mut delivered = 0;
         for live in state.connections.values() {
             if live.channels.contains(channel) {
-                let (done, _) = oneshot::channel();
-                let command = Command {
-                    order: order.clone(),
-                    done,
-                };
+                let command = Command::new(order.clone());
                 delivered += usize::from(live.commands.send(command).is_ok());
             }
         }
@@ -155,12 +150,11 @@ impl Subscribers for Hub {
             if live.channels.is_empty() {
                 return true;
             }
-            let (done, _) = oneshot::channel();
             let order = Order::Close {
                 code,
                 reason: reason.to_owned(),
             };
-            let _ = live.commands.send(Command { order, done });
+            let _ = live.commands.send(Command::new(order));
             false
         });
     }
