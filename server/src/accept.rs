@@ -8,6 +8,7 @@
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
+use std::pin::pin;
 use std::time::Duration;
 
 use axum::extract::ConnectInfo;
@@ -21,20 +22,63 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
 use socket2::{SockRef, TcpKeepalive};
 use tokio::net::{TcpListener, TcpStream};
+use tokio::time::{timeout_at, Instant};
+use tokio_util::sync::CancellationToken;
 
+use crate::shutdown::Tasks;
 use crate::timeouts::Timeouts;
 
-/// Serves `app` on every connection `listener` accepts, until the future
-/// is dropped; the connections accepted by then go on until their clients
-/// leave or the runtime stops.
-pub async fn accept(mut listener: TcpListener, app: Router, timeouts: Timeouts) -> Infallible {
-    loop {
-        // axum's accept retries by itself, a second after an error such as
-        // running out of file descriptors, which closing connections cure.
-        let (stream, peer) = Listener::accept(&mut listener).await;
-        tune(&stream, timeouts.tcp_keepalive);
-        let connection = serve_connection(stream, peer, app.clone(), timeouts.header);
-        tokio::spawn(connection);
+/// The HTTP connections of one server: the tasks serving them, and the
+/// signal that asks them to close once their request in progress is
+/// answered.
+#[derive(Debug, Default)]
+pub struct Connections {
+    tasks: Tasks,
+    closing: CancellationToken,
+}
+
+impl Connections {
+    /// Serves `app` on every connection `listener` accepts, until the
+    /// future is dropped, which closes the listener; the connections
+    /// accepted by then go on until [`Connections::close`] or
+    /// [`Connections::cut`].
+    pub async fn accept(
+        &self,
+        mut listener: TcpListener,
+        app: Router,
+        timeouts: Timeouts,
+    ) -> Infallible {
+        loop {
+            // axum's accept retries by itself, a second after an error
+            // such as running out of file descriptors, which closing
+            // connections cure.
+            let (stream, peer) = Listener::accept(&mut listener).await;
+            tune(&stream, timeouts.tcp_keepalive);
+            let closing = self.closing.clone();
+            self.tasks.spawn(serve_connection(
+                stream,
+                peer,
+                app.clone(),
+                timeouts.header,
+                closing,
+            ));
+        }
+    }
+
+    /// Lets every connection finish the request it is answering (a
+    /// WebSocket upgraded is no longer theirs), closes the idle ones, and
+    /// waits for them all until `deadline`; returns how many were left.
+    pub async fn close(&self, deadline: Instant) -> usize {
+        self.closing.cancel();
+        match timeout_at(deadline, self.tasks.ended()).await {
+            Ok(()) => 0,
+            Err(_) => self.tasks.running(),
+        }
+    }
+
+    /// Ends the connections left at once.
+    pub fn cut(&self) {
+        self.tasks.cut();
     }
 }
 
@@ -54,12 +98,15 @@ fn tune(stream: &TcpStream, keepalive: Option<Duration>) {
 }
 
 /// Serves the requests of one connection from `peer` until it closes,
-/// breaks, or a request head takes longer than `header_timeout` to arrive.
+/// breaks, a request head takes longer than `header_timeout` to arrive, or
+/// `closing` asks it to close once the request in progress, if any, is
+/// answered.
 async fn serve_connection(
     stream: TcpStream,
     peer: SocketAddr,
     app: Router,
     header_timeout: Duration,
+    closing: CancellationToken,
 ) {
     let app = TowerToHyperService::new(app);
     let service = service_fn(move |mut request: Request<Incoming>| {
@@ -71,7 +118,12 @@ async fn serve_connection(
         .header_read_timeout(header_timeout)
         .serve_connection(TokioIo::new(stream), service)
         .with_upgrades();
+    let mut connection = pin!(connection);
     // An error is a client that left, broke HTTP or ran out of time: its
     // connection is over, which is all there is to do about it.
+    tokio::select! {
+        _ = connection.as_mut() => return,
+        () = closing.cancelled() => connection.as_mut().graceful_shutdown(),
+    }
     let _ = connection.await;
 }

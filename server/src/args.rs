@@ -69,6 +69,7 @@ where
     let mut dedupe_secs = None;
     let mut dedupe_total = None;
     let mut redis = None;
+    let mut redis_liveness = None;
     let mut test_control = false;
     let mut metrics = false;
     let mut demo = false;
@@ -141,7 +142,8 @@ where
             | "--send-queue-bytes"
             | "--write-timeout-secs"
             | "--max-subscriptions"
-            | "--max-channel-bytes" => {
+            | "--max-channel-bytes"
+            | REDIS_LIVENESS => {
                 let value = value(&name, inline, &mut args)?;
                 match name.as_str() {
                     "--host" => set(&mut host, &name, parse_host(&value)?)?,
@@ -173,6 +175,9 @@ where
                     "--max-channel-bytes" => {
                         set(&mut max_channel_bytes, &name, parse_channel_bytes(&value)?)?
                     }
+                    REDIS_LIVENESS => {
+                        set(&mut redis_liveness, &name, parse_period(&name, &value)?)?
+                    }
                     _ => set(&mut exit_after, &name, parse_secs(&value)?)?,
                 }
             }
@@ -180,6 +185,9 @@ where
         }
     }
 
+    if redis_liveness.is_some() && redis.is_none() {
+        return Err(format!("{REDIS_LIVENESS} needs --redis"));
+    }
     let jwt = jwt.finish(secret_env)?;
     let logs = logs.finish()?;
     let timeouts = timeouts.finish(jwt.is_some())?;
@@ -224,10 +232,14 @@ where
                 total_ids: dedupe_total.unwrap_or(defaults.dedupe.total_ids),
             },
             redis,
+            redis_liveness: redis_liveness.unwrap_or(defaults.redis_liveness),
             demo,
         },
     })))
 }
+
+/// How often the links to Redis are checked.
+const REDIS_LIVENESS: &str = "--redis-liveness-secs";
 
 /// A Redis URL; whether a server answers there is found out at start.
 fn parse_redis(value: String) -> Result<String, String> {

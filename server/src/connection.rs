@@ -138,9 +138,10 @@ impl Endpoint {
 
 /// `GET /ws` and `GET /raw`: upgrades to a WebSocket in the endpoint's mode,
 /// with permessage-deflate when offered, unless the origin is not allowed
-/// (403), `/control/refuse` asked to turn upgrades away with 503 for now
-/// (to test the client's retry path), or the client's address (429) or
-/// the server (503) holds as many connections as it may.
+/// (403), upgrades are turned away with 503 (for now, as `/control/refuse`
+/// asked to test the client's retry path, or for good by a graceful
+/// shutdown), or the client's address (429) or the server (503) holds as
+/// many connections as it may.
 pub async fn upgrade(
     State(Endpoint { hub, mode }): State<Endpoint>,
     Query(params): Query<Params>,
@@ -193,7 +194,7 @@ pub async fn upgrade(
     let metrics = Arc::clone(&hub.metrics);
     let handshake_limit = hub.timeouts.header;
     let write_timeout = hub.bounds.write_timeout;
-    tokio::spawn(async move {
+    hub.spawn(async move {
         // Fails if the client went away before the switch completed, or
         // the switch took longer than a request's head may (the answer
         // stuck in a client that does not read); the registration then
@@ -220,7 +221,7 @@ pub fn spawn_session(
     let session = Session::new(hub, Mode::Protocol, name, &params, slot);
     let (registration, commands) = hub.register(params.tag, true, carrier);
     let wire = Wire::http(outlet, Arc::clone(&hub.metrics), hub.bounds.write_timeout);
-    tokio::spawn(run(wire, session, registration, commands));
+    hub.spawn(run(wire, session, registration, commands));
 }
 
 impl Session {

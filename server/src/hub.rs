@@ -23,6 +23,7 @@ mod outbound;
 mod records;
 
 use std::collections::HashMap;
+use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
 use std::time::{Duration, Instant};
@@ -41,6 +42,7 @@ use crate::history::Since;
 use crate::jwt::JwtConfig;
 use crate::limits::{Limits, Peers, Rates, SWEEP_EVERY};
 use crate::metrics::{Metrics, Open};
+use crate::shutdown::{Tasks, SERVER_RESTART, SERVICE_RESTART};
 use crate::timeouts::Timeouts;
 
 /// Which connections or records a control action applies to.
@@ -89,6 +91,8 @@ pub struct Hub {
     next_id: AtomicU64,
     next_seq: AtomicU64,
     state: Mutex<State>,
+    /// The connections' tasks, which a graceful shutdown waits for.
+    tasks: Tasks,
 }
 
 #[derive(Debug)]
@@ -100,6 +104,9 @@ struct State {
     refuse_until: Option<Instant>,
     /// Whether the refusal covers new HTTP sessions too.
     refuse_http: bool,
+    /// A graceful shutdown has begun: every connection, new ones
+    /// included, is closed (see [`crate::shutdown`]).
+    draining: bool,
 }
 
 /// What carries a connection's frames.
@@ -147,7 +154,9 @@ impl Hub {
                 handled: Windows::new(DedupeLimits::default()),
                 refuse_until: None,
                 refuse_http: false,
+                draining: false,
             }),
+            tasks: Tasks::default(),
         }
     }
 
@@ -233,6 +242,8 @@ impl Hub {
     /// Adds a live connection, in protocol mode if `protocol` is set,
     /// carried by `carrier`; it stays listed until the returned
     /// [`Registration`] is dropped or a drop/close order removes it.
+    /// During a graceful shutdown it is told to close at once: whatever
+    /// raced past the refusal of new connections is closed like the rest.
     pub fn register(
         self: &Arc<Self>,
         tag: String,
@@ -243,6 +254,9 @@ impl Hub {
         let (sender, receiver) = mpsc::unbounded_channel();
         let mut state = self.state();
         state.tags.entry(tag.clone()).or_default().connections_total += 1;
+        if state.draining {
+            let _ = sender.send(Command::new(restart()));
+        }
         state.connections.insert(
             id,
             Live {
@@ -282,11 +296,7 @@ impl Hub {
             if !scope.matches(&live.tag) {
                 return true;
             }
-            let (done, receipt) = oneshot::channel();
-            let command = Command {
-                order: order.clone(),
-                done,
-            };
+            let (command, receipt) = Command::with_receipt(order.clone());
             if live.commands.send(command).is_ok() {
                 receipts.push(receipt);
             }
@@ -303,16 +313,65 @@ impl Hub {
         state.refuse_http = http;
     }
 
-    /// Whether an upgrade request arriving now must be refused.
+    /// Whether an upgrade request arriving now must be refused: for a
+    /// while (`/control/refuse`), or for good once a shutdown has begun.
     pub fn refusing(&self) -> bool {
-        self.state()
-            .refuse_until
-            .is_some_and(|until| Instant::now() < until)
+        let state = self.state();
+        state.draining
+            || state
+                .refuse_until
+                .is_some_and(|until| Instant::now() < until)
     }
 
     /// Whether a request opening an HTTP session now must be refused.
     pub fn refusing_http(&self) -> bool {
-        self.refusing() && self.state().refuse_http
+        let state = self.state();
+        let refused_for_now = state.refuse_http
+            && state
+                .refuse_until
+                .is_some_and(|until| Instant::now() < until);
+        state.draining || refused_for_now
+    }
+
+    /// Runs the task serving a connection, among those a graceful
+    /// shutdown waits for.
+    pub fn spawn<F>(&self, connection: F)
+    where
+        F: Future<Output = ()> + Send + 'static,
+    {
+        self.tasks.spawn(connection);
+    }
+
+    /// Begins a graceful shutdown: every connection, and every one that
+    /// registers from now on, closes with 1012 once done with the frame it
+    /// is handling; new ones are refused.
+    pub fn drain(&self) {
+        self.state().draining = true;
+        self.command(Scope::All, &restart());
+    }
+
+    /// Resolves once every connection's task has ended.
+    pub async fn connections_ended(&self) {
+        self.tasks.ended().await;
+    }
+
+    /// How many connections' tasks are running (a connection's task ends
+    /// after its close handshake).
+    pub fn connection_tasks(&self) -> usize {
+        self.tasks.running()
+    }
+
+    /// Ends the connections left at once, without a close.
+    pub fn cut_connections(&self) {
+        self.tasks.cut();
+    }
+}
+
+/// The order of a graceful shutdown.
+fn restart() -> Order {
+    Order::Close {
+        code: SERVICE_RESTART,
+        reason: SERVER_RESTART.to_owned(),
     }
 }
 

@@ -27,19 +27,25 @@ pub mod open_files;
 mod positions;
 mod protocol;
 mod random;
+mod shutdown;
 mod statics;
 mod timeouts;
 
+use std::future::Future;
 use std::io;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::routing::{get, post};
 use axum::Router;
 use prometheus_client::registry::Registry;
 use tokio::net::TcpListener;
+use tokio::time::Instant;
 
+use crate::accept::Connections;
 pub use crate::bounds::Bounds;
+use crate::broker::link::Upkeep;
 use crate::broker::{Broker, Memory, RedisBroker, Subscribers};
 use crate::connection::Endpoint;
 pub use crate::dedupe::DedupeLimits;
@@ -49,6 +55,7 @@ use crate::hub::Hub;
 pub use crate::jwt::{JwtConfig, DEFAULT_LEEWAY_SECS};
 pub use crate::limits::{Limits, Rate};
 use crate::metrics::{Link, Metrics};
+use crate::shutdown::Tasks;
 pub use crate::timeouts::Timeouts;
 
 /// What the server serves; where it listens is the caller's listener.
@@ -89,6 +96,10 @@ pub struct ServerConfig {
     /// With a Redis URL, channels live in Redis, shared by every server
     /// started with the same URL; otherwise in this process.
     pub redis: Option<String>,
+    /// How often the links to Redis are checked (a `PING` on each pub/sub
+    /// connection); one from which nothing came for two of these is lost,
+    /// as if it had broken, and made again (see `broker::link`).
+    pub redis_liveness: Duration,
     /// Publish the dashboard's demo streams (see [`demo`]).
     pub demo: bool,
 }
@@ -112,6 +123,7 @@ impl Default for ServerConfig {
             history: HistoryLimits::default(),
             dedupe: DedupeLimits::default(),
             redis: None,
+            redis_liveness: Duration::from_secs(5),
             demo: false,
         }
     }
@@ -121,10 +133,62 @@ impl Default for ServerConfig {
 /// `config.redis`, fails at once if Redis cannot be reached. Each accepted
 /// socket is set up and served as [`accept`](mod@accept) says.
 pub async fn serve(config: ServerConfig, listener: TcpListener) -> io::Result<()> {
+    serve_until(config, listener, std::future::pending()).await
+}
+
+/// Serves as [`serve`] does until `shutdown` resolves, then shuts down
+/// gracefully and returns, within `config.timeouts.shutdown`: every
+/// connection finishes the frame it is handling and is closed with 1012
+/// `server restart`, and whatever is left once the bound has passed is
+/// cut (see [`shutdown`](mod@shutdown)).
+pub async fn serve_until(
+    config: ServerConfig,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()>,
+) -> io::Result<()> {
+    let background = Tasks::default();
     let mut registry = Registry::default();
     let metrics = Arc::new(Metrics::new(&mut registry));
+    let (hub, sessions, forwarder) = start(&config, &background, &metrics).await?;
+    metrics::count_subscriptions(&mut registry, Arc::clone(&hub));
+    let transport = http::Endpoint::new(Arc::clone(&hub), Arc::clone(&sessions), forwarder);
+    let app = app(&config, Arc::clone(&hub), transport, registry);
+    let http = Connections::default();
+    let drained = async {
+        shutdown.await;
+        let deadline = Instant::now() + config.timeouts.shutdown;
+        let in_time = shutdown::close_connections(&hub, &sessions, deadline).await;
+        (deadline, in_time)
+    };
+    let (deadline, in_time) = tokio::select! {
+        never = http.accept(listener, app, config.timeouts) => match never {},
+        drained = drained => drained,
+    };
+    let left = http.close(deadline).await;
+    if in_time && left == 0 {
+        hub.log(format_args!("shut down: every connection closed"));
+    } else if left > 0 {
+        hub.log(format_args!(
+            "shutdown: the bound has passed with {left} HTTP connection(s) left; cutting them"
+        ));
+    }
+    hub.cut_connections();
+    http.cut();
+    background.cut();
+    Ok(())
+}
+
+/// The hub and the HTTP sessions of a new server, and with Redis the way
+/// to the other instances' sessions; its background tasks (the Redis
+/// links, the sweeps of idle channels and of refilled rate limits, the
+/// demo feed) run among `background`, and it counts in `metrics`.
+async fn start(
+    config: &ServerConfig,
+    background: &Tasks,
+    metrics: &Arc<Metrics>,
+) -> io::Result<(Arc<Hub>, Arc<Sessions>, Option<Arc<Forwarder>>)> {
     let hub = Hub::new(config.test_control)
-        .with_metrics(Arc::clone(&metrics))
+        .with_metrics(Arc::clone(metrics))
         .guarded(config.limits, config.allowed_origins.clone())
         .with_timeouts(config.timeouts)
         .with_bounds(config.bounds)
@@ -137,10 +201,14 @@ pub async fn serve(config: ServerConfig, listener: TcpListener) -> io::Result<()
     let (hub, forwarder) = match &config.redis {
         None => {
             let hub = Arc::new(hub.with_broker(Broker::Memory(Memory::new(config.history))));
-            tokio::spawn(hub::forget_idle_channels(Arc::downgrade(&hub)));
+            background.spawn(hub::forget_idle_channels(Arc::downgrade(&hub)));
             (hub, None)
         }
         Some(url) => {
+            let upkeep = Upkeep {
+                liveness: config.redis_liveness,
+                tasks: background.clone(),
+            };
             let (redis, announcements) =
                 RedisBroker::connect(url, config.history, config.dedupe.max_age)
                     .await
@@ -151,6 +219,7 @@ pub async fn serve(config: ServerConfig, listener: TcpListener) -> io::Result<()
             redis.listen(
                 Arc::downgrade(&subscribers),
                 announcements,
+                &upkeep,
                 metrics.redis_link(Link::Channels),
             );
             let (forwarder, requests) = Forwarder::connect(url, sessions.instance())
@@ -160,19 +229,17 @@ pub async fn serve(config: ServerConfig, listener: TcpListener) -> io::Result<()
             forwarder.listen(
                 Arc::downgrade(&sessions),
                 requests,
+                &upkeep,
                 metrics.redis_link(Link::Sessions),
             );
             (hub, Some(forwarder))
         }
     };
-    tokio::spawn(hub::sweep_rates(Arc::downgrade(&hub)));
+    background.spawn(hub::sweep_rates(Arc::downgrade(&hub)));
     if config.demo {
-        tokio::spawn(demo::run(Arc::downgrade(&hub)));
+        background.spawn(demo::run(Arc::downgrade(&hub)));
     }
-    metrics::count_subscriptions(&mut registry, Arc::clone(&hub));
-    let transport = http::Endpoint::new(Arc::clone(&hub), sessions, forwarder);
-    let app = app(&config, hub, transport, registry);
-    match accept::accept(listener, app, config.timeouts).await {}
+    Ok((hub, sessions, forwarder))
 }
 
 /// Hexadecimal digits of an instance's id, which starts the id of every

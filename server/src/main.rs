@@ -1,6 +1,7 @@
 //! `tabwire-server`: parses the command line, binds, announces the address on
 //! stdout for scripts, and serves until a signal or `--exit-after-secs`,
-//! logging to stderr ([`logs`]).
+//! then shuts down gracefully within `--shutdown-secs`, logging to stderr
+//! ([`logs`]).
 
 mod args;
 mod logs;
@@ -59,12 +60,19 @@ async fn run(args: Args) -> Result<(), String> {
         .map_err(|error| format!("cannot read the bound address: {error}"))?;
     announce(address);
     tracing::info!(%address, "listening");
-    tokio::select! {
-        served = tabwire_server::serve(args.server, listener) => {
-            served.map_err(|error| format!("server failed: {error}"))
-        }
-        () = shutdown(args.exit_after) => Ok(()),
-    }
+    let bound = args.server.timeouts.shutdown;
+    let stop = async {
+        let why = shutdown(args.exit_after).await;
+        tracing::info!(
+            "{why}: shutting down, closing every connection with 1012 (at most {} s)",
+            bound.as_secs()
+        );
+    };
+    tabwire_server::serve_until(args.server, listener, stop)
+        .await
+        .map_err(|error| format!("server failed: {error}"))?;
+    tracing::info!("stopped");
+    Ok(())
 }
 
 /// Lets the server hold as many sockets as the hard limit allows: the usual
@@ -94,9 +102,11 @@ fn announce(address: SocketAddr) {
     }
 }
 
-/// Resolves on SIGINT, SIGTERM, or when `exit_after` has passed. Dropping the
-/// server then closes every socket; clients see their connections end.
-async fn shutdown(exit_after: Option<Duration>) {
+/// Resolves on SIGINT, SIGTERM, or when `exit_after` has passed, to what
+/// it was, for the log. The server then shuts down gracefully: its clients
+/// get the close 1012 and come back, to this server once it has restarted
+/// or to another.
+async fn shutdown(exit_after: Option<Duration>) -> &'static str {
     let deadline = async {
         match exit_after {
             Some(after) => tokio::time::sleep(after).await,
@@ -104,9 +114,9 @@ async fn shutdown(exit_after: Option<Duration>) {
         }
     };
     tokio::select! {
-        () = deadline => {}
-        () = interrupt() => {}
-        () = terminate() => {}
+        () = deadline => "--exit-after-secs has passed",
+        () = interrupt() => "SIGINT",
+        () = terminate() => "SIGTERM",
     }
 }
 

@@ -1,8 +1,10 @@
 //! How long the server waits on a client before giving up on it: for a
-//! request's head, for credentials, for any frame at all, and for a peer
-//! that vanished without a word (TCP keepalive). Each bound frees what a
-//! client that stopped half-way would otherwise hold for good: a socket, a
-//! task, a connection counted against the open-files limit.
+//! request's head, for credentials, for any frame at all, for a peer
+//! that vanished without a word (TCP keepalive), and for its clients to
+//! take their close when it shuts down. Each bound frees what a client
+//! that stopped half-way would otherwise hold for good: a socket, a task,
+//! a connection counted against the open-files limit, a server that
+//! cannot exit.
 
 use std::time::Duration;
 
@@ -36,6 +38,11 @@ pub struct Timeouts {
     /// time between probes, so that a peer gone without a FIN or RST (a
     /// laptop closed, a NAT entry dropped) is found out; `None`: no probes.
     pub tcp_keepalive: Option<Duration>,
+    /// How long a graceful shutdown may take, from its start to the exit:
+    /// the connections' last frames handled, their closes taken, the HTTP
+    /// requests in progress answered ([`crate::shutdown`]). Past it, what
+    /// is left is cut.
+    pub shutdown: Duration,
 }
 
 impl Default for Timeouts {
@@ -45,6 +52,7 @@ impl Default for Timeouts {
             auth: Duration::from_secs(10),
             idle: Some(CLIENT_HEARTBEAT * HEARTBEATS_PER_IDLE),
             tcp_keepalive: Some(Duration::from_secs(30)),
+            shutdown: Duration::from_secs(10),
         }
     }
 }

@@ -77,6 +77,7 @@ fn every_option() {
         "100",
         "--redis",
         "redis://127.0.0.1:6379",
+        "--redis-liveness-secs=7",
         "--demo",
         "--send-queue-messages=8",
         "--send-queue-bytes",
@@ -91,6 +92,8 @@ fn every_option() {
         "--idle-timeout-secs=0",
         "--tcp-keepalive-secs",
         "60",
+        "--shutdown-secs",
+        "20",
     ]);
     assert_eq!(
         parsed,
@@ -130,6 +133,7 @@ fn every_option() {
                     auth: Duration::from_secs(4),
                     idle: None,
                     tcp_keepalive: Some(Duration::from_secs(60)),
+                    shutdown: Duration::from_secs(20),
                 },
                 compression: false,
                 allowed_origins: vec![
@@ -154,6 +158,7 @@ fn every_option() {
                     total_ids: 100
                 },
                 redis: Some("redis://127.0.0.1:6379".to_owned()),
+                redis_liveness: Duration::from_secs(7),
                 demo: true,
             },
         })
@@ -210,6 +215,15 @@ fn bad_values() {
     assert!(error(&["--max-subscriptions", "-1"]).starts_with("--max-subscriptions"));
     assert!(error(&["--max-channel-bytes", "201"]).starts_with("--max-channel-bytes"));
     assert!(error(&["--max-channel-bytes", "0"]).starts_with("--max-channel-bytes"));
+    let redis = ["--redis", "redis://127.0.0.1:6379"];
+    let liveness = |secs| error(&[redis[0], redis[1], REDIS_LIVENESS, secs]);
+    assert!(liveness("0").starts_with(REDIS_LIVENESS));
+    assert!(liveness("1.5").starts_with(REDIS_LIVENESS));
+}
+
+#[test]
+fn a_redis_liveness_needs_redis() {
+    assert!(error(&[REDIS_LIVENESS, "3"]).contains("needs --redis"));
 }
 
 #[test]

@@ -1,6 +1,7 @@
 //! The options that bound the server's waits for clients
-//! (`--header-timeout-secs`, `--auth-timeout-secs`, `--idle-timeout-secs`)
-//! and its TCP keepalive (`--tcp-keepalive-secs`).
+//! (`--header-timeout-secs`, `--auth-timeout-secs`, `--idle-timeout-secs`),
+//! its TCP keepalive (`--tcp-keepalive-secs`) and its graceful shutdown
+//! (`--shutdown-secs`).
 
 use std::time::Duration;
 
@@ -9,11 +10,12 @@ use tabwire_server::Timeouts;
 use super::{parse_period, set};
 
 /// The options of this module, each with a value.
-pub const VALUED: [&str; 4] = [
+pub const VALUED: [&str; 5] = [
     "--header-timeout-secs",
     "--auth-timeout-secs",
     "--idle-timeout-secs",
     TCP_KEEPALIVE,
+    "--shutdown-secs",
 ];
 
 const TCP_KEEPALIVE: &str = "--tcp-keepalive-secs";
@@ -30,6 +32,7 @@ pub struct TimeoutFlags {
     auth: Option<Duration>,
     idle: Option<Option<Duration>>,
     tcp_keepalive: Option<Option<Duration>>,
+    shutdown: Option<Duration>,
 }
 
 impl TimeoutFlags {
@@ -38,6 +41,7 @@ impl TimeoutFlags {
         match name {
             "--header-timeout-secs" => set(&mut self.header, name, parse_period(name, value)?),
             "--auth-timeout-secs" => set(&mut self.auth, name, parse_period(name, value)?),
+            "--shutdown-secs" => set(&mut self.shutdown, name, parse_period(name, value)?),
             "--idle-timeout-secs" => set(
                 &mut self.idle,
                 name,
@@ -67,6 +71,7 @@ impl TimeoutFlags {
             auth: self.auth.unwrap_or(defaults.auth),
             idle: self.idle.unwrap_or(defaults.idle),
             tcp_keepalive: self.tcp_keepalive.unwrap_or(defaults.tcp_keepalive),
+            shutdown: self.shutdown.unwrap_or(defaults.shutdown),
         })
     }
 }
@@ -114,6 +119,7 @@ mod tests {
         };
         refused("--header-timeout-secs", "0");
         refused("--auth-timeout-secs", "1.5");
+        refused("--shutdown-secs", "0");
         refused("--idle-timeout-secs", "-1");
         refused(TCP_KEEPALIVE, "32768");
         let keepalive = parsed(&[(TCP_KEEPALIVE, "32767")], false).expect("the largest");

@@ -101,6 +101,12 @@ Options:
   --tcp-keepalive-secs N TCP keepalive probes after N seconds of silence,
                          then every N seconds, to find peers gone without a
                          word (default 30; 0: off; at most 32767)
+  --shutdown-secs N      on SIGTERM or Ctrl-C, shut down gracefully within N
+                         seconds (default 10): refuse new connections and
+                         HTTP sessions with 503, let each connection finish
+                         the frame it is handling, then close it with 1012
+                         (server restart), its client coming back with
+                         backoff; past N seconds, cut what is left and exit
   --history N            messages kept per channel for clients that were
                          away (default 1000)
   --history-secs N       how long they are kept, in seconds (default 600);
@@ -123,6 +129,11 @@ Options:
   --redis URL            keep channels in Redis (redis://HOST:PORT[/DB]),
                          shared by every server started with the same URL;
                          default: in this process
+  --redis-liveness-secs N
+                         with --redis: PING each Redis subscription every N
+                         seconds; one silent for two of them is lost like a
+                         broken one (subscribers closed with 1012, then
+                         subscribed again) (default 5)
   --demo                 publish the demo dashboard's streams (fund NAVs,
                          approval requests, risk alerts); with several
                          instances on one --redis, on one of them only
@@ -155,7 +166,7 @@ mod tests {
     use super::super::logs;
     use super::super::timeouts;
     use super::*;
-    use tabwire_server::{Timeouts, DEFAULT_LEEWAY_SECS};
+    use tabwire_server::{ServerConfig, Timeouts, DEFAULT_LEEWAY_SECS};
 
     #[test]
     fn the_help_names_both_endpoints_and_every_option() {
@@ -174,6 +185,7 @@ mod tests {
             "--write-timeout-secs",
             "--max-subscriptions",
             "--max-channel-bytes",
+            "--redis-liveness-secs",
             ALLOW_NO_EXP,
             SECRET_ENV,
             TRUST_FORWARDED_FOR,
@@ -200,6 +212,7 @@ mod tests {
             secs(Some(defaults.auth)),
             secs(defaults.idle),
             secs(defaults.tcp_keepalive),
+            secs(Some(defaults.shutdown)),
         ];
         for (option, default) in timeouts::VALUED.into_iter().zip(given) {
             let (_, help) = USAGE.split_once(option).expect(option);
@@ -207,6 +220,16 @@ mod tests {
             let told = format!("(default {default}");
             assert!(help.contains(&told), "{option}: {told}");
         }
+    }
+
+    #[test]
+    fn the_help_gives_the_default_redis_liveness() {
+        let liveness = ServerConfig::default().redis_liveness.as_secs();
+        let (_, help) = USAGE
+            .split_once("--redis-liveness-secs")
+            .expect("the option");
+        let help = help.split("\n  -").next().unwrap_or_default();
+        assert!(help.contains(&format!("(default {liveness})")), "{help}");
     }
 
     #[test]

@@ -69,3 +69,16 @@ pub struct Command {
     pub order: Order,
     pub done: oneshot::Sender<()>,
 }
+
+impl Command {
+    /// An order whose carrying out nobody waits for.
+    pub fn new(order: Order) -> Self {
+        Command::with_receipt(order).0
+    }
+
+    /// An order, and the receipt that fires once it was carried out.
+    pub fn with_receipt(order: Order) -> (Self, oneshot::Receiver<()>) {
+        let (done, receipt) = oneshot::channel();
+        (Command { order, done }, receipt)
+    }
+}

@@ -8,7 +8,9 @@
 
 pub mod auth;
 pub mod channels;
+pub mod proxy;
 pub mod redis;
+pub mod stoppable;
 pub mod transport;
 
 pub use std::future::Future;
