@@ -19,8 +19,12 @@ import { CHROMIUM, freePort, machine, printRows, run, runPage, SERVER_BIN, start
 const RESULTS_FILE = path.join(ROOT, "bench", "results", "channels.json");
 const RESULTS_TIMEOUT_MS = 90_000;
 const REDIS = process.env.TABWIRE_REDIS ?? "/usr/bin/redis-server";
-/** The default 5,000 frames/s (burst 20,000) would refuse a 10,000-message burst after the latency run. */
-const UNLIMITED = ["--rate", "1000000", "--burst", "1000000"];
+/** Every rate limit lifted: the default 5,000 messages/s per user (burst 20,000) would refuse a 10,000-message burst after the latency run. */
+const UNLIMITED = [
+  "--rate", "1000000", "--burst", "1000000", "--ip-rate", "1000000", "--ip-burst", "1000000",
+  "--bytes-rate", "4000000000", "--bytes-burst", "4000000000",
+  "--ip-bytes-rate", "4000000000", "--ip-bytes-burst", "4000000000",
+];
 
 async function startRedis() {
   const port = await freePort();

@@ -35,7 +35,12 @@ const BUNDLES = path.join(ROOT, "bench", "results", "compare");
 const SERVER = process.env.TABWIRE_SERVER_BIN ? SERVER_BIN : path.join(ROOT, "target", "release", "tabwire-server");
 const PKG_DIR = path.resolve(ROOT, process.env.TABWIRE_PKG_DIR ?? "pkg");
 /** Frames uncompressed, so that the figures are the libraries' and not zlib's; no rate limit in the way of the echoes. */
-const SERVER_ARGS = ["--no-compression", "--rate", "1000000", "--burst", "1000000"];
+const SERVER_ARGS = [
+  "--no-compression",
+  "--rate", "1000000", "--burst", "1000000", "--ip-rate", "1000000", "--ip-burst", "1000000",
+  "--bytes-rate", "4000000000", "--bytes-burst", "4000000000",
+  "--ip-bytes-rate", "4000000000", "--ip-bytes-burst", "4000000000",
+];
 /** The page's whole run: about 4.5 minutes on the 2-core machine, much longer when it is busy. */
 const RESULTS_TIMEOUT_MS = 840_000;
 /** The servers outlive the page's run, and then exit by themselves. */

@@ -23,7 +23,12 @@ import { benchServer, CHROMIUM, machine, printTable, run, runPage, SERVER_BIN, s
 
 const RESULTS_FILE = path.join(ROOT, "bench", "results", "transports.json");
 /** Frames uncompressed, so that the figures are the transports' and not zlib's; no rate limit in the way of the bursts. */
-const SERVER_ARGS = ["--no-compression", "--rate", "1000000", "--burst", "1000000"];
+const SERVER_ARGS = [
+  "--no-compression",
+  "--rate", "1000000", "--burst", "1000000", "--ip-rate", "1000000", "--ip-burst", "1000000",
+  "--bytes-rate", "4000000000", "--bytes-burst", "4000000000",
+  "--ip-bytes-rate", "4000000000", "--ip-bytes-burst", "4000000000",
+];
 const RESULTS_TIMEOUT_MS = 600_000;
 const SERVER_SECS = 720;
 

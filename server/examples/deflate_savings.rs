@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
 use tabwire_server::demo::{Feed, APPROVALS, FUNDS, RISK, TICK};
-use tabwire_server::{serve, Limits, ServerConfig};
+use tabwire_server::{serve, Limits, Rate, ServerConfig};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinHandle;
@@ -101,9 +101,9 @@ async fn start_server() -> SocketAddr {
         www: missing.clone(),
         pkg: missing,
         limits: Limits {
-            per_second: 1e9,
-            burst: u32::MAX,
-            max_frame_bytes: 1 << 20,
+            per_user: Rate::UNLIMITED,
+            per_ip: Rate::UNLIMITED,
+            ..Limits::default()
         },
         ..ServerConfig::default()
     };

@@ -1,18 +1,26 @@
 //! Command-line arguments, parsed by hand to keep the dependency set small:
 //! the options and their values here, those of client authentication in
-//! [`jwt`], the `--help` text in [`usage`].
+//! [`jwt`], of the limits in [`limits`], of the logs in [`logs`] and of
+//! timeouts in [`timeouts`], the `--help` text in [`usage`].
 
 mod jwt;
+mod limits;
+mod logs;
+mod timeouts;
 mod usage;
 
 use std::net::{IpAddr, Ipv4Addr};
 use std::path::PathBuf;
 use std::time::Duration;
 
-use tabwire_server::{DedupeLimits, HistoryLimits, Limits, ServerConfig};
+use tabwire_server::{Bounds, DedupeLimits, HistoryLimits, ServerConfig};
 
 use self::jwt::JwtFlags;
 pub use self::jwt::SECRET_ENV;
+use self::limits::LimitFlags;
+use self::logs::LogFlags;
+pub use self::logs::{LogFormat, Logs};
+use self::timeouts::TimeoutFlags;
 pub use self::usage::USAGE;
 
 /// Everything the command line decides.
@@ -21,6 +29,7 @@ pub struct Args {
     pub host: IpAddr,
     pub port: u16,
     pub exit_after: Option<Duration>,
+    pub logs: Logs,
     pub server: ServerConfig,
 }
 
@@ -43,19 +52,26 @@ where
     let mut www = None;
     let mut pkg = None;
     let mut exit_after = None;
-    let mut rate = None;
-    let mut burst = None;
-    let mut max_frame_bytes = None;
+    let mut limits = LimitFlags::default();
+    let mut send_queue_messages = None;
+    let mut send_queue_bytes = None;
+    let mut write_timeout = None;
+    let mut max_subscriptions = None;
+    let mut max_channel_bytes = None;
     let mut allowed_origins = Vec::new();
     let mut jwt = JwtFlags::default();
+    let mut logs = LogFlags::default();
+    let mut timeouts = TimeoutFlags::default();
     let mut history = None;
     let mut history_secs = None;
+    let mut max_channels = None;
     let mut dedupe_ids = None;
     let mut dedupe_secs = None;
     let mut dedupe_total = None;
     let mut redis = None;
+    let mut redis_liveness = None;
     let mut test_control = false;
-    let mut verbose = false;
+    let mut metrics = false;
     let mut demo = false;
     let mut no_compression = false;
 
@@ -69,15 +85,23 @@ where
         };
         match name.as_str() {
             "-h" | "--help" => return Ok(Command::Help),
-            "--test-control" | "--verbose" | "--demo" | "--no-compression" | jwt::ALLOW_NO_EXP => {
+            "--test-control"
+            | "--metrics"
+            | "--demo"
+            | "--no-compression"
+            | logs::VERBOSE
+            | jwt::ALLOW_NO_EXP
+            | limits::TRUST_FORWARDED_FOR => {
                 if inline.is_some() {
                     return Err(format!("{name} takes no value"));
                 }
                 let flag = match name.as_str() {
-                    "--verbose" => &mut verbose,
+                    "--metrics" => &mut metrics,
+                    logs::VERBOSE => &mut logs.verbose,
                     "--demo" => &mut demo,
                     "--no-compression" => &mut no_compression,
                     jwt::ALLOW_NO_EXP => &mut jwt.allow_no_exp,
+                    limits::TRUST_FORWARDED_FOR => &mut limits.trust_forwarded_for,
                     _ => &mut test_control,
                 };
                 if *flag {
@@ -89,30 +113,71 @@ where
                 let value = value(&name, inline, &mut args)?;
                 jwt.take(&name, value)?;
             }
-            "--host" | "--port" | "--www" | "--pkg" | "--exit-after-secs" | "--rate"
-            | "--burst" | "--max-frame-bytes" | "--allow-origin" | "--history"
-            | "--history-secs" | "--dedupe-ids" | "--dedupe-secs" | "--dedupe-total"
-            | "--redis" => {
+            limit_flag if limits::VALUED.contains(&limit_flag) => {
+                let value = value(&name, inline, &mut args)?;
+                limits.take(&name, &value)?;
+            }
+            log_flag if logs::VALUED.contains(&log_flag) => {
+                let value = value(&name, inline, &mut args)?;
+                logs.take(&name, &value)?;
+            }
+            timeout_flag if timeouts::VALUED.contains(&timeout_flag) => {
+                let value = value(&name, inline, &mut args)?;
+                timeouts.take(&name, &value)?;
+            }
+            "--host"
+            | "--port"
+            | "--www"
+            | "--pkg"
+            | "--exit-after-secs"
+            | "--allow-origin"
+            | "--history"
+            | "--history-secs"
+            | "--max-channels"
+            | "--dedupe-ids"
+            | "--dedupe-secs"
+            | "--dedupe-total"
+            | "--redis"
+            | "--send-queue-messages"
+            | "--send-queue-bytes"
+            | "--write-timeout-secs"
+            | "--max-subscriptions"
+            | "--max-channel-bytes"
+            | REDIS_LIVENESS => {
                 let value = value(&name, inline, &mut args)?;
                 match name.as_str() {
                     "--host" => set(&mut host, &name, parse_host(&value)?)?,
                     "--port" => set(&mut port, &name, parse_port(&value)?)?,
                     "--www" => set(&mut www, &name, parse_dir(&name, value)?)?,
                     "--pkg" => set(&mut pkg, &name, parse_dir(&name, value)?)?,
-                    "--rate" => set(&mut rate, &name, parse_count(&name, &value)? as f64)?,
-                    "--burst" => set(&mut burst, &name, parse_count(&name, &value)?)?,
-                    "--max-frame-bytes" => {
-                        set(&mut max_frame_bytes, &name, parse_size(&name, &value)?)?
-                    }
                     "--allow-origin" => allowed_origins.push(parse_origin(value)?),
                     "--history" => set(&mut history, &name, parse_size(&name, &value)?)?,
                     "--history-secs" => {
                         set(&mut history_secs, &name, parse_period(&name, &value)?)?
                     }
+                    "--max-channels" => set(&mut max_channels, &name, parse_size(&name, &value)?)?,
                     "--dedupe-ids" => set(&mut dedupe_ids, &name, parse_size(&name, &value)?)?,
                     "--dedupe-secs" => set(&mut dedupe_secs, &name, parse_period(&name, &value)?)?,
                     "--dedupe-total" => set(&mut dedupe_total, &name, parse_size(&name, &value)?)?,
                     "--redis" => set(&mut redis, &name, parse_redis(value)?)?,
+                    "--send-queue-messages" => {
+                        set(&mut send_queue_messages, &name, parse_size(&name, &value)?)?
+                    }
+                    "--send-queue-bytes" => {
+                        set(&mut send_queue_bytes, &name, parse_size(&name, &value)?)?
+                    }
+                    "--write-timeout-secs" => {
+                        set(&mut write_timeout, &name, parse_period(&name, &value)?)?
+                    }
+                    "--max-subscriptions" => {
+                        set(&mut max_subscriptions, &name, parse_size(&name, &value)?)?
+                    }
+                    "--max-channel-bytes" => {
+                        set(&mut max_channel_bytes, &name, parse_channel_bytes(&value)?)?
+                    }
+                    REDIS_LIVENESS => {
+                        set(&mut redis_liveness, &name, parse_period(&name, &value)?)?
+                    }
                     _ => set(&mut exit_after, &name, parse_secs(&value)?)?,
                 }
             }
@@ -120,7 +185,12 @@ where
         }
     }
 
+    if redis_liveness.is_some() && redis.is_none() {
+        return Err(format!("{REDIS_LIVENESS} needs --redis"));
+    }
     let jwt = jwt.finish(secret_env)?;
+    let logs = logs.finish()?;
+    let timeouts = timeouts.finish(jwt.is_some())?;
     let host = host.unwrap_or(IpAddr::V4(Ipv4Addr::LOCALHOST));
     let defaults = ServerConfig::default();
     if test_control && !host.is_loopback() {
@@ -132,15 +202,21 @@ where
         host,
         port: port.unwrap_or(8080),
         exit_after,
+        logs,
         server: ServerConfig {
             www: www.unwrap_or(defaults.www),
             pkg: pkg.unwrap_or(defaults.pkg),
             test_control,
-            verbose,
-            limits: Limits {
-                per_second: rate.unwrap_or(defaults.limits.per_second),
-                burst: burst.unwrap_or(defaults.limits.burst),
-                max_frame_bytes: max_frame_bytes.unwrap_or(defaults.limits.max_frame_bytes),
+            metrics,
+            limits: limits.finish(),
+            timeouts,
+            bounds: Bounds {
+                send_queue_messages: send_queue_messages
+                    .unwrap_or(defaults.bounds.send_queue_messages),
+                send_queue_bytes: send_queue_bytes.unwrap_or(defaults.bounds.send_queue_bytes),
+                write_timeout: write_timeout.unwrap_or(defaults.bounds.write_timeout),
+                max_subscriptions: max_subscriptions.unwrap_or(defaults.bounds.max_subscriptions),
+                max_channel_bytes: max_channel_bytes.unwrap_or(defaults.bounds.max_channel_bytes),
             },
             compression: !no_compression,
             allowed_origins,
@@ -148,6 +224,7 @@ where
             history: HistoryLimits {
                 max_messages: history.unwrap_or(defaults.history.max_messages),
                 max_age: history_secs.unwrap_or(defaults.history.max_age),
+                max_channels: max_channels.unwrap_or(defaults.history.max_channels),
             },
             dedupe: DedupeLimits {
                 ids_per_scope: dedupe_ids.unwrap_or(defaults.dedupe.ids_per_scope),
@@ -155,10 +232,14 @@ where
                 total_ids: dedupe_total.unwrap_or(defaults.dedupe.total_ids),
             },
             redis,
+            redis_liveness: redis_liveness.unwrap_or(defaults.redis_liveness),
             demo,
         },
     })))
 }
+
+/// How often the links to Redis are checked.
+const REDIS_LIVENESS: &str = "--redis-liveness-secs";
 
 /// A Redis URL; whether a server answers there is found out at start.
 fn parse_redis(value: String) -> Result<String, String> {
@@ -175,6 +256,18 @@ fn parse_count(name: &str, value: &str) -> Result<u32, String> {
         Ok(count) if count > 0 => Ok(count),
         _ => Err(format!(
             "{name}: not a whole number from 1 to 4294967295: {value:?}"
+        )),
+    }
+}
+
+/// A channel name length the server takes: 1 to the protocol's largest,
+/// which is what the default allows (a client never sends more).
+fn parse_channel_bytes(value: &str) -> Result<usize, String> {
+    let most = Bounds::default().max_channel_bytes;
+    match value.parse::<usize>() {
+        Ok(bytes) if (1..=most).contains(&bytes) => Ok(bytes),
+        _ => Err(format!(
+            "--max-channel-bytes: not a whole number from 1 to {most}: {value:?}"
         )),
     }
 }
@@ -257,182 +350,4 @@ fn parse_secs(value: &str) -> Result<Duration, String> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use std::net::Ipv6Addr;
-    use tabwire_server::JwtConfig;
-
-    fn run(args: &[&str]) -> Result<Args, String> {
-        match parse(args.iter().map(|arg| arg.to_string()), None)? {
-            Command::Run(args) => Ok(*args),
-            Command::Help => Err("help".to_owned()),
-        }
-    }
-
-    fn error(args: &[&str]) -> String {
-        match run(args) {
-            Ok(parsed) => panic!("{args:?} parsed as {parsed:?}"),
-            Err(message) => message,
-        }
-    }
-
-    #[test]
-    fn defaults() {
-        assert_eq!(
-            run(&[]),
-            Ok(Args {
-                host: IpAddr::V4(Ipv4Addr::LOCALHOST),
-                port: 8080,
-                exit_after: None,
-                server: ServerConfig::default(),
-            })
-        );
-    }
-
-    #[test]
-    fn every_option() {
-        let parsed = run(&[
-            "--host",
-            "::1",
-            "--port=0",
-            "--www",
-            "site",
-            "--pkg=out/pkg",
-            "--test-control",
-            "--exit-after-secs",
-            "30",
-            "--verbose",
-            "--rate",
-            "10",
-            "--burst=20",
-            "--max-frame-bytes",
-            "300",
-            "--no-compression",
-            "--allow-origin",
-            "https://a.example",
-            "--allow-origin=http://127.0.0.1:8080",
-            "--jwt-secret",
-            "0123456789abcdef",
-            "--jwt-leeway-secs=5",
-            "--jwt-audience=tabwire",
-            "--jwt-issuer",
-            "https://auth.example",
-            "--jwt-allow-no-exp",
-            "--history=50",
-            "--history-secs",
-            "3",
-            "--dedupe-ids=7",
-            "--dedupe-secs",
-            "60",
-            "--dedupe-total",
-            "100",
-            "--redis",
-            "redis://127.0.0.1:6379",
-            "--demo",
-        ]);
-        assert_eq!(
-            parsed,
-            Ok(Args {
-                host: IpAddr::V6(Ipv6Addr::LOCALHOST),
-                port: 0,
-                exit_after: Some(Duration::from_secs(30)),
-                server: ServerConfig {
-                    www: PathBuf::from("site"),
-                    pkg: PathBuf::from("out/pkg"),
-                    test_control: true,
-                    verbose: true,
-                    limits: Limits {
-                        per_second: 10.0,
-                        burst: 20,
-                        max_frame_bytes: 300
-                    },
-                    compression: false,
-                    allowed_origins: vec![
-                        "https://a.example".to_owned(),
-                        "http://127.0.0.1:8080".to_owned()
-                    ],
-                    jwt: Some(JwtConfig {
-                        leeway_secs: 5,
-                        allow_no_exp: true,
-                        audience: Some("tabwire".to_owned()),
-                        issuer: Some("https://auth.example".to_owned()),
-                        ..JwtConfig::new("0123456789abcdef")
-                    }),
-                    history: HistoryLimits {
-                        max_messages: 50,
-                        max_age: Duration::from_secs(3)
-                    },
-                    dedupe: DedupeLimits {
-                        ids_per_scope: 7,
-                        max_age: Duration::from_secs(60),
-                        total_ids: 100
-                    },
-                    redis: Some("redis://127.0.0.1:6379".to_owned()),
-                    demo: true,
-                },
-            })
-        );
-    }
-
-    #[test]
-    fn localhost_and_other_loopback_hosts_allow_test_control() {
-        let parsed = run(&["--host", "localhost", "--test-control"]);
-        assert_eq!(parsed.map(|a| a.host), Ok(IpAddr::V4(Ipv4Addr::LOCALHOST)));
-        let parsed = run(&["--host=127.0.0.2", "--test-control"]);
-        assert_eq!(parsed.map(|a| a.server.test_control), Ok(true));
-    }
-
-    #[test]
-    fn test_control_refused_off_loopback() {
-        assert!(error(&["--host", "0.0.0.0", "--test-control"]).contains("loopback"));
-        assert!(error(&["--test-control", "--host", "192.0.2.1"]).contains("loopback"));
-        // Without the control API any host is fine.
-        assert!(run(&["--host", "0.0.0.0"]).is_ok());
-    }
-
-    #[test]
-    fn help() {
-        assert_eq!(parse(["--help".to_owned()], None), Ok(Command::Help));
-        assert_eq!(parse(["-h".to_owned()], None), Ok(Command::Help));
-    }
-
-    #[test]
-    fn bad_values() {
-        assert!(error(&["--port", "65536"]).starts_with("--port"));
-        assert!(error(&["--port", "-1"]).starts_with("--port"));
-        assert!(error(&["--port=http"]).starts_with("--port"));
-        assert!(error(&["--host", "example.com"]).starts_with("--host"));
-        assert!(error(&["--exit-after-secs", "0"]).starts_with("--exit-after-secs"));
-        assert!(error(&["--exit-after-secs", "1.5"]).starts_with("--exit-after-secs"));
-        assert!(error(&["--www="]).starts_with("--www"));
-        assert!(error(&["--rate", "0"]).starts_with("--rate"));
-        assert!(error(&["--burst", "-3"]).starts_with("--burst"));
-        assert!(error(&["--max-frame-bytes", "1e6"]).starts_with("--max-frame-bytes"));
-        assert!(error(&["--allow-origin", "https://a.example/path"]).starts_with("--allow-origin"));
-        assert!(error(&["--allow-origin", "a.example"]).starts_with("--allow-origin"));
-        assert!(error(&["--jwt-secret", "short"]).starts_with("--jwt-secret"));
-        assert!(error(&["--history", "0"]).starts_with("--history"));
-        assert!(error(&["--history-secs", "-1"]).starts_with("--history-secs"));
-        assert!(error(&["--dedupe-ids", "0"]).starts_with("--dedupe-ids"));
-        assert!(error(&["--dedupe-secs", "1.5"]).starts_with("--dedupe-secs"));
-        assert!(error(&["--dedupe-total", "many"]).starts_with("--dedupe-total"));
-        assert!(error(&["--redis", "127.0.0.1:6379"]).starts_with("--redis"));
-    }
-
-    #[test]
-    fn missing_values() {
-        assert!(error(&["--port"]).contains("needs a value"));
-        assert!(error(&["--www"]).contains("needs a value"));
-    }
-
-    #[test]
-    fn unknown_repeated_and_misused() {
-        assert!(error(&["--verbose=yes"]).contains("takes no value"));
-        assert!(error(&["--no-compression=yes"]).contains("takes no value"));
-        assert!(error(&["--prot", "1"]).contains("unknown argument"));
-        assert!(error(&["8080"]).contains("unknown argument"));
-        assert!(error(&["--port", "1", "--port", "2"]).contains("twice"));
-        assert!(error(&["--test-control", "--test-control"]).contains("twice"));
-        assert!(error(&["--no-compression", "--no-compression"]).contains("twice"));
-    }
-}
+mod tests;

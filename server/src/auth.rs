@@ -4,10 +4,11 @@
 //! with 4401 when the token is invalid or expires, or missing: any frame but
 //! `ping` and `hello` before `auth` closes it (malformed frames are answered
 //! with their `bad_frame` error, as before authentication they cost
-//! nothing). The token's `sub`, when it has one, is the connection's dedupe
-//! scope ([`crate::dedupe`]). A later `auth` frame replaces the grant, and
-//! the subscriptions the new one does not allow end
-//! ([`crate::connection`]).
+//! nothing), and so does no `auth` frame within `--auth-timeout-secs`, so
+//! that a connection cannot be held without credentials. The token's
+//! `sub`, when it has one, is the connection's dedupe scope
+//! ([`crate::dedupe`]). A later `auth` frame replaces the grant, and the
+//! subscriptions the new one does not allow end ([`crate::connection`]).
 
 use std::time::{Duration, Instant};
 
@@ -23,8 +24,11 @@ pub const AUTH_FAILED: u16 = 4401;
 pub enum Auth {
     /// The server takes anyone (no secret), or the connection is on `/raw`.
     Open,
-    /// Waiting for an `auth` frame.
-    Required,
+    /// Waiting for an `auth` frame, until this instant (`None`: beyond
+    /// what the clock can count).
+    Required {
+        until: Option<Instant>,
+    },
     Granted(Grant),
     /// The token of the upgrade request was refused: close at once.
     Refused(String),
@@ -45,6 +49,13 @@ pub enum Gate {
     Close(String),
 }
 
+/// The reason of the 4401 close of a connection whose token expired.
+const TOKEN_EXPIRED: &str = "token expired";
+
+/// The reason of the 4401 close of a connection that sent no `auth` frame
+/// in time.
+pub const NO_AUTH_IN_TIME: &str = "authentication required: no auth frame in time";
+
 /// The longest wait for a token's expiry; a token that lasts longer is
 /// taken as never expiring, as no connection lives that long. tokio caps
 /// its sleeps the same way, and an `Instant` cannot reach much further on
@@ -56,7 +67,9 @@ impl Auth {
     pub fn at_upgrade(hub: &Hub, protocol: bool, token: Option<&str>) -> Auth {
         match (hub.jwt(), protocol, token) {
             (None, _, _) | (_, false, _) => Auth::Open,
-            (Some(_), true, None) => Auth::Required,
+            (Some(_), true, None) => Auth::Required {
+                until: Instant::now().checked_add(hub.timeouts.auth),
+            },
             (Some(config), true, Some(token)) => match jwt::verify(token, config, unix_now()) {
                 Ok(grant) => Auth::Granted(grant),
                 Err(error) => Auth::Refused(error.to_string()),
@@ -77,21 +90,23 @@ impl Auth {
         match self {
             Auth::Open => true,
             Auth::Granted(grant) => grant.may_subscribe(channel),
-            Auth::Required | Auth::Refused(_) => false,
+            Auth::Required { .. } | Auth::Refused(_) => false,
         }
     }
 
-    /// When the granted token expires; `None` if it does not, or not
-    /// within [`FAR_FUTURE`].
-    pub fn deadline(&self) -> Option<Instant> {
-        let Auth::Granted(Grant {
-            expires_at: Some(exp),
-            ..
-        }) = self
-        else {
-            return None;
-        };
-        expiry(*exp, unix_now(), Instant::now())
+    /// When the connection is to be closed with 4401, and the reason: the
+    /// end of the wait for an `auth` frame, or the expiry of the granted
+    /// token; `None` if there is none (or a token's not within
+    /// [`FAR_FUTURE`]).
+    pub fn deadline(&self) -> Option<(Instant, &'static str)> {
+        match self {
+            Auth::Required { until } => until.map(|at| (at, NO_AUTH_IN_TIME)),
+            Auth::Granted(Grant {
+                expires_at: Some(exp),
+                ..
+            }) => expiry(*exp, unix_now(), Instant::now()).map(|at| (at, TOKEN_EXPIRED)),
+            _ => None,
+        }
     }
 
     /// Lets `action` go ahead, or not; takes the token of an `auth` frame.
@@ -112,8 +127,10 @@ impl Auth {
             (Auth::Refused(reason), _) => Gate::Close(reason.clone()),
             // Pings, the client's hello and answers to malformed frames need
             // no credentials.
-            (Auth::Required, ProtocolAction::Reply(_) | ProtocolAction::Hello(_)) => Gate::Pass,
-            (Auth::Required, _) => {
+            (Auth::Required { .. }, ProtocolAction::Reply(_) | ProtocolAction::Hello(_)) => {
+                Gate::Pass
+            }
+            (Auth::Required { .. }, _) => {
                 Gate::Close("authentication required: send an auth frame first".to_owned())
             }
             (Auth::Granted(grant), ProtocolAction::Subscribe { channel, .. })

@@ -14,14 +14,14 @@
 //! subscriber gets with its `subscribed` and gives back when it resumes.
 
 pub mod link;
+mod memory;
 mod redis;
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex, PoisonError};
-use std::time::Instant;
+use std::sync::Arc;
 
+pub use self::memory::Memory;
 pub use self::redis::{Once, RedisBroker};
-use crate::history::{History, HistoryLimits, Replay, Since};
+use crate::history::{HistoryLimits, Replay};
 
 /// Where a broker hands the channel messages: the server's subscribed
 /// connections (the hub). A trait, so that the brokers need not know the
@@ -34,8 +34,6 @@ pub trait Subscribers: Send + Sync {
     /// Closes every connection subscribed to a channel: the broker may
     /// have lost some of their live messages.
     fn close_subscribers(&self, code: u16, reason: &str);
-    /// Writes a diagnostic line (with `--verbose`).
-    fn log(&self, message: std::fmt::Arguments<'_>);
 }
 
 /// The channel broker of one server.
@@ -75,51 +73,6 @@ pub struct Subscribed {
     pub offset: u64,
     pub epoch: String,
     pub replay: Option<Replay>,
-}
-
-/// Channels kept in this process.
-#[derive(Debug)]
-pub struct Memory {
-    limits: HistoryLimits,
-    channels: Mutex<HashMap<String, History>>,
-}
-
-impl Memory {
-    pub fn new(limits: HistoryLimits) -> Self {
-        Memory {
-            limits,
-            channels: Mutex::new(HashMap::new()),
-        }
-    }
-
-    /// Keeps `data` under the channel's next offset and hands it to the
-    /// subscribers, both under the channel lock, so that two publications
-    /// of one channel reach subscribers in offset order.
-    pub fn publish(&self, channel: &str, data: &str, subscribers: &dyn Subscribers) -> Published {
-        let mut channels = self.channels.lock().unwrap_or_else(PoisonError::into_inner);
-        let history = channels
-            .entry(channel.to_owned())
-            .or_insert_with(|| History::new(self.limits));
-        let offset = history.push(data.to_owned(), Instant::now());
-        let delivered = subscribers.fan_out(channel, offset, data);
-        Published {
-            offset,
-            reach: Reach::Subscribers(delivered),
-        }
-    }
-
-    /// The channel's newest offset and epoch, and what came after `since`.
-    pub fn snapshot(&self, channel: &str, since: Option<&Since>) -> Subscribed {
-        let mut channels = self.channels.lock().unwrap_or_else(PoisonError::into_inner);
-        let history = channels
-            .entry(channel.to_owned())
-            .or_insert_with(|| History::new(self.limits));
-        Subscribed {
-            offset: history.last(),
-            epoch: history.epoch().to_owned(),
-            replay: since.map(|since| history.since(since, Instant::now())),
-        }
-    }
 }
 
 impl Default for Broker {

@@ -233,6 +233,7 @@ async fn stats(State(hub): State<Arc<Hub>>, query: Result<Query<Params>, QueryRe
         "compressedConnections": stats.compressed_connections,
         "httpSessions": { "stream": stats.stream_sessions, "poll": stats.poll_sessions },
         "subscriptions": hub.subscriptions(scope(&params)),
+        "channelsKept": hub.kept_channels(),
         "subscribeFrames": stats.subscribe_frames,
         "unsubscribeFrames": stats.unsubscribe_frames,
     })))
@@ -296,10 +297,7 @@ async fn publish(
         .await
         .map_err(unavailable)?;
     let offset = published.offset;
-    hub.log(format_args!(
-        "control: published {offset} to {channel:?}, reaching {:?}",
-        published.reach
-    ));
+    tracing::debug!(channel, offset, reach = ?published.reach, "control: published");
     Ok(Json(match published.reach {
         Reach::Subscribers(delivered) => json!({ "delivered": delivered, "offset": offset }),
         Reach::Instances(instances) => json!({ "instances": instances, "offset": offset }),

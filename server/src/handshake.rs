@@ -9,14 +9,16 @@ use yawc::{CompressionLevel, Options};
 use crate::limits::Limits;
 use crate::protocol::SUBPROTOCOL;
 
-/// The largest frame yawc reads, as tungstenite had it, unless the frame
-/// size limit is higher. Up to it a frame reaches the server's own limit,
-/// whose close says why; past it yawc closes the connection itself (also
-/// with 1009).
-const MAX_FRAME_READ: usize = 16 << 20;
-
-/// The largest message (all fragments together) yawc reads, likewise.
-const MAX_MESSAGE_READ: usize = 64 << 20;
+/// How much longer than the frame size limit a frame may be on the wire:
+/// deflate stores incompressible data in blocks of at most 64 KiB with a
+/// 5-byte header each, so a compressed message within the limit may take a
+/// few more bytes than it holds. One part in 1,024 and 64 bytes is well
+/// above that.
+fn wire_bound(max_frame_bytes: usize) -> usize {
+    max_frame_bytes
+        .saturating_add(max_frame_bytes / 1024)
+        .saturating_add(64)
+}
 
 /// Whether the request asks to switch to WebSocket: `Upgrade: websocket`,
 /// and `upgrade` among the `Connection` tokens (RFC 6455, 4.2.1). yawc's
@@ -35,7 +37,7 @@ pub fn offers_subprotocol(headers: &HeaderMap) -> bool {
 }
 
 /// The comma-separated values of every `name` header, trimmed.
-fn tokens(headers: &HeaderMap, name: HeaderName) -> impl Iterator<Item = &[u8]> + '_ {
+pub fn tokens(headers: &HeaderMap, name: HeaderName) -> impl Iterator<Item = &[u8]> + '_ {
     headers
         .get_all(name)
         .into_iter()
@@ -45,6 +47,14 @@ fn tokens(headers: &HeaderMap, name: HeaderName) -> impl Iterator<Item = &[u8]> 
 
 /// The settings of a connection whose upgrade request has `headers`. Text
 /// must be UTF-8, as tungstenite made sure.
+///
+/// yawc holds no more of a message than the frame size limit allows, and
+/// closes with 1009 past it, whether the bytes come on the wire or out of
+/// the inflater (a few compressed bytes can inflate to gigabytes): a frame
+/// at most [`wire_bound`] long, inflating to no more than that, and a
+/// message in fragments to no more than the limit itself (yawc's bounds
+/// are exclusive, hence the `+ 1`). A single frame between the limit and
+/// that bound reaches the server's own check, which closes with 1009 too.
 ///
 /// With `compression`, permessage-deflate is agreed when the client offers
 /// it, with yawc's defaults: level 6, and context takeover both ways, which
@@ -58,10 +68,9 @@ fn tokens(headers: &HeaderMap, name: HeaderName) -> impl Iterator<Item = &[u8]> 
 /// without that parameter, which RFC 7692 (7.1.2.1) forbids when the client
 /// asked for it. Browsers never do.
 pub fn options(limits: &Limits, compression: bool, headers: &HeaderMap) -> Options {
-    let past_limit = limits.max_frame_bytes.saturating_add(1);
     let options = Options::default().with_utf8().with_limits(
-        MAX_FRAME_READ.max(past_limit),
-        MAX_MESSAGE_READ.max(past_limit),
+        wire_bound(limits.max_frame_bytes).saturating_add(1),
+        limits.max_frame_bytes.saturating_add(1),
     );
     if compression && !asks_for_server_window(headers) {
         options.with_compression_level(CompressionLevel::default())
@@ -165,18 +174,25 @@ mod tests {
     }
 
     #[test]
-    fn yawc_reads_what_the_frame_limit_allows_and_more() {
+    fn yawc_reads_no_more_than_the_frame_limit_allows() {
         let options = options(&Limits::default(), true, &HeaderMap::new());
-        assert_eq!(options.max_payload_read, Some(MAX_FRAME_READ));
-        assert_eq!(options.max_read_buffer, Some(MAX_MESSAGE_READ));
+        assert_eq!(options.max_payload_read, Some((1 << 20) + 1024 + 64 + 1));
+        assert_eq!(options.max_read_buffer, Some((1 << 20) + 1));
         assert!(options.check_utf8);
-        let large = Limits {
-            max_frame_bytes: 100 << 20,
+        let tiny = Limits {
+            max_frame_bytes: 100,
             ..Limits::default()
         };
-        let options = super::options(&large, true, &HeaderMap::new());
-        assert_eq!(options.max_payload_read, Some((100 << 20) + 1));
-        assert_eq!(options.max_read_buffer, Some((100 << 20) + 1));
+        let options = super::options(&tiny, false, &HeaderMap::new());
+        assert_eq!(options.max_payload_read, Some(165));
+        assert_eq!(options.max_read_buffer, Some(101));
+        let huge = Limits {
+            max_frame_bytes: usize::MAX,
+            ..Limits::default()
+        };
+        let options = super::options(&huge, true, &HeaderMap::new());
+        assert_eq!(options.max_payload_read, Some(usize::MAX));
+        assert_eq!(options.max_read_buffer, Some(usize::MAX));
     }
 
     #[test]

@@ -19,15 +19,20 @@ pub struct HistoryLimits {
     pub max_messages: usize,
     /// Oldest message kept, in age.
     pub max_age: Duration,
+    /// Most channels kept in memory at once (a Redis broker keeps its
+    /// channels in Redis).
+    pub max_channels: usize,
 }
 
 impl Default for HistoryLimits {
     /// A dashboard reloaded or reconnected within ten minutes misses nothing
-    /// of a channel publishing up to one message every 0.6 s.
+    /// of a channel publishing up to one message every 0.6 s. A hundred
+    /// thousand channels, most of them quiet, take some tens of MiB.
     fn default() -> Self {
         HistoryLimits {
             max_messages: 1_000,
             max_age: Duration::from_secs(600),
+            max_channels: 100_000,
         }
     }
 }
@@ -177,7 +182,8 @@ impl History {
         replay(kept, since, entries)
     }
 
-    fn trim(&mut self, now: Instant) {
+    /// Drops the messages past the count and age limits.
+    pub fn trim(&mut self, now: Instant) {
         while self.entries.len() > self.limits.max_messages {
             self.entries.pop_front();
         }

@@ -23,11 +23,12 @@ mod poll;
 mod sessions;
 mod stream;
 
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
 use axum::body::Body;
 use axum::extract::rejection::QueryRejection;
-use axum::extract::{Query, State};
+use axum::extract::{ConnectInfo, Query, State};
 use axum::http::header::{
     ACCESS_CONTROL_ALLOW_HEADERS, ACCESS_CONTROL_ALLOW_METHODS, ACCESS_CONTROL_ALLOW_ORIGIN,
     ACCESS_CONTROL_MAX_AGE, ORIGIN, VARY,
@@ -45,6 +46,7 @@ use self::sessions::Op;
 pub use self::sessions::Sessions;
 use crate::connection::Params;
 use crate::hub::Hub;
+use crate::limits;
 
 /// How many frames of the largest size (with their line breaks) the body of
 /// one send may hold; a larger body is refused with 413.
@@ -147,11 +149,13 @@ impl IntoResponse for Answer {
 /// `POST /ws`: opens a session or carries out a request of one, for
 /// allowed origins only (403 otherwise, as an upgrade gets). Upgrades may
 /// be refused (`/control/refuse`) while this goes on working: it is the
-/// way around whatever refuses them.
+/// way around whatever refuses them. A session counts among its address's
+/// connections (see [`open`]).
 pub async fn post(
     State(endpoint): State<Endpoint>,
     params: Result<Query<Params>, QueryRejection>,
     http: Result<Query<HttpParams>, QueryRejection>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
@@ -162,8 +166,11 @@ pub async fn post(
         ));
         return Answer::error(403, "this origin may not connect").into_response();
     }
+    let address = limits::address(peer, &headers, endpoint.hub.limits.trust_forwarded_for);
     let response = match (params, http) {
-        (Ok(Query(params)), Ok(Query(http))) => answer(&endpoint, params, http, body).await,
+        (Ok(Query(params)), Ok(Query(http))) => {
+            answer(&endpoint, params, http, address, body).await
+        }
         (Err(rejection), _) | (_, Err(rejection)) => {
             Answer::error(400, format!("query: {}", rejection.body_text())).into_response()
         }
@@ -201,19 +208,18 @@ fn allow(origin: Option<&str>, mut response: Response) -> Response {
     response
 }
 
-async fn answer(endpoint: &Endpoint, params: Params, http: HttpParams, body: Body) -> Response {
+async fn answer(
+    endpoint: &Endpoint,
+    params: Params,
+    http: HttpParams,
+    address: IpAddr,
+    body: Body,
+) -> Response {
     let op = match (http.session, http.op) {
         (None, None) if endpoint.hub.refusing_http() => {
             return Answer::error(503, "refusing new sessions for now").into_response();
         }
-        (None, None) => {
-            return match http.transport {
-                Some(Transport::Stream) => stream::open(endpoint, params),
-                Some(Transport::Poll) => poll::open(endpoint, params).await.into_response(),
-                None => Answer::error(400, "transport: stream or poll, to open a session")
-                    .into_response(),
-            };
-        }
+        (None, None) => return open(endpoint, params, http.transport, address).await,
         (Some(session), Some(OpName::Send)) => {
             let limit = endpoint
                 .hub
@@ -237,6 +243,34 @@ async fn answer(endpoint: &Endpoint, params: Params, http: HttpParams, body: Bod
         (None, Some(_)) => return Answer::error(400, "session: required with op").into_response(),
     };
     perform(endpoint, op).await.into_response()
+}
+
+/// Opens a session of `transport` for a client at `address`, unless that
+/// address (429) or the server (503) holds as many connections as it may.
+async fn open(
+    endpoint: &Endpoint,
+    params: Params,
+    transport: Option<Transport>,
+    address: IpAddr,
+) -> Response {
+    let Some(transport) = transport else {
+        return Answer::error(400, "transport: stream or poll, to open a session").into_response();
+    };
+    let slot = match endpoint.hub.peers.admit(address) {
+        Ok(slot) => slot,
+        Err(full) => {
+            let hub = &endpoint.hub;
+            hub.log(format_args!(
+                "refused a session from {address}: {}",
+                full.why()
+            ));
+            return full.response(Answer::error(full.status().as_u16(), full.why()));
+        }
+    };
+    match transport {
+        Transport::Stream => stream::open(endpoint, params, slot),
+        Transport::Poll => poll::open(endpoint, params, slot).await.into_response(),
+    }
 }
 
 /// Carries out `op` here if this instance owns its session, else has its

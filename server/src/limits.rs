@@ -1,146 +1,82 @@
-//! Per-connection limits: how many frames a second a client may send (a
-//! token bucket), and how large one frame may be.
+//! What clients may send and hold: the largest frame, the rates of
+//! messages and bytes per user and per IP address over all their
+//! connections ([`rates`]), and how many connections an address and the
+//! server as a whole may hold at once ([`peers`]).
 
-use std::time::Instant;
+mod peers;
+mod rates;
 
-/// The limits every connection gets.
+pub use self::peers::{address, PeerSlot, Peers};
+pub use self::rates::{Rates, Refusal, SWEEP_EVERY};
+
+/// The limits of a server.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Limits {
-    /// Frames a second a client may send, sustained.
-    pub per_second: f64,
-    /// Frames it may send at once above that (a reconnecting client
-    /// flushing its outbox sends a burst).
-    pub burst: u32,
-    /// Largest data frame, in bytes; a larger one closes the connection (1009).
+    /// What one user may send over all its connections. A user is the
+    /// `sub` of its token, else the client id of its hello, else the
+    /// connection alone (as for deduplication).
+    pub per_user: Rate,
+    /// What one IP address may send over all its connections (an IPv6
+    /// address counts by its /64, which one subscriber usually has whole).
+    pub per_ip: Rate,
+    /// Largest data frame (a whole message, after decompression), in
+    /// bytes; a larger one closes the connection (1009).
     pub max_frame_bytes: usize,
+    /// Connections (WebSockets and HTTP sessions) one IP address may hold
+    /// at once; past it an upgrade or session open gets HTTP 429.
+    pub max_connections_per_ip: u32,
+    /// Connections the server holds at once; past it, HTTP 503.
+    pub max_connections: u32,
+    /// Take a client's address from the last entry of `X-Forwarded-For`
+    /// (which the proxy in front adds) rather than from the TCP peer: only
+    /// right behind a proxy that sets it, since clients can send any.
+    pub trust_forwarded_for: bool,
+}
+
+/// A sustained rate of messages (data frames) and of their bytes, each
+/// with a burst that may go over it at once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rate {
+    pub messages_per_second: u32,
+    pub message_burst: u32,
+    pub bytes_per_second: u32,
+    /// Taken as at least [`Limits::max_frame_bytes`], so that every frame
+    /// the size limit lets through can pass in time.
+    pub byte_burst: u32,
+}
+
+impl Rate {
+    /// As much as the fields hold: no limit a benchmark would reach.
+    pub const UNLIMITED: Rate = Rate {
+        messages_per_second: u32::MAX,
+        message_burst: u32::MAX,
+        bytes_per_second: u32::MAX,
+        byte_burst: u32::MAX,
+    };
 }
 
 impl Default for Limits {
-    /// Generous: a client delivering a backlog of 10,000 queued messages at
-    /// once stays within them.
+    /// Generous: a user delivering a backlog of 10,000 queued messages
+    /// (of up to 6 KiB each) at once stays within them, and an address
+    /// holds several such users (a household or an office behind NAT).
     fn default() -> Self {
         Limits {
-            per_second: 5_000.0,
-            burst: 20_000,
+            per_user: Rate {
+                messages_per_second: 5_000,
+                message_burst: 20_000,
+                bytes_per_second: 16 << 20,
+                byte_burst: 64 << 20,
+            },
+            per_ip: Rate {
+                messages_per_second: 20_000,
+                message_burst: 100_000,
+                bytes_per_second: 64 << 20,
+                byte_burst: 256 << 20,
+            },
             max_frame_bytes: 1 << 20,
+            max_connections_per_ip: 256,
+            max_connections: 100_000,
+            trust_forwarded_for: false,
         }
-    }
-}
-
-/// What to do with one frame.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Verdict {
-    Pass,
-    /// Over the rate: refuse it with an error frame.
-    Refuse,
-    /// Still sending after a whole burst's worth of refusals: close (1008).
-    Abuse,
-}
-
-/// A token bucket: it holds up to `burst` frames and refills at
-/// `per_second`.
-#[derive(Debug)]
-pub struct Bucket {
-    tokens: f64,
-    last: Instant,
-    refused_in_a_row: u32,
-}
-
-impl Bucket {
-    pub fn new(limits: &Limits, now: Instant) -> Self {
-        Bucket {
-            tokens: f64::from(limits.burst),
-            last: now,
-            refused_in_a_row: 0,
-        }
-    }
-
-    pub fn take(&mut self, limits: &Limits, now: Instant) -> Verdict {
-        let elapsed = now.saturating_duration_since(self.last).as_secs_f64();
-        self.last = now;
-        self.tokens = (self.tokens + elapsed * limits.per_second).min(f64::from(limits.burst));
-        if self.tokens >= 1.0 {
-            self.tokens -= 1.0;
-            self.refused_in_a_row = 0;
-            return Verdict::Pass;
-        }
-        self.refused_in_a_row += 1;
-        if self.refused_in_a_row > limits.burst {
-            Verdict::Abuse
-        } else {
-            Verdict::Refuse
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use std::time::Duration;
-
-    const LIMITS: Limits = Limits {
-        per_second: 10.0,
-        burst: 3,
-        max_frame_bytes: 100,
-    };
-
-    #[test]
-    fn a_burst_passes_then_the_rate_applies() {
-        let start = Instant::now();
-        let mut bucket = Bucket::new(&LIMITS, start);
-        let verdicts: Vec<Verdict> = (0..4).map(|_| bucket.take(&LIMITS, start)).collect();
-        assert_eq!(
-            verdicts,
-            [Verdict::Pass, Verdict::Pass, Verdict::Pass, Verdict::Refuse]
-        );
-        // 10 a second: one more frame after 100 ms.
-        assert_eq!(
-            bucket.take(&LIMITS, start + Duration::from_millis(100)),
-            Verdict::Pass
-        );
-        assert_eq!(
-            bucket.take(&LIMITS, start + Duration::from_millis(100)),
-            Verdict::Refuse
-        );
-    }
-
-    #[test]
-    fn flooding_after_a_bursts_worth_of_refusals_is_abuse() {
-        let start = Instant::now();
-        let mut bucket = Bucket::new(&LIMITS, start);
-        for _ in 0..3 {
-            bucket.take(&LIMITS, start);
-        }
-        let refusals: Vec<Verdict> = (0..4).map(|_| bucket.take(&LIMITS, start)).collect();
-        assert_eq!(
-            refusals,
-            [
-                Verdict::Refuse,
-                Verdict::Refuse,
-                Verdict::Refuse,
-                Verdict::Abuse
-            ]
-        );
-    }
-
-    #[test]
-    fn a_pass_forgives_earlier_refusals_and_the_bucket_never_overfills() {
-        let start = Instant::now();
-        let mut bucket = Bucket::new(&LIMITS, start);
-        for _ in 0..5 {
-            bucket.take(&LIMITS, start);
-        }
-        let later = start + Duration::from_secs(60);
-        let verdicts: Vec<Verdict> = (0..5).map(|_| bucket.take(&LIMITS, later)).collect();
-        assert_eq!(
-            verdicts,
-            [
-                Verdict::Pass,
-                Verdict::Pass,
-                Verdict::Pass,
-                Verdict::Refuse,
-                Verdict::Refuse
-            ]
-        );
     }
 }

@@ -1,7 +1,10 @@
 //! `tabwire-server`: parses the command line, binds, announces the address on
-//! stdout for scripts, and serves until a signal or `--exit-after-secs`.
+//! stdout for scripts, and serves until a signal or `--exit-after-secs`,
+//! then shuts down gracefully within `--shutdown-secs`, logging to stderr
+//! ([`logs`]).
 
 mod args;
+mod logs;
 
 use std::ffi::OsString;
 use std::io::Write;
@@ -26,20 +29,21 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    logs::init(args.logs);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
     {
         Ok(runtime) => runtime,
         Err(error) => {
-            eprintln!("tabwire-server: cannot start the async runtime: {error}");
+            tracing::error!("cannot start the async runtime: {error}");
             return ExitCode::FAILURE;
         }
     };
     match runtime.block_on(run(args)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
-            eprintln!("tabwire-server: {message}");
+            tracing::error!("{message}");
             ExitCode::FAILURE
         }
     }
@@ -55,12 +59,20 @@ async fn run(args: Args) -> Result<(), String> {
         .local_addr()
         .map_err(|error| format!("cannot read the bound address: {error}"))?;
     announce(address);
-    tokio::select! {
-        served = tabwire_server::serve(args.server, listener) => {
-            served.map_err(|error| format!("server failed: {error}"))
-        }
-        () = shutdown(args.exit_after) => Ok(()),
-    }
+    tracing::info!(%address, "listening");
+    let bound = args.server.timeouts.shutdown;
+    let stop = async {
+        let why = shutdown(args.exit_after).await;
+        tracing::info!(
+            "{why}: shutting down, closing every connection with 1012 (at most {} s)",
+            bound.as_secs()
+        );
+    };
+    tabwire_server::serve_until(args.server, listener, stop)
+        .await
+        .map_err(|error| format!("server failed: {error}"))?;
+    tracing::info!("stopped");
+    Ok(())
 }
 
 /// Lets the server hold as many sockets as the hard limit allows: the usual
@@ -69,12 +81,13 @@ async fn run(args: Args) -> Result<(), String> {
 /// on a failure the server goes on with the limit it has.
 fn raise_open_files_limit() {
     match tabwire_server::open_files::raise_to_hard_limit() {
-        Ok(limit) if limit.after > limit.before => eprintln!(
-            "tabwire-server: open-files limit {} (raised from {})",
-            limit.after, limit.before
+        Ok(limit) if limit.after > limit.before => tracing::info!(
+            "open-files limit {} (raised from {})",
+            limit.after,
+            limit.before
         ),
-        Ok(limit) => eprintln!("tabwire-server: open-files limit {}", limit.after),
-        Err(error) => eprintln!("tabwire-server: cannot raise the open-files limit: {error}"),
+        Ok(limit) => tracing::info!("open-files limit {}", limit.after),
+        Err(error) => tracing::warn!("cannot raise the open-files limit: {error}"),
     }
 }
 
@@ -85,13 +98,15 @@ fn announce(address: SocketAddr) {
         .and_then(|()| stdout.flush());
     if let Err(error) = written {
         // The server is still useful to a caller that knows the port.
-        eprintln!("tabwire-server: cannot write the address to stdout: {error}");
+        tracing::warn!("cannot write the address to stdout: {error}");
     }
 }
 
-/// Resolves on SIGINT, SIGTERM, or when `exit_after` has passed. Dropping the
-/// server then closes every socket; clients see their connections end.
-async fn shutdown(exit_after: Option<Duration>) {
+/// Resolves on SIGINT, SIGTERM, or when `exit_after` has passed, to what
+/// it was, for the log. The server then shuts down gracefully: its clients
+/// get the close 1012 and come back, to this server once it has restarted
+/// or to another.
+async fn shutdown(exit_after: Option<Duration>) -> &'static str {
     let deadline = async {
         match exit_after {
             Some(after) => tokio::time::sleep(after).await,
@@ -99,9 +114,9 @@ async fn shutdown(exit_after: Option<Duration>) {
         }
     };
     tokio::select! {
-        () = deadline => {}
-        () = interrupt() => {}
-        () = terminate() => {}
+        () = deadline => "--exit-after-secs has passed",
+        () = interrupt() => "SIGINT",
+        () = terminate() => "SIGTERM",
     }
 }
 

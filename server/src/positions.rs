@@ -21,6 +21,16 @@ impl Positions {
         self.last.remove(channel);
     }
 
+    /// Whether `channel` is subscribed to.
+    pub fn holds(&self, channel: &str) -> bool {
+        self.last.contains_key(channel)
+    }
+
+    /// How many channels are subscribed to.
+    pub fn count(&self) -> usize {
+        self.last.len()
+    }
+
     /// The channels subscribed to, in name order.
     pub fn channels(&self) -> Vec<String> {
         let mut channels: Vec<String> = self.last.keys().cloned().collect();
@@ -60,8 +70,10 @@ mod tests {
         );
         positions.start("a", 0);
         assert_eq!(positions.channels(), ["a", "x"]);
+        assert_eq!((positions.count(), positions.holds("a")), (2, true));
         positions.stop("x");
         assert!(!positions.advance("x", 7), "after unsubscribing");
         assert_eq!(positions.channels(), ["a"]);
+        assert_eq!((positions.count(), positions.holds("x")), (1, false));
     }
 }

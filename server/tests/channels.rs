@@ -34,15 +34,7 @@ async fn publications_reach_the_subscribers_of_their_channel_only() {
         }
     })
     .await;
-    send(
-        &mut second,
-        Message::text(r#"{"type":"unsubscribe","channel":"x"}"#),
-    )
-    .await;
-    assert_eq!(
-        next(&mut second).await,
-        Message::text(r#"{"type":"unsubscribed","channel":"x"}"#)
-    );
+    unsubscribe(&mut second, "x").await;
     assert_eq!(subscriptions(address).await, json!({ "y": 1 }));
     let stats = control(address, "/control/stats?tag=ch").await;
     assert_eq!(
@@ -248,4 +240,37 @@ async fn a_stalled_connection_gets_its_channel_messages_only_once_resumed() {
             pub_frame("x", offset, &offset.to_string())
         );
     }
+}
+
+async fn channels_kept(address: SocketAddr) -> Value {
+    control(address, "/control/stats").await["channelsKept"].clone()
+}
+
+#[tokio::test]
+async fn channels_nobody_uses_are_forgotten_once_the_history_age_passed() {
+    let mut config = config(true, missing_dir(), missing_dir());
+    config.history.max_age = Duration::from_secs(3);
+    let address = start(config).await;
+    let mut stays = connect_protocol(address, "stays").await;
+    let epoch = subscribe(&mut stays, "kept", None, 0).await;
+    let mut leaves = connect_protocol(address, "leaves").await;
+    for index in 0..300 {
+        subscribe(&mut leaves, &format!("c{index}"), None, 0).await;
+    }
+    publish(address, "unheard", "1").await;
+    assert_eq!(channels_kept(address).await, json!(302));
+
+    drop(leaves);
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while channels_kept(address).await != json!(1) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "still {} channels kept",
+            channels_kept(address).await
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // The one still subscribed keeps its history.
+    assert_eq!(resume(&mut stays, "kept", 0, &epoch, 0).await, epoch);
+    nothing_within_300_ms(&mut stays, "no gap").await;
 }

@@ -48,10 +48,7 @@ async fn a_closed_session_gets_the_close_event_or_the_closed_answer() {
 async fn a_stalled_session_holds_its_sends_and_frames_until_resumed() {
     let address = start_with_control().await;
     let mut session = StreamSession::open(address, "tag=s1").await;
-    session
-        .send(&[r#"{"type":"subscribe","channel":"fx"}"#])
-        .await;
-    assert_eq!(session.next_frame().await["type"], "subscribed");
+    session.subscribe("fx").await;
     assert_eq!(
         control(address, "/control/stall?tag=s1").await["stalled"],
         1

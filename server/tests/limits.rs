@@ -1,64 +1,15 @@
-//! End-to-end tests of the per-connection limits and the origin allow-list.
+//! End-to-end tests of the frame size limit and the origin allow-list (the
+//! rate limits and connection caps: rate_limits.rs).
 
 mod common;
 
 use common::*;
-use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 
 async fn start_with(limits: Limits, allowed_origins: Vec<String>) -> SocketAddr {
     let mut config = config(true, missing_dir(), missing_dir());
     config.limits = limits;
     config.allowed_origins = allowed_origins;
     start(config).await
-}
-
-fn msg(id: usize) -> Message {
-    Message::text(format!(r#"{{"type":"msg","id":"m{id}","data":{id}}}"#))
-}
-
-async fn expect_close(client: &mut Client, code: u16, reason: &str) {
-    match next(client).await {
-        Message::Close(Some(frame)) => {
-            assert_eq!(frame.code, CloseCode::from(code));
-            assert_eq!(frame.reason.as_str(), reason);
-        }
-        other => panic!("expected a close frame, got {other:?}"),
-    }
-}
-
-#[tokio::test]
-async fn over_the_rate_a_frame_is_refused_and_a_flood_is_closed() {
-    let limits = Limits {
-        per_second: 0.001,
-        burst: 3,
-        max_frame_bytes: 1000,
-    };
-    let address = start_with(limits, Vec::new()).await;
-    // Without a client hello, which would take a frame of the burst.
-    let mut client = connect_anonymous(address, "rate").await;
-    for id in 0..3 {
-        send(&mut client, msg(id)).await;
-        assert_eq!(next(&mut client).await, Message::text(id.to_string()));
-        assert_eq!(next(&mut client).await, ack(&format!("m{id}")));
-    }
-    for id in 3..6 {
-        send(&mut client, msg(id)).await;
-        let refusal = next(&mut client).await;
-        assert!(
-            refusal
-                .to_text()
-                .unwrap()
-                .contains(r#""code":"rate_limited""#),
-            "{refusal:?}"
-        );
-    }
-    send(&mut client, msg(6)).await;
-    expect_close(&mut client, 1008, "rate limit exceeded").await;
-    assert_eq!(
-        control(address, "/control/received?tag=rate").await,
-        json!({ "frames": ["0", "1", "2"] }),
-        "refused frames are not handled"
-    );
 }
 
 #[tokio::test]

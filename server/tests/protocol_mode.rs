@@ -56,7 +56,8 @@ async fn protocol_messages_are_echoed_then_acked_and_recorded() {
             "httpSessions": { "stream": 0, "poll": 0 },
             "subscriptions": {},
             "subscribeFrames": 0,
-            "unsubscribeFrames": 0
+            "unsubscribeFrames": 0,
+            "channelsKept": 0
         })
     );
 }

@@ -44,7 +44,8 @@ async fn text_and_binary_are_echoed_and_recorded() {
             "httpSessions": { "stream": 0, "poll": 0 },
             "subscriptions": {},
             "subscribeFrames": 0,
-            "unsubscribeFrames": 0
+            "unsubscribeFrames": 0,
+            "channelsKept": 0
         })
     );
     assert_eq!(
@@ -68,7 +69,8 @@ async fn text_and_binary_are_echoed_and_recorded() {
             "httpSessions": { "stream": 0, "poll": 0 },
             "subscriptions": {},
             "subscribeFrames": 0,
-            "unsubscribeFrames": 0
+            "unsubscribeFrames": 0,
+            "channelsKept": 0
         })
     );
     assert_eq!(
@@ -330,7 +332,8 @@ async fn tags_isolate_actions_and_records() {
             "httpSessions": { "stream": 0, "poll": 0 },
             "subscriptions": {},
             "subscribeFrames": 0,
-            "unsubscribeFrames": 0
+            "unsubscribeFrames": 0,
+            "channelsKept": 0
         })
     );
 
@@ -361,7 +364,8 @@ async fn tags_isolate_actions_and_records() {
             "httpSessions": { "stream": 0, "poll": 0 },
             "subscriptions": {},
             "subscribeFrames": 0,
-            "unsubscribeFrames": 0
+            "unsubscribeFrames": 0,
+            "channelsKept": 0
         })
     );
     send(&mut b, Message::text("still here")).await;

@@ -8,7 +8,7 @@
 
 mod common;
 
-use common::redis::RedisServer;
+use common::redis::{listening_again, next_close_code, RedisServer};
 use common::*;
 
 async fn instance(redis: &RedisServer, history: HistoryLimits) -> SocketAddr {
@@ -195,6 +195,7 @@ async fn the_shared_history_is_bounded_in_count_and_age_and_reports_gaps() {
     let short = HistoryLimits {
         max_messages: 5,
         max_age: Duration::from_secs(1),
+        ..HistoryLimits::default()
     };
     let a = instance(&redis, short).await;
     let b = instance(&redis, short).await;
@@ -223,34 +224,6 @@ async fn the_shared_history_is_bounded_in_count_and_age_and_reports_gaps() {
         "everything expired"
     );
     nothing_within_300_ms(&mut late, "nothing left to replay").await;
-}
-
-/// Waits until the instance at `address` listens to Redis again (it takes
-/// subscriptions then), probing with a channel of its own.
-async fn listening_again(address: SocketAddr) {
-    within("the instance to listen again", async {
-        loop {
-            let mut client = connect_protocol(address, "probe").await;
-            send(
-                &mut client,
-                Message::text(r#"{"type":"subscribe","channel":"probe"}"#),
-            )
-            .await;
-            if let Message::Text(_) = next(&mut client).await {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    })
-    .await;
-}
-
-/// The code of the close frame that must come next.
-async fn next_close_code(client: &mut Client) -> u16 {
-    match next(client).await {
-        Message::Close(Some(frame)) => frame.code.into(),
-        other => panic!("expected a close frame, got {other:?}"),
-    }
 }
 
 #[tokio::test]

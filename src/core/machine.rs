@@ -62,6 +62,9 @@ pub struct Machine<P> {
     online: bool,
     /// The last server close asked for fresh credentials.
     auth_failed: bool,
+    /// The last server close refused this client for going over its rate
+    /// limit and asked it not to connect before then (machine clock).
+    retry_not_before_ms: Option<f64>,
     /// What the open connection speaks; `None` while none is open (or its
     /// server has not greeted yet). A follower mirrors the leader's.
     mode: Option<Mode>,
@@ -142,6 +145,7 @@ impl<P: Payload + Clone> Machine<P> {
             ever_opened: false,
             online: true,
             auth_failed: false,
+            retry_not_before_ms: None,
             mode: None,
             awaiting_hello: false,
             hello_may_be_late: false,

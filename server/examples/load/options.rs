@@ -17,8 +17,11 @@ memory per connection and its CPU.
 Options:
   --url ws://127.0.0.1:PORT/ws  a running server (default: start one from
                           the release build, on a free port); one started
-                          without a higher --rate refuses more than 5000
-                          publications a second from the one publisher
+                          without higher --rate and --ip-rate refuses more
+                          than 5000 publications a second from the one
+                          publisher, and without a higher
+                          --max-connections-per-ip more than 256
+                          connections
   --server-pid PID        that server's process, for its memory and CPU
   --server-bin PATH       the server to start (default: tabwire-server next
                           to this example's directory, i.e. target/release/)

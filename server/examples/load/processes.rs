@@ -35,10 +35,36 @@ pub struct Server {
     pub process: Process,
 }
 
+/// The server's options that lift its limits.
+const UNLIMITED: [&str; 20] = [
+    "--rate",
+    "1000000",
+    "--burst",
+    "1000000",
+    "--ip-rate",
+    "1000000",
+    "--ip-burst",
+    "1000000",
+    "--bytes-rate",
+    "4000000000",
+    "--bytes-burst",
+    "4000000000",
+    "--ip-bytes-rate",
+    "4000000000",
+    "--ip-bytes-burst",
+    "4000000000",
+    "--max-connections-per-ip",
+    "1000000",
+    "--max-connections",
+    "1000000",
+];
+
 /// Starts `binary` on a free port, sharing channels through `redis` if
 /// given, and waits for the line that announces its address. It exits by
-/// itself after `lifetime`. The per-connection rate limit is lifted: the
-/// publisher sends far more than a browser would.
+/// itself after `lifetime`. The rate limits and connection caps are
+/// lifted: the publisher sends far more than a browser would, and every
+/// connection comes from 127.0.0.1; and so is the idle timeout: the fleet's
+/// connections only listen, without a heartbeat, for longer than it.
 pub fn start_server(
     binary: &Path,
     redis: Option<&str>,
@@ -53,7 +79,9 @@ pub fn start_server(
     let nowhere = std::env::temp_dir().join("tabwire-load-no-such-dir");
     let mut command = Command::new(binary);
     command
-        .args(["--port", "0", "--rate", "1000000", "--burst", "1000000"])
+        .args(["--port", "0"])
+        .args(UNLIMITED)
+        .args(["--idle-timeout-secs", "0"])
         .arg("--exit-after-secs")
         .arg(lifetime.as_secs().max(1).to_string())
         .arg("--www")

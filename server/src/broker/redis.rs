@@ -35,9 +35,11 @@ use std::time::Duration;
 use redis::aio::{ConnectionManager, PubSub};
 use redis::{Client, Msg, Script, Value};
 
-use super::link::{self, Listener, Topic};
+use super::link::{self, Listener, Lost, Topic, Upkeep};
 use super::{Published, Reach, Subscribed, Subscribers, Unavailable};
 use crate::history::{replay, HistoryLimits, Kept, Since};
+use crate::metrics::LinkState;
+use crate::shutdown::SERVICE_RESTART;
 
 const ANNOUNCEMENTS: Topic = Topic::Pattern("tabwire:pub:*");
 const ANNOUNCEMENT_PREFIX: &str = "tabwire:pub:";
@@ -95,13 +97,27 @@ impl RedisBroker {
     }
 
     /// Hands every announcement to `subscribers`, for as long as they live,
-    /// listening again whenever the link breaks.
-    pub fn listen(self: &Arc<Self>, subscribers: Weak<dyn Subscribers>, pubsub: PubSub) {
+    /// listening again whenever the link breaks or goes silent; `state`
+    /// follows the link.
+    pub fn listen(
+        self: &Arc<Self>,
+        subscribers: Weak<dyn Subscribers>,
+        pubsub: PubSub,
+        upkeep: &Upkeep,
+        state: LinkState,
+    ) {
         let listener = Announcements {
             broker: Arc::clone(self),
             subscribers,
         };
-        link::listen(self.client.clone(), ANNOUNCEMENTS, pubsub, listener);
+        link::listen(
+            self.client.clone(),
+            ANNOUNCEMENTS,
+            pubsub,
+            listener,
+            upkeep,
+            state,
+        );
     }
 
     /// Publishes `data` to `channel`; with `once`, only if that id was not
@@ -205,9 +221,6 @@ pub struct Once<'a> {
     pub id: &'a str,
 }
 
-/// Close code for connections whose live messages may have been missed.
-const SERVICE_RESTART: u16 = 1012;
-
 /// The key `tabwire:{<channel>}:<rest>`: every key of a channel shares its
 /// hash tag.
 fn channel_key(channel: &str, rest: &str) -> String {
@@ -236,14 +249,12 @@ impl Listener for Announcements {
         true
     }
 
-    fn lost(&self) -> bool {
+    fn lost(&self, how: Lost) -> bool {
         self.broker.listening.store(false, Ordering::SeqCst);
         let Some(alive) = self.subscribers.upgrade() else {
             return false;
         };
-        alive.log(format_args!(
-            "lost the Redis announcements; closing subscribers"
-        ));
+        tracing::warn!("lost the Redis announcements ({how}); closing subscribers (1012)");
         alive.close_subscribers(SERVICE_RESTART, "channel broker link lost");
         true
     }

@@ -6,7 +6,7 @@
 use super::{close, send, send_all, Flow, Mode, Session, Wire};
 use crate::auth::{Gate, AUTH_FAILED};
 use crate::broker::Unavailable;
-use crate::dedupe::{DedupeScope, Sender};
+use crate::dedupe::DedupeScope;
 use crate::history::Since;
 use crate::hub::{Hub, Registration};
 use crate::protocol::{
@@ -71,6 +71,14 @@ async fn answer_protocol(
             Flow::Continue
         }
         ProtocolAction::Deliver(delivery) => {
+            let max = registration.hub().bounds.max_channel_bytes;
+            if let Handling::Publish { channel, .. } = &delivery.handling {
+                if channel.len() > max {
+                    let refusal =
+                        protocol::publication_channel_too_long(&delivery.id, channel, max);
+                    return send(wire, refusal).await;
+                }
+            }
             let scope = dedupe_scope(session, registration.tag());
             deliver(&delivery, &scope, wire, registration).await
         }
@@ -106,17 +114,12 @@ async fn end_forbidden(
     send_all(wire, frames).await
 }
 
-/// Whose ids a message of this connection is compared with: its token's
-/// `sub`, else the client id of its hello, else the connection alone.
+/// Whose ids a message of this connection is compared with: its
+/// sender's, within its tag.
 fn dedupe_scope(session: &Session, tag: &str) -> DedupeScope {
-    let sender = match (session.auth.subject(), &session.client) {
-        (Some(subject), _) => Sender::Subject(subject.to_owned()),
-        (None, Some(client)) => Sender::Client(client.clone()),
-        (None, None) => Sender::Connection(session.name.clone()),
-    };
     DedupeScope {
         tag: tag.to_owned(),
-        sender,
+        sender: session.sender(),
     }
 }
 
@@ -141,12 +144,14 @@ async fn deliver(
             }
         }
     } else {
+        hub.metrics.duplicate();
         hub.log(format_args!(
             "duplicate message {:?} ({scope:?}) acknowledged again",
             delivery.id
         ));
     }
     if delivered.ack {
+        hub.metrics.ack_sent();
         return send(wire, ack(&delivery.id)).await;
     }
     Flow::Continue
@@ -154,6 +159,8 @@ async fn deliver(
 
 /// Subscribes the connection to `channel` and sends, in order:
 /// `subscribed`, the `gap` if the replay misses messages, the replay.
+/// A channel name longer than the server takes, or one channel more than a
+/// connection may listen to, is refused instead; the connection goes on.
 async fn subscribe(
     channel: &str,
     since: Option<&Since>,
@@ -161,6 +168,19 @@ async fn subscribe(
     wire: &mut Wire,
     registration: &Registration,
 ) -> Flow {
+    let bounds = &registration.hub().bounds;
+    if channel.len() > bounds.max_channel_bytes {
+        return send(
+            wire,
+            protocol::channel_too_long(channel, bounds.max_channel_bytes),
+        )
+        .await;
+    }
+    let positions = &session.positions;
+    if !positions.holds(channel) && positions.count() >= bounds.max_subscriptions {
+        let refusal = protocol::too_many_subscriptions(channel, bounds.max_subscriptions);
+        return send(wire, refusal).await;
+    }
     let subscribed = match registration.subscribe(channel, since).await {
         Ok(subscribed) => subscribed,
         Err(unavailable) => return broker_unavailable(wire, registration.hub(), unavailable).await,
@@ -184,6 +204,7 @@ async fn subscribe(
 
 /// Ends a connection whose frame needed the unreachable broker.
 async fn broker_unavailable(wire: &mut Wire, hub: &Hub, Unavailable(why): Unavailable) -> Flow {
+    hub.metrics.broker_unavailable_closed();
     hub.log(format_args!("{why}; closing the connection (1013)"));
     close(
         wire,

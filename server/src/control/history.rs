@@ -67,12 +67,13 @@ pub(super) async fn history(
     let oldest = messages
         .first()
         .map_or(subscribed.offset + 1, |(offset, _)| *offset);
-    hub.log(format_args!(
-        "control: history of {channel:?}: epoch {}, {} kept, newest {}",
-        subscribed.epoch,
-        messages.len(),
-        subscribed.offset
-    ));
+    tracing::debug!(
+        channel,
+        epoch = subscribed.epoch,
+        kept = messages.len(),
+        newest = subscribed.offset,
+        "control: history"
+    );
     Ok(Json(json!({
         "epoch": subscribed.epoch,
         "newest": subscribed.offset,

@@ -5,6 +5,7 @@ fn history_of(n: u64, max_messages: usize) -> (History, Instant) {
     let mut history = History::new(HistoryLimits {
         max_messages,
         max_age: Duration::from_secs(60),
+        ..HistoryLimits::default()
     });
     for index in 1..=n {
         assert_eq!(history.push(format!("{index}"), now), index);

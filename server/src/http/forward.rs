@@ -26,7 +26,8 @@ use tokio::time::timeout;
 
 use super::sessions::{owner, Op, Sessions};
 use super::Answer;
-use crate::broker::link::{self, Listener, Topic};
+use crate::broker::link::{self, Listener, Lost, Topic, Upkeep};
+use crate::metrics::LinkState;
 
 /// Longest wait for the owner's reply: a poll waits up to 20 s for a frame
 /// there, and a send waits while its session is stalled.
@@ -128,15 +129,22 @@ impl Forwarder {
 
     /// Carries out the requests that come for `sessions`, and hands the
     /// replies to the requests forwarded, for as long as the sessions live,
-    /// listening again whenever the link breaks (requests and replies sent
-    /// meanwhile are lost: their requester answers 504).
-    pub fn listen(self: &Arc<Self>, sessions: Weak<Sessions>, pubsub: PubSub) {
+    /// listening again whenever the link breaks or goes silent (requests
+    /// and replies sent meanwhile are lost: their requester answers 504);
+    /// `state` follows the link.
+    pub fn listen(
+        self: &Arc<Self>,
+        sessions: Weak<Sessions>,
+        pubsub: PubSub,
+        upkeep: &Upkeep,
+        state: LinkState,
+    ) {
         let listener = Requests {
             forwarder: Arc::clone(self),
             sessions,
         };
         let topic = topic(&self.instance);
-        link::listen(self.client.clone(), topic, pubsub, listener);
+        link::listen(self.client.clone(), topic, pubsub, listener, upkeep, state);
     }
 
     /// Takes one message of the channel: a request is carried out (in a
@@ -191,7 +199,7 @@ impl Listener for Requests {
         true
     }
 
-    fn lost(&self) -> bool {
+    fn lost(&self, _: Lost) -> bool {
         self.alive()
     }
 

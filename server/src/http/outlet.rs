@@ -6,14 +6,12 @@
 
 use std::collections::VecDeque;
 use std::sync::Arc;
-use std::time::Duration;
 
 use tokio::sync::{mpsc, oneshot};
-use tokio::time::timeout;
 
 use super::poll::{Mailbox, POLL_IDLE};
 use super::sessions::Listing;
-use super::stream::Event;
+use super::stream::Events;
 use crate::connection::Gone;
 use crate::protocol::Message;
 
@@ -29,7 +27,7 @@ pub struct Batch {
 pub enum Downstream {
     /// To the answer that streams them (bounded: a client that does not
     /// read holds the loop back, as a full TCP buffer would).
-    Stream(mpsc::Sender<Event>),
+    Stream(Events),
     /// To the frames waiting for a poll.
     Poll(Arc<Mailbox>),
 }
@@ -59,19 +57,18 @@ impl Outlet {
     /// Sends one frame down.
     pub async fn send(&mut self, frame: Message) -> Result<(), Gone> {
         match &self.downstream {
-            Downstream::Stream(events) => events.send(Event::Frame(frame)).await.map_err(|_| Gone),
+            Downstream::Stream(events) => events.send(frame).await,
             Downstream::Poll(mailbox) => mailbox.push(frame).await,
         }
     }
 
-    /// Sends the close down, waiting at most `limit` for a stream that is
-    /// not read; returns whether it went.
-    pub async fn close(&mut self, code: u16, reason: String, limit: Duration) -> bool {
+    /// Sends the close down, after the frames sent before; on a stream
+    /// whose client does not read them, ahead of them (it resumes from its
+    /// offsets and sends again what was not acknowledged, so they are not
+    /// needed). Returns whether it went.
+    pub fn close(&mut self, code: u16, reason: String) -> bool {
         match &self.downstream {
-            Downstream::Stream(events) => {
-                let close = events.send(Event::Close { code, reason });
-                matches!(timeout(limit, close).await, Ok(Ok(())))
-            }
+            Downstream::Stream(events) => events.close(code, reason),
             Downstream::Poll(mailbox) => {
                 mailbox.close(code, reason);
                 true

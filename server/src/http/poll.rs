@@ -24,6 +24,7 @@ use super::outlet::Downstream;
 use super::{Answer, Endpoint};
 use crate::connection::{self, Gone, Params};
 use crate::hub::Carrier;
+use crate::limits::PeerSlot;
 use crate::protocol::Message;
 
 /// Longest wait of one poll for a frame.
@@ -38,14 +39,16 @@ const MAX_FRAMES: usize = 1_000;
 /// Most bytes (of frame payload) waiting for a poll.
 const MAX_BYTES: usize = 1 << 20;
 
-/// `POST /ws?transport=poll`: opens a polling session and answers, at
-/// once, `{"session", "cursor", "frames"}` with the server's hello first.
-pub async fn open(endpoint: &Endpoint, params: Params) -> Answer {
+/// `POST /ws?transport=poll`: opens a polling session, counted in `slot`,
+/// and answers, at once, `{"session", "cursor", "frames"}` with the
+/// server's hello first.
+pub async fn open(endpoint: &Endpoint, params: Params, slot: PeerSlot) -> Answer {
     let mailbox = Arc::new(Mailbox::new());
     let (id, outlet) = endpoint
         .sessions
         .open(Downstream::Poll(Arc::clone(&mailbox)));
-    connection::spawn_session(&endpoint.hub, outlet, id.clone(), params, Carrier::Poll);
+    let carrier = Carrier::Poll;
+    connection::spawn_session(&endpoint.hub, outlet, id.clone(), params, carrier, slot);
     let mut polled = mailbox.wait().await;
     polled.answer["session"] = Value::String(id);
     Answer::json(polled.answer)

@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, watch};
 
 use super::outlet::{Batch, Downstream, Outlet};
 use super::poll::Mailbox;
@@ -47,6 +47,8 @@ pub struct Sessions {
     /// This instance's id, which starts every session id.
     instance: String,
     live: Mutex<HashMap<String, Entry>>,
+    /// How many sessions are listed, for a shutdown waiting for them to go.
+    listed: watch::Sender<usize>,
 }
 
 /// How requests reach one session: its serving loop's inbox, and, for a
@@ -67,6 +69,7 @@ impl Sessions {
         Sessions {
             instance,
             live: Mutex::new(HashMap::new()),
+            listed: watch::Sender::new(0),
         }
     }
 
@@ -93,7 +96,10 @@ impl Sessions {
             Downstream::Poll(mailbox) => Some(Arc::clone(mailbox)),
             Downstream::Stream(_) => None,
         };
-        self.live().insert(id.clone(), Entry { upstream, mailbox });
+        let mut live = self.live();
+        live.insert(id.clone(), Entry { upstream, mailbox });
+        self.listed.send_replace(live.len());
+        drop(live);
         let outlet = Outlet::new(
             inbox,
             downstream,
@@ -111,7 +117,26 @@ impl Sessions {
 
     /// Unlists the session `id`: requests of it are answered 404 from now.
     pub fn remove(&self, id: &str) {
-        self.live().remove(id);
+        let mut live = self.live();
+        live.remove(id);
+        self.listed.send_replace(live.len());
+    }
+
+    /// How many sessions are listed.
+    pub fn count(&self) -> usize {
+        *self.listed.borrow()
+    }
+
+    /// Resolves once no session is listed: every session's loop has
+    /// ended, and every polling session's end was taken by a poll (or its
+    /// client stopped polling).
+    pub async fn emptied(&self) {
+        // The sender lives in `self`: the wait cannot fail.
+        let _ = self
+            .listed
+            .subscribe()
+            .wait_for(|listed| *listed == 0)
+            .await;
     }
 
     /// Carries out `op` on a session of this instance.

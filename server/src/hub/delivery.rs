@@ -41,11 +41,11 @@ impl Hub {
                 Ok(self.settle(&scope.tag, published.is_some(), &delivery.record))
             }
             (Handling::Publish { channel, data }, Broker::Memory(memory)) => {
-                let delivered = self.handle_once(scope, &delivery.id, &delivery.record);
-                if delivered.handled {
-                    memory.publish(channel, data, self);
-                }
-                Ok(delivered)
+                let judge = || {
+                    let delivered = self.handle_once(scope, &delivery.id, &delivery.record);
+                    (delivered, delivered.handled)
+                };
+                Ok(memory.publish(channel, data, self, judge)?.0)
             }
             (Handling::Echo(_), _) => Ok(self.handle_once(scope, &delivery.id, &delivery.record)),
         }

@@ -1,7 +1,6 @@
-//! The orders the control API and the brokers give a connection, carried
-//! out by its task (`connection/orders.rs`).
-
-use std::sync::Arc;
+//! The orders the control API gives a connection, carried out by its task
+//! (`connection/orders.rs`). Channel messages come another way: through
+//! the connection's bounded [`Outbound`](super::Outbound) queue.
 
 use tokio::sync::oneshot;
 
@@ -16,13 +15,6 @@ pub enum Order {
     Stall,
     /// Undo [`Order::Stall`].
     Resume,
-    /// Send this channel message (a `pub` frame, numbered `offset`),
-    /// unless the connection already sent it or no longer subscribes.
-    Publication {
-        channel: Arc<str>,
-        offset: u64,
-        frame: Arc<str>,
-    },
     /// Send these frames, back to back and as fast as the socket takes
     /// them (`/control/firehose`, for throughput benchmarks).
     Firehose(Firehose),
@@ -76,4 +68,17 @@ impl Firehose {
 pub struct Command {
     pub order: Order,
     pub done: oneshot::Sender<()>,
+}
+
+impl Command {
+    /// An order whose carrying out nobody waits for.
+    pub fn new(order: Order) -> Self {
+        Command::with_receipt(order).0
+    }
+
+    /// An order, and the receipt that fires once it was carried out.
+    pub fn with_receipt(order: Order) -> (Self, oneshot::Receiver<()>) {
+        let (done, receipt) = oneshot::channel();
+        (Command { order, done }, receipt)
+    }
 }

@@ -1,12 +1,14 @@
 use super::delivery::Delivered;
 use super::records::{Stats, MAX_RECORDED_PER_TAG};
 use super::*;
-use crate::broker::{Published, Subscribers};
 use crate::dedupe::{DedupeScope, Sender};
 use crate::history::Since;
+use crate::protocol::{Delivery, Handling};
+
+mod channels;
 
 fn hub() -> Arc<Hub> {
-    Arc::new(Hub::new(true, false))
+    Arc::new(Hub::new(true))
 }
 
 /// A WebSocket, compressed or not.
@@ -113,7 +115,7 @@ fn records_are_capped_per_tag() {
 
 #[test]
 fn nothing_is_recorded_without_the_control_api() {
-    let hub = Arc::new(Hub::new(false, false));
+    let hub = Arc::new(Hub::new(false));
     hub.record("a", "one".into());
     assert!(hub.received(Scope::All).is_empty());
     assert_eq!(hub.stats(Scope::All).frames_received, 0);
@@ -214,7 +216,7 @@ fn handled_ids_follow_the_dedupe_limits() {
         ids_per_scope: 2,
         ..crate::dedupe::DedupeLimits::default()
     };
-    let hub = Arc::new(Hub::new(true, false).with_dedupe(limits));
+    let hub = Arc::new(Hub::new(true).with_dedupe(limits));
     let a = client("a", "c");
     for id in ["1", "2", "3"] {
         assert!(hub.handle_once(&a, id, id).handled);
@@ -264,123 +266,10 @@ fn withheld_acks_and_reset() {
 
 #[test]
 fn ids_are_remembered_without_the_control_api() {
-    let hub = Arc::new(Hub::new(false, false));
+    let hub = Arc::new(Hub::new(false));
     assert!(hub.handle_once(&client("a", "c"), "1", "one").handled);
     assert!(!hub.handle_once(&client("a", "c"), "1", "one").handled);
     assert!(hub.received(Scope::All).is_empty());
-}
-
-fn publication(offset: u64, data: &str) -> Order {
-    Order::Publication {
-        channel: Arc::from("x"),
-        offset,
-        frame: Arc::from(format!(
-            r#"{{"type":"pub","channel":"x","offset":{offset},"data":{data}}}"#
-        )),
-    }
-}
-
-fn reached(published: Result<Published, Unavailable>) -> (usize, u64) {
-    match published {
-        Ok(Published {
-            offset,
-            reach: crate::broker::Reach::Subscribers(count),
-        }) => (count, offset),
-        other => panic!("published in memory: {other:?}"),
-    }
-}
-
-#[tokio::test]
-async fn channels_follow_connections_and_scopes() {
-    let hub = hub();
-    let (a, mut a_rx) = hub.register("t".into(), true, socket(false));
-    let (b, mut b_rx) = hub.register("t".into(), true, socket(false));
-    let (c, mut c_rx) = hub.register("other".into(), true, socket(false));
-    for (registration, channel) in [(&a, "x"), (&a, "x"), (&b, "x"), (&c, "y")] {
-        registration
-            .subscribe(channel, None)
-            .await
-            .expect("in memory");
-    }
-    let counts = |scope| hub.subscriptions(scope).into_iter().collect::<Vec<_>>();
-    assert_eq!(
-        counts(Scope::All),
-        [("x".to_owned(), 2), ("y".to_owned(), 1)]
-    );
-    assert_eq!(counts(Scope::Tag("t")), [("x".to_owned(), 2)]);
-    assert_eq!(hub.stats(Scope::Tag("t")).subscribe_frames, 3);
-
-    assert_eq!(reached(hub.publish("x", "7").await), (2, 1));
-    for receiver in [&mut a_rx, &mut b_rx] {
-        let command = receiver.try_recv().expect("a publication");
-        assert_eq!(command.order, publication(1, "7"));
-    }
-    assert!(c_rx.try_recv().is_err(), "not subscribed to x");
-
-    b.unsubscribe("x");
-    b.unsubscribe("never");
-    assert_eq!(hub.stats(Scope::Tag("t")).unsubscribe_frames, 2);
-    assert_eq!(counts(Scope::Tag("t")), [("x".to_owned(), 1)]);
-    drop(a);
-    assert_eq!(counts(Scope::Tag("t")), []);
-    assert_eq!(
-        reached(hub.publish("x", "8").await),
-        (0, 2),
-        "kept for later subscribers"
-    );
-    drop(c);
-    assert_eq!(counts(Scope::All), []);
-}
-
-#[tokio::test]
-async fn a_subscriber_gets_the_newest_offset_and_what_it_missed() {
-    let hub = hub();
-    for data in ["1", "2", "3"] {
-        hub.publish("x", data).await.expect("in memory");
-    }
-    let (a, _a_rx) = hub.register("t".into(), true, socket(false));
-    let plain = a.subscribe("x", None).await.expect("in memory");
-    assert_eq!((plain.offset, &plain.replay), (3, &None));
-    let since = |offset, epoch: &str| Since {
-        offset,
-        epoch: Some(epoch.to_owned()),
-    };
-    let missed = a
-        .subscribe("x", Some(&since(1, &plain.epoch)))
-        .await
-        .expect("in memory");
-    assert_eq!((missed.offset, &missed.epoch), (3, &plain.epoch));
-    let replay = missed.replay.expect("asked for it");
-    assert_eq!(replay.messages, [(2, "2".to_owned()), (3, "3".to_owned())]);
-    assert_eq!(replay.gap, None);
-    let fresh = a
-        .subscribe("new", Some(&since(0, "other")))
-        .await
-        .expect("in memory");
-    assert_eq!(fresh.offset, 0, "a channel never published to");
-    assert_ne!(fresh.epoch, plain.epoch, "each channel has its own history");
-}
-
-#[tokio::test]
-async fn a_broken_broker_link_closes_only_the_subscribers() {
-    let hub = hub();
-    let (a, mut a_rx) = hub.register("t".into(), true, socket(false));
-    let (_b, mut b_rx) = hub.register("t".into(), true, socket(false));
-    a.subscribe("x", None).await.expect("in memory");
-    Subscribers::close_subscribers(&*hub, 1012, "link lost");
-    let command = a_rx.try_recv().expect("the subscriber is told");
-    assert_eq!(
-        command.order,
-        Order::Close {
-            code: 1012,
-            reason: "link lost".to_owned()
-        }
-    );
-    assert!(
-        b_rx.try_recv().is_err(),
-        "a connection without channels stays"
-    );
-    assert_eq!(hub.stats(Scope::All).connections, 1);
 }
 
 #[test]

@@ -77,32 +77,70 @@ pub fn gap(channel: &str, since: u64, gap: &Gap, epoch: &str) -> Message {
     ))
 }
 
-/// The answer to a frame over the connection's rate limit; the frame was
-/// not handled: `{"type":"error","code":"rate_limited","message":"..."}`.
-pub fn rate_limited() -> Message {
-    Message::Text(
-        r#"{"type":"error","code":"rate_limited","message":"too many frames a second; this one was not handled"}"#.into(),
-    )
-}
-
 /// The answer to a publication the client's token does not allow; the
 /// message is not handled and never will be:
 /// `{"type":"error","code":"forbidden","id":"...","message":"..."}`.
 pub fn forbidden_publication(id: &str, channel: &str) -> Message {
     let message = format!("the token does not allow publishing to {channel}");
-    Message::Text(format!(
-        r#"{{"type":"error","code":"forbidden","id":{},"message":{}}}"#,
-        json_string(id),
-        json_string(&message)
-    ))
+    refused_message(id, "forbidden", &message)
+}
+
+/// The answer to a publication whose channel name is longer than the
+/// server takes (`max` bytes); never handled:
+/// `{"type":"error","code":"channel_too_long","id":"...","message":"..."}`.
+pub fn publication_channel_too_long(id: &str, channel: &str, max: usize) -> Message {
+    refused_message(id, CHANNEL_TOO_LONG, &too_long(channel, max))
 }
 
 /// The answer to a subscription the client's token does not allow:
 /// `{"type":"error","code":"forbidden","channel":"...","message":"..."}`.
 pub fn forbidden(channel: &str) -> Message {
+    refused_subscription(
+        channel,
+        "forbidden",
+        "the token does not allow this channel",
+    )
+}
+
+/// The answer to a subscription past the `max` channels a connection may
+/// listen to; the connection's other subscriptions hold:
+/// `{"type":"error","code":"too_many_subscriptions","channel":"...","message":"..."}`.
+pub fn too_many_subscriptions(channel: &str, max: usize) -> Message {
+    let message = format!("a connection may subscribe to {max} channels at most");
+    refused_subscription(channel, "too_many_subscriptions", &message)
+}
+
+/// The answer to a subscription whose channel name is longer than the
+/// server takes (`max` bytes):
+/// `{"type":"error","code":"channel_too_long","channel":"...","message":"..."}`.
+pub fn channel_too_long(channel: &str, max: usize) -> Message {
+    refused_subscription(channel, CHANNEL_TOO_LONG, &too_long(channel, max))
+}
+
+const CHANNEL_TOO_LONG: &str = "channel_too_long";
+
+fn too_long(channel: &str, max: usize) -> String {
+    format!(
+        "channel: {} bytes; this server takes at most {max}",
+        channel.len()
+    )
+}
+
+/// An error that refuses the message `id` for good.
+fn refused_message(id: &str, code: &str, message: &str) -> Message {
     Message::Text(format!(
-        r#"{{"type":"error","code":"forbidden","channel":{},"message":"the token does not allow this channel"}}"#,
-        json_string(channel)
+        r#"{{"type":"error","code":"{code}","id":{},"message":{}}}"#,
+        json_string(id),
+        json_string(message)
+    ))
+}
+
+/// An error that refuses the subscription to `channel`.
+fn refused_subscription(channel: &str, code: &str, message: &str) -> Message {
+    Message::Text(format!(
+        r#"{{"type":"error","code":"{code}","channel":{},"message":{}}}"#,
+        json_string(channel),
+        json_string(message)
     ))
 }
 

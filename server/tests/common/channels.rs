@@ -45,6 +45,14 @@ pub async fn resume(
     expect_subscribed(client, channel, offset).await
 }
 
+/// Unsubscribes from `channel`; checks the answer.
+pub async fn unsubscribe(client: &mut Client, channel: &str) {
+    let frame = format!(r#"{{"type":"unsubscribe","channel":"{channel}"}}"#);
+    send(client, Message::text(frame)).await;
+    let expected = format!(r#"{{"type":"unsubscribed","channel":"{channel}"}}"#);
+    assert_eq!(next(client).await, Message::text(expected));
+}
+
 /// Checks the next frame is `subscribed` to `channel` at `offset`, and
 /// returns the epoch it names.
 pub async fn expect_subscribed(client: &mut Client, channel: &str, offset: u64) -> String {
@@ -160,6 +168,7 @@ pub const FLOW_TOTAL: u64 = 2_000;
 pub const FLOW_HISTORY: HistoryLimits = HistoryLimits {
     max_messages: FLOW_TOTAL as usize,
     max_age: Duration::from_secs(600),
+    max_channels: 100,
 };
 
 /// A client subscribes from the beginning while another publishes

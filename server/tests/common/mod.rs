@@ -8,7 +8,9 @@
 
 pub mod auth;
 pub mod channels;
+pub mod proxy;
 pub mod redis;
+pub mod stoppable;
 pub mod transport;
 
 pub use std::future::Future;
@@ -20,12 +22,13 @@ pub use self::channels::*;
 
 pub use futures_util::{SinkExt, StreamExt};
 pub use serde_json::{json, Value};
-pub use tabwire_server::{serve, HistoryLimits, JwtConfig, Limits, ServerConfig};
+pub use tabwire_server::{serve, HistoryLimits, JwtConfig, Limits, Rate, ServerConfig, Timeouts};
 pub use tokio::io::{AsyncReadExt, AsyncWriteExt};
 pub use tokio::net::{TcpListener, TcpStream};
 pub use tokio::time::timeout;
 pub use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 pub use tokio_tungstenite::tungstenite::http::HeaderValue;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 pub use tokio_tungstenite::tungstenite::Message;
 pub use tokio_tungstenite::{connect_async, MaybeTlsStream, WebSocketStream};
 
@@ -250,6 +253,17 @@ pub fn client_frame(opcode: u8, payload: &[u8]) -> Vec<u8> {
     let mut frame = vec![0x80 | opcode, 0x80 | payload.len() as u8, 0, 0, 0, 0];
     frame.extend_from_slice(payload);
     frame
+}
+
+/// The next frame is a close with `code` and `reason`.
+pub async fn expect_close(client: &mut Client, code: u16, reason: &str) {
+    match next(client).await {
+        Message::Close(Some(frame)) => {
+            assert_eq!(frame.code, CloseCode::from(code));
+            assert_eq!(frame.reason.as_str(), reason);
+        }
+        other => panic!("expected a close frame, got {other:?}"),
+    }
 }
 
 /// Asserts that nothing arrives for a while (the server may still be

@@ -3,10 +3,12 @@
 //! restarted empty on the same port on demand (as if it lost its data),
 //! and killed when dropped.
 
-use std::net::{SocketAddr, TcpListener as StdListener, TcpStream as StdStream};
+use std::net::{TcpListener as StdListener, TcpStream as StdStream};
 use std::process::{Child, Command, Stdio};
 use std::thread::sleep;
-use std::time::{Duration, Instant};
+use std::time::Instant;
+
+use super::*;
 
 pub struct RedisServer {
     port: u16,
@@ -30,6 +32,10 @@ impl RedisServer {
         format!("redis://127.0.0.1:{}", self.port)
     }
 
+    pub fn address(&self) -> SocketAddr {
+        SocketAddr::from(([127, 0, 0, 1], self.port))
+    }
+
     /// Kills it (as a crash would: no shutdown, no saved data).
     pub fn kill(&mut self) {
         if let Some(mut child) = self.child.take() {
@@ -50,7 +56,7 @@ impl RedisServer {
                 panic!("cannot start redis-server ({error}): run scripts/setup.sh, which installs Debian's redis-server")
             });
         self.child = Some(child);
-        let address = SocketAddr::from(([127, 0, 0, 1], self.port));
+        let address = self.address();
         let deadline = Instant::now() + Duration::from_secs(5);
         while StdStream::connect(address).is_err() {
             assert!(
@@ -86,5 +92,33 @@ impl RedisServer {
 impl Drop for RedisServer {
     fn drop(&mut self) {
         self.kill();
+    }
+}
+
+/// Waits until the instance at `address` listens to Redis again (it takes
+/// subscriptions then), probing with a channel of its own.
+pub async fn listening_again(address: SocketAddr) {
+    within("the instance to listen again", async {
+        loop {
+            let mut client = connect_protocol(address, "probe").await;
+            send(
+                &mut client,
+                Message::text(r#"{"type":"subscribe","channel":"probe"}"#),
+            )
+            .await;
+            if let Message::Text(_) = next(&mut client).await {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    })
+    .await;
+}
+
+/// The code of the close frame that must come next.
+pub async fn next_close_code(client: &mut Client) -> u16 {
+    match next(client).await {
+        Message::Close(Some(frame)) => frame.code.into(),
+        other => panic!("expected a close frame, got {other:?}"),
     }
 }

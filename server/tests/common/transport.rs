@@ -177,6 +177,13 @@ impl StreamSession {
         send_frames(self.address, &self.id, frames).await;
     }
 
+    /// Subscribes to `channel`; checks the answer.
+    pub async fn subscribe(&mut self, channel: &str) {
+        self.send(&[&format!(r#"{{"type":"subscribe","channel":"{channel}"}}"#)])
+            .await;
+        assert_eq!(self.next_frame().await["type"], "subscribed");
+    }
+
     /// The next frame, a text one (see [`parse_frame`]).
     pub async fn next_frame(&mut self) -> Value {
         let event = self.events.next().await.expect("a frame");

@@ -4,7 +4,7 @@
 
 use super::Machine;
 use crate::core::backoff;
-use crate::core::close_codes::CloseAction;
+use crate::core::close_codes::{retry_after_ms, CloseAction};
 use crate::core::config::{url_problem, ProtocolChoice, UrlSource};
 use crate::core::effect::{Effect, Timer};
 use crate::core::event::{CloseInfo, Event, Failure};
@@ -44,7 +44,14 @@ impl<P: Payload + Clone> Machine<P> {
         }
     }
 
+    /// Starts a connection attempt, unless a rate-limited close asked the
+    /// client to stay away until later: then the attempt waits for then,
+    /// whatever hurried it (the page shown, the network back, `reconnect()`).
     pub(super) fn begin_attempt(&mut self, now: f64) {
+        if let Some(at) = self.retry_not_before_ms.filter(|at| *at > now) {
+            self.arm(Timer::Retry, at);
+            return self.set_state(ConnectionState::Reconnecting, Some(at));
+        }
         self.generation += 1;
         self.stats.attempts += 1;
         self.stopped_by = None;
@@ -401,6 +408,7 @@ impl<P: Payload + Clone> Machine<P> {
             self.failures = 0;
         }
         self.failures += 1;
+        self.retry_not_before_ms = retry_after_ms(code, &reason).map(|wait| now + wait);
         let info = CloseInfo { code, reason, clean, will_reconnect: !self.retries_exhausted() };
         self.discard_socket(&info);
         self.schedule_retry(now);
@@ -430,8 +438,9 @@ impl<P: Payload + Clone> Machine<P> {
             return;
         }
         let random = (self.random)();
-        let delay_ms = backoff::delay_ms(&self.config.reconnect, self.failures - 1, random);
-        let retry_at_ms = now + delay_ms;
+        let backoff_ms = backoff::delay_ms(&self.config.reconnect, self.failures - 1, random);
+        let retry_at_ms = (now + backoff_ms).max(self.retry_not_before_ms.unwrap_or(now));
+        let delay_ms = retry_at_ms - now;
         self.arm(Timer::Retry, retry_at_ms);
         self.set_state(ConnectionState::Reconnecting, Some(retry_at_ms));
         self.emit(Event::Reconnecting { attempt: self.failures, delay_ms, retry_at_ms });

@@ -15,6 +15,18 @@ fn default_policy_classifies_codes() {
 }
 
 #[test]
+fn a_slow_consumer_close_reconnects_and_resumes() {
+    // 3008: the reference server closed a client that did not read as fast
+    // as its messages came; it resumes its channels from its offsets.
+    assert_eq!(CloseCodePolicy::default().classify(3008), CloseAction::Reconnect);
+    let mut harness = Harness::connected(config());
+    harness.server_close(3008);
+    assert_eq!(harness.state(), ConnectionState::Reconnecting);
+    harness.fire_retry();
+    assert_eq!(harness.opened.len(), 2);
+}
+
+#[test]
 fn a_fatal_code_stops_with_its_reason() {
     let mut harness = Harness::connected(config());
     harness.server_close(4003);

@@ -14,6 +14,7 @@ mod number;
 mod outbox;
 mod queue;
 mod record;
+mod retry_after;
 mod share;
 mod share_channels;
 mod signals;
