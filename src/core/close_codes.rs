@@ -29,15 +29,18 @@ pub fn retry_after_ms(code: u16, reason: &str) -> Option<f64> {
     if code != RATE_LIMITED {
         return None;
     }
-    reason.match_indices(RETRY_AFTER).find_map(|(at, _)| {
-        let rest = &reason[at + RETRY_AFTER.len()..];
-        let digits = rest.len() - rest.trim_start_matches(|c: char| c.is_ascii_digit()).len();
-        if digits == 0 || !rest[digits..].starts_with(MILLISECONDS) {
+    // Bytes, not `str` searching: the pattern searcher would cost the wasm
+    // several kilobytes for this one phrase.
+    let bytes = reason.as_bytes();
+    (0..bytes.len()).find_map(|at| {
+        let rest = bytes[at..].strip_prefix(RETRY_AFTER.as_bytes())?;
+        let digits = rest.iter().take_while(|byte| byte.is_ascii_digit()).count();
+        if digits == 0 || !rest[digits..].starts_with(MILLISECONDS.as_bytes()) {
             return None;
         }
         // Summed by hand, which keeps float parsing out of the wasm; too
         // many digits give a huge number (or infinity), which the cap takes.
-        let ms = rest[..digits].bytes().fold(0.0, |ms, digit| ms * 10.0 + f64::from(digit - b'0'));
+        let ms = rest[..digits].iter().fold(0.0, |ms, digit| ms * 10.0 + f64::from(digit - b'0'));
         Some(ms.min(MAX_RETRY_AFTER_MS))
     })
 }
