@@ -62,11 +62,10 @@ function rows({ oneServer, twoServers, rawEchoMs }, n) {
 
 async function main() {
   const redis = await startRedis();
-  const [one, a, b] = await Promise.all([
-    startBenchServerWith(UNLIMITED),
-    startBenchServerWith([...UNLIMITED, "--redis", redis]),
-    startBenchServerWith([...UNLIMITED, "--redis", redis]),
-  ]);
+  // The page is served by the first; the other two let it in.
+  const one = await startBenchServerWith(UNLIMITED);
+  const shared = [...UNLIMITED, "--redis", redis, "--allow-origin", one];
+  const [a, b] = await Promise.all([startBenchServerWith(shared), startBenchServerWith(shared)]);
   const ws = (origin) => `${origin.replace(/^http/, "ws")}/ws`;
   const host = machine();
   console.log(`servers ${SERVER_BIN}: one at ${one}, A and B at ${a} and ${b} sharing ${redis}`);

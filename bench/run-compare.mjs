@@ -287,14 +287,16 @@ async function main() {
 
   const main = await benchServer(SERVER_ARGS, { bin: SERVER, exitAfterSecs: SERVER_SECS });
   const port = await freePort();
-  let victim = await benchServer(SERVER_ARGS, { port, bin: SERVER, exitAfterSecs: SERVER_SECS });
+  // The page is served by `main`; the victim lets it in.
+  const victimArgs = [...SERVER_ARGS, "--allow-origin", main.origin];
+  let victim = await benchServer(victimArgs, { port, bin: SERVER, exitAfterSecs: SERVER_SECS });
   let restarts = 0;
   const actions = {
     // SIGKILL, as a crash; the same port again RESTART_PAUSE_MS later.
     "/restart": async () => {
       await victim.kill();
       await sleep(RESTART_PAUSE_MS);
-      victim = await benchServer(SERVER_ARGS, { port, bin: SERVER, exitAfterSecs: SERVER_SECS });
+      victim = await benchServer(victimArgs, { port, bin: SERVER, exitAfterSecs: SERVER_SECS });
       restarts += 1;
       return { restarts };
     },

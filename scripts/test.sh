@@ -65,12 +65,20 @@ echo "== build"
 bash scripts/build.sh
 cargo build --quiet -p tabwire-server
 
+free_port() {
+  node -e 'const s = require("net").createServer().listen(0, "127.0.0.1", () => { console.log(s.address().port); s.close(); })'
+}
+# The browser tests' page is served by wasm-bindgen's test runner, on a
+# port chosen here so that the reference servers can let it in.
+runner_address=127.0.0.1:$(free_port)
+
 # Reference servers for the browser tests, stopping by themselves at worst:
-# one open to all, one that asks for tokens, and two that share their
-# channels through Redis.
+# one without authentication, one that asks for tokens, and two that share
+# their channels through Redis.
 start_server() {
   local name=$1; shift
-  "$root/target/debug/tabwire-server" --port 0 --test-control --exit-after-secs 900 "$@" >"$logs/server-$name.out" &
+  "$root/target/debug/tabwire-server" --port 0 --test-control --exit-after-secs 900 \
+    --allow-origin "http://$runner_address" "$@" >"$logs/server-$name.out" &
   server_pids+=("$!")
 }
 address_of() {
@@ -79,7 +87,7 @@ address_of() {
 }
 # A Redis on a free loopback port, without persistence (and stopping by
 # itself at worst), for two instances that share their channels through it.
-redis_port=$(node -e 'const s = require("net").createServer().listen(0, "127.0.0.1", () => { console.log(s.address().port); s.close(); })')
+redis_port=$(free_port)
 timeout 900 redis-server --bind 127.0.0.1 --port "$redis_port" --save "" --appendonly no --loglevel warning >"$logs/redis.out" &
 redis_pid=$!
 for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$redis_port") 2>/dev/null && break; sleep 0.1; done
@@ -98,6 +106,7 @@ redis_b=$(address_of redis-b)
 browser_tests() {
   TABWIRE_TEST_SERVER=$address TABWIRE_TEST_AUTH_SERVER=$auth_address \
     TABWIRE_TEST_REDIS_SERVERS="$redis_a,$redis_b" WASM_BINDGEN_TEST_TIMEOUT=240 \
+    WASM_BINDGEN_TEST_ADDRESS=$runner_address \
     wasm-pack test --headless --chrome --chromedriver /usr/bin/chromedriver --mode no-install
 }
 layer browser browser_tests

@@ -13,7 +13,7 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::path::PathBuf;
 use std::time::Duration;
 
-use tabwire_server::{Bounds, DedupeLimits, HistoryLimits, ServerConfig};
+use tabwire_server::{Bounds, DedupeLimits, HistoryLimits, ServerConfig, ANY_ORIGIN};
 
 use self::jwt::JwtFlags;
 pub use self::jwt::SECRET_ENV;
@@ -198,6 +198,12 @@ where
             "--test-control lets any client break connections: it needs a loopback --host, not {host}"
         ));
     }
+    if test_control && allowed_origins.iter().any(|origin| origin == ANY_ORIGIN) {
+        return Err(
+            "--test-control with --allow-origin '*' would let any site's pages break connections: list the origins"
+                .to_owned(),
+        );
+    }
     Ok(Command::Run(Box::new(Args {
         host,
         port: port.unwrap_or(8080),
@@ -283,15 +289,19 @@ fn parse_period(name: &str, value: &str) -> Result<Duration, String> {
     parse_count(name, value).map(|secs| Duration::from_secs(secs.into()))
 }
 
-/// An origin as browsers send it: `scheme://host[:port]`, no path.
+/// An origin as browsers send it: `scheme://host[:port]`, no path; or
+/// `*`, every origin.
 fn parse_origin(value: String) -> Result<String, String> {
+    if value == ANY_ORIGIN {
+        return Ok(value);
+    }
     let rest = value
         .strip_prefix("http://")
         .or_else(|| value.strip_prefix("https://"));
     match rest {
         Some(host) if !host.is_empty() && !host.contains('/') => Ok(value),
         _ => Err(format!(
-            "--allow-origin: not an origin like https://app.example: {value:?}"
+            "--allow-origin: not an origin like https://app.example, nor *: {value:?}"
         )),
     }
 }

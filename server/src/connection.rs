@@ -152,9 +152,11 @@ pub async fn upgrade(
     if !handshake::asks_for_websocket(&headers) {
         return (StatusCode::BAD_REQUEST, "not a WebSocket upgrade request\n").into_response();
     }
-    let origin = headers.get(ORIGIN).and_then(|origin| origin.to_str().ok());
-    if !hub.allows_origin(origin) {
-        hub.log(format_args!("refused upgrade from origin {origin:?}"));
+    if !hub.origins().admit(&headers) {
+        hub.log(format_args!(
+            "refused upgrade from origin {:?}",
+            headers.get(ORIGIN)
+        ));
         return (StatusCode::FORBIDDEN, "this origin may not connect\n").into_response();
     }
     if hub.refusing() {

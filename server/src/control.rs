@@ -1,9 +1,13 @@
 //! The test control API under `/control/`, mounted only with `--test-control`.
 //!
-//! Browser tests call it with `fetch` from another origin to break, stall or
-//! inspect connections, so every route accepts GET and POST, answers JSON,
-//! and allows any origin.
+//! Browser tests call it with `fetch` to break, stall or inspect
+//! connections, so every route accepts GET and POST and answers JSON. It
+//! answers the pages the WebSocket endpoints admit (the server's own origin
+//! and those of `--allow-origin`, see [`crate::origins`]) and refuses the
+//! others with 403 before doing anything: a page of another site must not
+//! drop a developer's connections or mint tokens.
 
+mod guard;
 mod history;
 mod token;
 
@@ -14,12 +18,12 @@ use std::time::Duration;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
+use axum::middleware;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, MethodRouter};
 use axum::{Json, Router};
 use serde_json::value::RawValue;
 use serde_json::{json, Value};
-use tower_http::cors::CorsLayer;
 
 use crate::broker::{Reach, Unavailable};
 use crate::hub::{Firehose, Hub, Order, Scope};
@@ -55,8 +59,9 @@ impl IntoResponse for BadRequest {
 
 type Reply = Result<Json<Value>, BadRequest>;
 
-/// The `/control/*` routes, with permissive CORS.
+/// The `/control/*` routes, for the pages the server admits.
 pub fn routes(hub: Arc<Hub>) -> Router {
+    let cors = guard::cors(hub.origins().clone());
     Router::new()
         .route("/control/drop", both(drop_connections))
         .route("/control/close", both(close_connections))
@@ -71,7 +76,11 @@ pub fn routes(hub: Arc<Hub>) -> Router {
         .route("/control/token", both(token::token))
         .route("/control/firehose", both(firehose))
         .route("/control/history", both(history::history))
-        .layer(CorsLayer::permissive())
+        .layer(middleware::from_fn_with_state(
+            hub.clone(),
+            guard::admitted_only,
+        ))
+        .layer(cors)
         .with_state(hub)
 }
 

@@ -160,7 +160,7 @@ pub async fn post(
     body: Body,
 ) -> Response {
     let origin = headers.get(ORIGIN).and_then(|origin| origin.to_str().ok());
-    if !endpoint.hub.allows_origin(origin) {
+    if !endpoint.hub.origins().admit(&headers) {
         endpoint.hub.log(format_args!(
             "refused an HTTP session request from origin {origin:?}"
         ));
@@ -181,7 +181,7 @@ pub async fn post(
 /// `OPTIONS /ws`: what a preflight would ask, should a browser send one.
 pub async fn preflight(State(endpoint): State<Endpoint>, headers: HeaderMap) -> Response {
     let origin = headers.get(ORIGIN).and_then(|origin| origin.to_str().ok());
-    if !endpoint.hub.allows_origin(origin) {
+    if !endpoint.hub.origins().admit(&headers) {
         return Answer::error(403, "this origin may not connect").into_response();
     }
     let mut response = StatusCode::NO_CONTENT.into_response();

@@ -42,6 +42,7 @@ use crate::history::Since;
 use crate::jwt::JwtConfig;
 use crate::limits::{Limits, Peers, Rates, SWEEP_EVERY};
 use crate::metrics::{Metrics, Open};
+use crate::origins::Origins;
 use crate::shutdown::{Tasks, SERVER_RESTART, SERVICE_RESTART};
 use crate::timeouts::Timeouts;
 
@@ -78,8 +79,8 @@ pub struct Hub {
     pub bounds: Bounds,
     /// Whether connections may negotiate permessage-deflate.
     pub compression: bool,
-    /// Origins allowed to connect; empty: any.
-    allowed_origins: Vec<String>,
+    /// The pages that may connect.
+    origins: Origins,
     /// How client tokens are checked; `None`: no authentication.
     jwt: Option<JwtConfig>,
     /// Numbers, keeps and spreads channel messages.
@@ -141,7 +142,7 @@ impl Hub {
             timeouts: Timeouts::default(),
             bounds: Bounds::default(),
             compression: true,
-            allowed_origins: Vec::new(),
+            origins: Origins::default(),
             jwt: None,
             broker: Broker::default(),
             metrics: Arc::default(),
@@ -160,12 +161,12 @@ impl Hub {
         }
     }
 
-    /// Applies other limits and an origin allow-list than the defaults.
-    pub fn guarded(mut self, limits: Limits, allowed_origins: Vec<String>) -> Self {
+    /// Applies other limits and origins than the defaults.
+    pub fn guarded(mut self, limits: Limits, origins: Origins) -> Self {
         self.rates = Rates::new(&limits);
         self.peers = Arc::new(Peers::new(&limits));
         self.limits = limits;
-        self.allowed_origins = allowed_origins;
+        self.origins = origins;
         self
     }
 
@@ -217,12 +218,9 @@ impl Hub {
         self.jwt.as_ref()
     }
 
-    /// Whether a WebSocket may be opened from `origin` (the request's
-    /// `Origin` header; browsers always send it).
-    pub fn allows_origin(&self, origin: Option<&str>) -> bool {
-        self.allowed_origins.is_empty()
-            || origin
-                .is_some_and(|origin| self.allowed_origins.iter().any(|allowed| allowed == origin))
+    /// The pages that may connect, and use the control API.
+    pub fn origins(&self) -> &Origins {
+        &self.origins
     }
 
     /// Logs a diagnostic event (level debug: `--log-level debug`, or

@@ -24,6 +24,7 @@ mod jwt;
 mod limits;
 mod metrics;
 pub mod open_files;
+mod origins;
 mod positions;
 mod protocol;
 mod random;
@@ -55,6 +56,8 @@ use crate::hub::Hub;
 pub use crate::jwt::{JwtConfig, DEFAULT_LEEWAY_SECS};
 pub use crate::limits::{Limits, Rate};
 use crate::metrics::{Link, Metrics};
+use crate::origins::Origins;
+pub use crate::origins::ANY_ORIGIN;
 use crate::shutdown::Tasks;
 pub use crate::timeouts::Timeouts;
 
@@ -82,8 +85,8 @@ pub struct ServerConfig {
     /// Agree to permessage-deflate (RFC 7692) with clients that offer it,
     /// as every browser does.
     pub compression: bool,
-    /// Origins allowed to open a WebSocket (the `Origin` header); empty:
-    /// any origin.
+    /// Origins whose pages may connect besides the server's own (the
+    /// `Origin` header), or `"*"` for every origin; see [`origins`].
     pub allowed_origins: Vec<String>,
     /// With it, protocol-mode clients must authenticate with a JWT signed
     /// with its secret (HS256) whose claims it takes.
@@ -189,7 +192,7 @@ async fn start(
 ) -> io::Result<(Arc<Hub>, Arc<Sessions>, Option<Arc<Forwarder>>)> {
     let hub = Hub::new(config.test_control)
         .with_metrics(Arc::clone(metrics))
-        .guarded(config.limits, config.allowed_origins.clone())
+        .guarded(config.limits, Origins::new(config.allowed_origins.clone()))
         .with_timeouts(config.timeouts)
         .with_bounds(config.bounds)
         .with_jwt(config.jwt.clone())

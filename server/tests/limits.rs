@@ -27,17 +27,38 @@ async fn a_frame_over_the_size_limit_closes_the_connection() {
 }
 
 #[tokio::test]
-async fn only_allowed_origins_may_connect() {
-    let address = start_with(Limits::default(), vec!["http://good.example".to_owned()]).await;
+async fn only_the_servers_own_origin_and_the_listed_ones_may_connect() {
+    let listed = start_with(Limits::default(), vec!["http://good.example".to_owned()]).await;
+    let unlisted = start_with(Limits::default(), Vec::new()).await;
     for path in ["/ws", "/raw"] {
-        let allowed = upgrade_head_with(address, path, "Origin: http://good.example\r\n").await;
-        assert!(allowed.starts_with("HTTP/1.1 101"), "{path}: {allowed}");
-        for headers in ["Origin: http://evil.example\r\n", ""] {
-            let refused = upgrade_head_with(address, path, headers).await;
-            assert!(
-                refused.starts_with("HTTP/1.1 403"),
-                "{path} {headers:?}: {refused}"
-            );
+        for address in [listed, unlisted] {
+            let own = format!("Origin: http://{address}\r\n");
+            // A program that sends no Origin, and a page this server serves.
+            for headers in ["", own.as_str(), "Sec-Fetch-Site: same-origin\r\n"] {
+                let allowed = upgrade_head_with(address, path, headers).await;
+                assert!(
+                    allowed.starts_with("HTTP/1.1 101"),
+                    "{path} {headers:?}: {allowed}"
+                );
+            }
+            let elsewhere = [
+                "Origin: http://evil.example\r\n",
+                "Sec-Fetch-Site: cross-site\r\n",
+            ];
+            for headers in elsewhere {
+                let refused = upgrade_head_with(address, path, headers).await;
+                assert!(
+                    refused.starts_with("HTTP/1.1 403"),
+                    "{path} {headers:?}: {refused}"
+                );
+            }
         }
+        let good = "Origin: http://good.example\r\n";
+        assert!(upgrade_head_with(listed, path, good)
+            .await
+            .starts_with("HTTP/1.1 101"));
+        assert!(upgrade_head_with(unlisted, path, good)
+            .await
+            .starts_with("HTTP/1.1 403"));
     }
 }

@@ -139,7 +139,7 @@ async fn withheld_acks_are_not_sent() {
     // Re-enabling sends no withheld ack; the next resend is acknowledged.
     let reply = http(address, "POST", "/control/acks?tag=wa&enabled=true").await;
     assert_eq!(reply.json(), json!({ "acks": true }));
-    assert_eq!(reply.header("access-control-allow-origin"), Some("*"));
+    assert_eq!(reply.header("access-control-allow-origin"), Some(PAGE_ORIGIN));
     send(&mut client, Message::text(PING)).await;
     assert_eq!(next(&mut client).await, Message::text(PONG));
     send(&mut client, Message::text(msg)).await;

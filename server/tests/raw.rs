@@ -373,15 +373,6 @@ async fn tags_isolate_actions_and_records() {
 }
 
 #[tokio::test]
-async fn control_routes_allow_any_origin() {
-    let address = start_with_control().await;
-    let reply = http(address, "POST", "/control/stats").await;
-    assert_eq!(reply.status, 200);
-    assert_eq!(reply.header("access-control-allow-origin"), Some("*"));
-    assert_eq!(reply.header("content-type"), Some("application/json"));
-}
-
-#[tokio::test]
 async fn control_routes_are_absent_without_test_control() {
     let address = start(config(false, missing_dir(), missing_dir())).await;
     for path in ["/control/stats", "/control/drop", "/control/refuse?ms=100"] {

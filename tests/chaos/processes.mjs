@@ -98,10 +98,11 @@ export async function startRedis(port, deadline) {
 /**
  * tabwire-server on `port`, serving `www` with the test control API:
  * `start()` starts it (again, after `stop("SIGKILL")`, retrying while the
- * port is still held); `args`: more arguments. Each start lives until
+ * port is still held); `args`: more arguments; `allowOrigins`: the
+ * origins of the pages that connect to it. Each start lives until
  * `deadline` at most.
  */
-export function wsServer({ port, www, args, deadline }) {
+export function wsServer({ port, www, args, allowOrigins, deadline }) {
   const server = {
     port,
     origin: `http://127.0.0.1:${port}`,
@@ -111,7 +112,7 @@ export function wsServer({ port, www, args, deadline }) {
       for (;;) {
         try {
           const exitAfterSecs = Math.max(30, Math.ceil((deadline - Date.now()) / 1000));
-          server.current = await startServer({ port, www, exitAfterSecs, args });
+          server.current = await startServer({ port, www, exitAfterSecs, args, allowOrigins });
           return;
         } catch (error) {
           // The port may still be held by the process just killed.

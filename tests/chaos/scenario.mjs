@@ -100,7 +100,7 @@ export async function runChaos({
       : await redisBroker({ port: await freePort(), deadline, tag: TAG, log });
     pageServer = await startServer({ www: PAGES_DIR, testControl: false, exitAfterSecs: budgetSecs });
     ws = wsServer({
-      port: wsPort, www: PAGES_DIR, deadline,
+      port: wsPort, www: PAGES_DIR, deadline, allowOrigins: [pageServer.origin],
       args: [...channel.serverArgs, "--history", "100000", "--history-secs", String(budgetSecs + 3600)],
     });
     await ws.start();

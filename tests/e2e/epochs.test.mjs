@@ -101,13 +101,13 @@ function assertReset({ got, gaps }, oldEpoch) {
 
 test("a memory server restarted and published past the client's offset: gap reset, then the whole new history", { timeout: TEST_MS }, async () => {
   const port = await freePort();
-  let server = await startServer({ port, exitAfterSecs: EXIT_AFTER_SECS });
+  let server = await startServer({ port, exitAfterSecs: EXIT_AFTER_SECS, allowOrigins: [pageServer.origin] });
   cleanups.push(() => server.stop());
   const page = await subscriber(`ws://127.0.0.1:${port}/ws`);
   await publish(server.origin, 1, 5);
   const { got } = await received(page, 5);
   await server.stop("SIGKILL");
-  server = await startServer({ port, exitAfterSecs: EXIT_AFTER_SECS });
+  server = await startServer({ port, exitAfterSecs: EXIT_AFTER_SECS, allowOrigins: [pageServer.origin] });
   await publish(server.origin, 101, 108);
   assertReset(await received(page, 13), got[0].epoch);
 });
@@ -115,7 +115,7 @@ test("a memory server restarted and published past the client's offset: gap rese
 test("Redis restarted without persistence: gap reset, then the whole new history", { timeout: TEST_MS }, async () => {
   const redis = await startRedis(await freePort(), Date.now() + EXIT_AFTER_SECS * 1000);
   cleanups.push(() => redis.stop());
-  const server = await startServer({ exitAfterSecs: EXIT_AFTER_SECS, args: ["--redis", redis.url] });
+  const server = await startServer({ exitAfterSecs: EXIT_AFTER_SECS, args: ["--redis", redis.url], allowOrigins: [pageServer.origin] });
   cleanups.push(() => server.stop());
   const page = await subscriber(`${server.origin.replace(/^http/, "ws")}/ws`);
   await publish(server.origin, 1, 5);

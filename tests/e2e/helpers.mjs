@@ -54,7 +54,8 @@ export function freePort() {
  * Starts tabwire-server (by default on a free port, serving www/, with the
  * test control API) and resolves to `{ origin, process, stop(signal),
  * output() }` once it announced its address. `args`: more command-line
- * arguments (e.g. `["--demo"]`). `stop("SIGKILL")` ends it abruptly, as a
+ * arguments (e.g. `["--demo"]`); `allowOrigins`: the origins of pages
+ * served elsewhere that connect to it (`--allow-origin`). `stop("SIGKILL")` ends it abruptly, as a
  * crash would, with no close frames.
  */
 export async function startServer({
@@ -64,6 +65,7 @@ export async function startServer({
   exitAfterSecs = 120,
   timeoutMs = 15_000,
   args = [],
+  allowOrigins = [],
 } = {}) {
   const command = [
     "--host", "127.0.0.1",
@@ -72,6 +74,7 @@ export async function startServer({
     "--pkg", PKG_DIR,
     "--exit-after-secs", String(exitAfterSecs),
     ...args,
+    ...allowOrigins.flatMap((origin) => ["--allow-origin", origin]),
   ];
   if (testControl) command.push("--test-control");
   const child = spawn(SERVER_BIN, command, { stdio: ["ignore", "pipe", "pipe"] });

@@ -32,9 +32,10 @@ export async function stopAll() {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => {});
 }
 
-/** A reference server (test control on), stopped in `stopAll`. */
+/** A reference server (test control on) that lets in the page server's pages, stopped in `stopAll`. */
 export async function spawnServer(options = {}) {
-  const server = await startServer({ exitAfterSecs: EXIT_AFTER_SECS, timeoutMs: WAIT_MS, ...options });
+  const allowOrigins = state.pageServer ? [state.pageServer.origin] : [];
+  const server = await startServer({ exitAfterSecs: EXIT_AFTER_SECS, timeoutMs: WAIT_MS, allowOrigins, ...options });
   cleanups.push(() => server.stop("SIGKILL"));
   return server;
 }

@@ -54,7 +54,7 @@ async function startWsServer() {
   const deadline = Date.now() + WAIT_MS;
   for (;;) {
     try {
-      wsServer = await spawnServer({ port: wsPort, www: PAGES_DIR, testControl: true });
+      wsServer = await spawnServer({ port: wsPort, www: PAGES_DIR, testControl: true, allowOrigins: [pageServer.origin] });
       return wsServer;
     } catch (error) {
       if (Date.now() > deadline) throw error;

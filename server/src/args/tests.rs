@@ -182,6 +182,18 @@ fn test_control_refused_off_loopback() {
 }
 
 #[test]
+fn every_origin_may_be_allowed_but_not_with_the_control_api() {
+    let parsed = run(&["--allow-origin", "*"]);
+    assert_eq!(
+        parsed.map(|a| a.server.allowed_origins),
+        Ok(vec!["*".to_owned()])
+    );
+    let refused = error(&["--test-control", "--allow-origin", "*"]);
+    assert!(refused.contains("--allow-origin '*'"), "{refused}");
+    assert!(run(&["--test-control", "--allow-origin", "http://127.0.0.1:5173"]).is_ok());
+}
+
+#[test]
 fn help() {
     assert_eq!(parse(["--help".to_owned()], None), Ok(Command::Help));
     assert_eq!(parse(["-h".to_owned()], None), Ok(Command::Help));

@@ -70,8 +70,12 @@ Options:
                          200); a longer one is refused (channel_too_long)
   --no-compression       never agree to permessage-deflate (default: agreed
                          with clients that offer it, as browsers do)
-  --allow-origin ORIGIN  only pages of this origin may connect (repeatable;
-                         default: any origin)
+  --allow-origin ORIGIN  pages of ORIGIN (https://app.example) may connect,
+                         and use the control API, besides those this server
+                         serves (repeatable; '*': every origin, for
+                         development, refused with --test-control). Default:
+                         only pages of the server's own origin (the Host
+                         header); programs that send no Origin are let in
   --jwt-secret-file PATH /ws clients must authenticate with a JWT (HS256)
                          signed with the secret in PATH (trailing newlines
                          dropped; 16 bytes or more); see docs/PROTOCOL.md

@@ -60,11 +60,16 @@ pub async fn start(config: ServerConfig) -> SocketAddr {
     address
 }
 
+/// The origin of the pages the tests' HTTP requests come from, another
+/// than the server's: [`config`] lets it in.
+pub const PAGE_ORIGIN: &str = "http://127.0.0.1:1";
+
 pub fn config(test_control: bool, www: PathBuf, pkg: PathBuf) -> ServerConfig {
     ServerConfig {
         www,
         pkg,
         test_control,
+        allowed_origins: vec![PAGE_ORIGIN.to_owned()],
         ..ServerConfig::default()
     }
 }
@@ -318,10 +323,11 @@ impl Reply {
     }
 }
 
-/// One HTTP/1.1 request on a fresh connection, from the page origin
-/// `http://127.0.0.1:1`.
+/// One HTTP/1.1 request on a fresh connection, from a page of
+/// [`PAGE_ORIGIN`].
 pub async fn http(address: SocketAddr, method: &str, path: &str) -> Reply {
-    request(address, method, path, "Origin: http://127.0.0.1:1\r\n", "").await
+    let origin = format!("Origin: {PAGE_ORIGIN}\r\n");
+    request(address, method, path, &origin, "").await
 }
 
 /// One HTTP/1.1 request on a fresh connection with `headers` (each line

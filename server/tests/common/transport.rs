@@ -6,7 +6,7 @@ use super::*;
 use tokio::io::{AsyncBufReadExt, BufReader};
 
 /// The page origin the requests come from.
-pub const ORIGIN: &str = "http://127.0.0.1:1";
+pub const ORIGIN: &str = PAGE_ORIGIN;
 
 /// A POST of the HTTP transport to `path` (with its query) from `ORIGIN`.
 pub async fn post(address: SocketAddr, path: &str, body: &str) -> Reply {
