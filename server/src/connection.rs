@@ -35,6 +35,7 @@ mod idle;
 mod orders;
 mod wire;
 
+use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
@@ -47,7 +48,7 @@ use serde::Deserialize;
 use tabwire::core::close_codes::RATE_LIMITED;
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::{sleep_until, timeout};
-use tracing::Instrument;
+use tracing::instrument::{Instrument, Instrumented};
 use yawc::IncomingUpgrade;
 
 use self::answer::answer;
@@ -266,21 +267,23 @@ fn unix_ms() -> u64 {
 /// so that what is logged meanwhile says which connection it concerns: the
 /// session its hello names, its tag, its mode. The tag, which the client
 /// chose, goes as a string value, which the text logs quote and escape.
-async fn run(
+///
+/// A function returning the future rather than an `async fn` awaiting it:
+/// that would hold the connection's state twice for its whole life, once
+/// as its own arguments and once in [`serve`]'s future.
+fn run(
     wire: Wire,
     session: Session,
     registration: Registration,
     commands: mpsc::UnboundedReceiver<Command>,
-) {
+) -> Instrumented<impl Future<Output = ()>> {
     let span = tracing::info_span!(
         "connection",
         session = %session.name,
         tag = registration.tag(),
         mode = ?session.mode,
     );
-    serve(wire, session, registration, commands)
-        .instrument(span)
-        .await;
+    serve(wire, session, registration, commands).instrument(span)
 }
 
 /// Serves the connection on `wire` until the client leaves, the network

@@ -6,10 +6,11 @@
 //! for at most the write timeout
 //! ([`crate::bounds::Bounds::write_timeout`]).
 
+use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use futures_util::SinkExt;
+use futures_util::{FutureExt, SinkExt};
 use tokio::time::timeout;
 use yawc::close::CloseCode;
 use yawc::{Frame, HttpWebSocket as WebSocket, OpCode};
@@ -178,16 +179,18 @@ impl Wire {
     }
 }
 
-/// The outcome of a write that may wait at most `limit`.
-async fn within(
+/// The outcome of a write that may wait at most `limit`. A function
+/// returning the future rather than an `async fn`, which would hold the
+/// write's future twice.
+fn within(
     limit: Duration,
-    write: impl std::future::Future<Output = Result<(), Gone>>,
-) -> Result<(), Unsent> {
-    match timeout(limit, write).await {
+    write: impl Future<Output = Result<(), Gone>>,
+) -> impl Future<Output = Result<(), Unsent>> {
+    timeout(limit, write).map(|outcome| match outcome {
         Ok(Ok(())) => Ok(()),
         Ok(Err(Gone)) => Err(Unsent::Gone),
         Err(_) => Err(Unsent::Stuck),
-    }
+    })
 }
 
 fn data_frame(frame: Message) -> Frame {
