@@ -15,6 +15,7 @@
 #                tsc, a Vite build in Chromium, the React hooks in Chromium
 #   8. fuzz:    a short run of every cargo fuzz target
 # Ends with one line counting what passed and failed.
+#   LAYERS="browser chaos" bash scripts/test.sh   runs only those layers
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -48,6 +49,10 @@ count() {
 
 layer() {
   local name=$1; shift
+  if [ -n "${LAYERS:-}" ] && [[ " $LAYERS " != *" $name "* ]]; then
+    echo "== $name skipped (LAYERS)"
+    return
+  fi
   echo "== $name"
   local status=0
   "$@" 2>&1 | tee "$logs/$name.log" || status=$?
