@@ -63,7 +63,7 @@ use crate::handshake;
 use crate::http::Outlet;
 use crate::hub::{Carrier, Command, Hub, Registration};
 use crate::limits::{self, PeerSlot, Refusal};
-use crate::metrics::Timeout;
+use crate::metrics::{Refused, Timeout};
 use crate::positions::Positions;
 use crate::protocol::{self, Message};
 
@@ -154,6 +154,7 @@ pub async fn upgrade(
         return (StatusCode::BAD_REQUEST, "not a WebSocket upgrade request\n").into_response();
     }
     if !hub.origins().admit(&headers) {
+        hub.metrics.refused(Refused::Origin);
         hub.log(format_args!(
             "refused upgrade from origin {:?}",
             headers.get(ORIGIN)
@@ -161,6 +162,7 @@ pub async fn upgrade(
         return (StatusCode::FORBIDDEN, "this origin may not connect\n").into_response();
     }
     if hub.refusing() {
+        hub.metrics.refused(Refused::Refusing);
         hub.log(format_args!("refused upgrade (tag {:?})", params.tag));
         return (
             StatusCode::SERVICE_UNAVAILABLE,
@@ -172,6 +174,7 @@ pub async fn upgrade(
     let slot = match hub.peers.admit(address) {
         Ok(slot) => slot,
         Err(full) => {
+            hub.metrics.refused(full.refusal());
             hub.log(format_args!(
                 "refused upgrade from {address}: {}",
                 full.why()

@@ -47,6 +47,7 @@ pub use self::sessions::Sessions;
 use crate::connection::Params;
 use crate::hub::Hub;
 use crate::limits;
+use crate::metrics::Refused;
 
 /// How many frames of the largest size (with their line breaks) the body of
 /// one send may hold; a larger body is refused with 413.
@@ -161,6 +162,7 @@ pub async fn post(
 ) -> Response {
     let origin = headers.get(ORIGIN).and_then(|origin| origin.to_str().ok());
     if !endpoint.hub.origins().admit(&headers) {
+        endpoint.hub.metrics.refused(Refused::Origin);
         endpoint.hub.log(format_args!(
             "refused an HTTP session request from origin {origin:?}"
         ));
@@ -217,6 +219,7 @@ async fn answer(
 ) -> Response {
     let op = match (http.session, http.op) {
         (None, None) if endpoint.hub.refusing_http() => {
+            endpoint.hub.metrics.refused(Refused::Refusing);
             return Answer::error(503, "refusing new sessions for now").into_response();
         }
         (None, None) => return open(endpoint, params, http.transport, address).await,
@@ -260,6 +263,7 @@ async fn open(
         Ok(slot) => slot,
         Err(full) => {
             let hub = &endpoint.hub;
+            hub.metrics.refused(full.refusal());
             hub.log(format_args!(
                 "refused a session from {address}: {}",
                 full.why()

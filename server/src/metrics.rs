@@ -73,6 +73,7 @@ pub struct Metrics {
     slow_consumer_closes: Counter,
     idle_timeouts: Counter,
     auth_timeouts: Counter,
+    refused: Family<Label, Counter>,
     redis_links: Family<Label, Gauge>,
     publish_to_write: Latency,
 }
@@ -84,6 +85,39 @@ pub enum Timeout {
     Idle,
     /// The client did not authenticate in time.
     Auth,
+}
+
+/// Why a request to connect (a WebSocket upgrade, or a request opening an
+/// HTTP session) was refused before any connection opened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refused {
+    /// A page of an origin the server does not let in (403).
+    Origin,
+    /// Its address holds `--max-connections-per-ip` connections (429).
+    AddressFull,
+    /// The server holds `--max-connections` (503).
+    ServerFull,
+    /// The server is shutting down, or the test control API asked it to
+    /// refuse for a while (503).
+    Refusing,
+}
+
+impl Refused {
+    const ALL: [Refused; 4] = [
+        Refused::Origin,
+        Refused::AddressFull,
+        Refused::ServerFull,
+        Refused::Refusing,
+    ];
+
+    fn label(self) -> &'static str {
+        match self {
+            Refused::Origin => "origin",
+            Refused::AddressFull => "address_full",
+            Refused::ServerFull => "server_full",
+            Refused::Refusing => "refusing",
+        }
+    }
 }
 
 /// A pub/sub subscription to Redis (`--redis`).
@@ -118,6 +152,10 @@ impl Metrics {
             |code, reason| closes.get_or_create_owned(&[("code", code), ("reason", reason)]);
         let timeouts = Family::<Label, Counter>::default();
         let timed_out = |kind| timeouts.get_or_create_owned(&[("kind", kind)]);
+        let refused = Family::<Label, Counter>::default();
+        for why in Refused::ALL {
+            refused.get_or_create_owned(&[("reason", why.label())]);
+        }
         let metrics = Metrics {
             connections,
             connections_opened,
@@ -134,6 +172,7 @@ impl Metrics {
             rate_limited_closes: closed("4429", "rate_limited"),
             idle_timeouts: timed_out("idle"),
             auth_timeouts: timed_out("auth"),
+            refused,
             redis_links: Family::default(),
             publish_to_write: Latency::default(),
         };
@@ -194,6 +233,11 @@ impl Metrics {
             "timeouts",
             "Connections ended by a timeout, by kind (idle, auth)",
             timeouts,
+        );
+        registry.register(
+            "refused",
+            "Requests to connect refused before a connection opened, by reason (origin, address_full, server_full, refusing)",
+            metrics.refused.clone(),
         );
         registry.register(
             "redis_link_up",
@@ -270,6 +314,13 @@ impl Metrics {
             Timeout::Auth => &self.auth_timeouts,
         };
         timeouts.inc();
+    }
+
+    /// A request to connect was refused for `why`.
+    pub fn refused(&self, why: Refused) {
+        self.refused
+            .get_or_create_owned(&[("reason", why.label())])
+            .inc();
     }
 
     /// The write of a channel message the hub took at `taken` to a

@@ -401,3 +401,39 @@ async fn without_the_flag_there_is_no_metrics_endpoint() {
     let address = start(config(false, missing_dir(), missing_dir())).await;
     assert_eq!(http(address, "GET", "/metrics").await.status, 404);
 }
+
+#[tokio::test]
+async fn refused_requests_to_connect_are_counted_by_reason() {
+    let mut config = with_metrics();
+    config.test_control = true;
+    config.limits.max_connections_per_ip = 1;
+    let address = start(config).await;
+    let refused = |reason: &str| format!(r#"tabwire_refused_total{{reason="{reason}"}}"#);
+    let before = scrape(address).await;
+    for reason in ["origin", "address_full", "server_full", "refusing"] {
+        assert_eq!(before.value(&refused(reason)), 0.0, "{reason}");
+    }
+
+    let elsewhere = "Origin: http://elsewhere.example\r\n";
+    assert!(upgrade_head_with(address, "/ws", elsewhere)
+        .await
+        .starts_with("HTTP/1.1 403"));
+    let session = request(address, "POST", "/ws?transport=poll", elsewhere, "").await;
+    assert_eq!(session.status, 403);
+
+    let _only = connect(address, "only").await;
+    assert!(upgrade_head_with(address, "/raw", "")
+        .await
+        .starts_with("HTTP/1.1 429"));
+
+    control(address, "/control/refuse?ms=60000").await;
+    assert!(upgrade_head_with(address, "/raw", "")
+        .await
+        .starts_with("HTTP/1.1 503"));
+
+    let after = scrape(address).await;
+    assert_eq!(after.value(&refused("origin")), 2.0);
+    assert_eq!(after.value(&refused("address_full")), 1.0);
+    assert_eq!(after.value(&refused("refusing")), 1.0);
+    assert_eq!(after.value(&refused("server_full")), 0.0);
+}

@@ -14,6 +14,7 @@ use axum::response::{IntoResponse, Response};
 
 use super::Limits;
 use crate::handshake::tokens;
+use crate::metrics::Refused;
 
 /// What a connection over a cap is told to wait (`Retry-After`, seconds):
 /// connections end at their own pace, so this is a pause, not a promise.
@@ -51,6 +52,14 @@ impl Full {
         match self {
             Full::Address => StatusCode::TOO_MANY_REQUESTS,
             Full::Server => StatusCode::SERVICE_UNAVAILABLE,
+        }
+    }
+
+    /// How the refusal is counted in the metrics.
+    pub fn refusal(self) -> Refused {
+        match self {
+            Full::Address => Refused::AddressFull,
+            Full::Server => Refused::ServerFull,
         }
     }
 
