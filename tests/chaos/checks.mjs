@@ -29,11 +29,13 @@ const range = (from, to) => Array.from({ length: Math.max(0, to - from + 1) }, (
 /**
  * Checks the channel's histories (`epochs`: `{epoch, newest, messages:
  * [[offset, data text]]}` in order) against what was sent (`sent`: the
- * highest seq of each tab). Returns the record (`epochs` with `entries`
+ * highest seq of each tab; `cut`: the `tab#seq` a page's end may have
+ * stopped between numbering it and publishing it: the last of each load
+ * that ended, which may be missing). Returns the record (`epochs` with `entries`
  * `[offset, tab, seq]` and `byOffset`, `index`: epoch -> its position) and
  * the counts.
  */
-export function checkRecord({ epochs, sent, fail }) {
+export function checkRecord({ epochs, sent, cut = new Set(), fail }) {
   const index = new Map();
   const record = epochs.map(({ epoch, newest, messages }, at) => {
     if (index.has(epoch)) fail("record", `epoch ${epoch} names two histories (#${index.get(epoch)} and #${at})`);
@@ -98,8 +100,14 @@ export function checkRecord({ epochs, sent, fail }) {
   }
 
   const lost = [];
+  let cutShort = 0;
   for (const [tab, count] of Object.entries(sent)) {
-    for (let seq = 1; seq <= count; seq += 1) if (!occurrences.has(`${tab}#${seq}`)) lost.push(`${tab}#${seq}`);
+    for (let seq = 1; seq <= count; seq += 1) {
+      const key = `${tab}#${seq}`;
+      if (occurrences.has(key)) continue;
+      if (cut.has(key)) cutShort += 1;
+      else lost.push(key);
+    }
   }
   const disorder = [];
   const firstSeen = new Set();
@@ -124,6 +132,7 @@ export function checkRecord({ epochs, sent, fail }) {
     counts: {
       messages: record.reduce((sum, { entries }) => sum + entries.length, 0),
       lost: lost.length,
+      cutShort,
       duplicates: duplicates.length,
       republished,
       unexpected: unexpected.length,

@@ -23,9 +23,9 @@ const EPOCHS = [
 ];
 const SENT = { a: 3, b: 2 };
 
-function record(epochs = EPOCHS, sent = SENT) {
+function record(epochs = EPOCHS, sent = SENT, cut = new Set()) {
   const { problems, fail } = problemsOf(CHECKS);
-  return { ...checkRecord({ epochs, sent, fail }), problems };
+  return { ...checkRecord({ epochs, sent, cut, fail }), problems };
 }
 
 function received(received, gaps = []) {
@@ -54,6 +54,16 @@ test("checks: a message twice across epochs but not at the loss, or lost, fails 
   const holed = structuredClone(EPOCHS);
   holed[0].messages.splice(1, 1);
   assert.ok(record(holed).problems.record.some((problem) => /offsets are not 1..3/.test(problem)));
+});
+
+test("checks: the last seq of a load that ended may be missing, counted as cut short; no other may", () => {
+  const cut = record(EPOCHS, { a: 4, b: 2 }, new Set(["a#4"]));
+  assert.equal(cut.counts.cutShort, 1);
+  assert.equal(cut.counts.lost, 0);
+  assert.deepEqual(Object.values(cut.problems).flat(), []);
+  const elsewhere = record(EPOCHS, { a: 5, b: 2 }, new Set(["a#5"]));
+  assert.match(elsewhere.problems.lost[0], /a#4/, "a hole before the cut seq is lost");
+  assert.equal(elsewhere.counts.cutShort, 1);
 });
 
 test("checks: offsets missed across a broker loss are covered by the gap reset", () => {
@@ -95,6 +105,14 @@ test("raw checks: a message lost with the socket that took it is counted, not fa
   assert.deepEqual(result.failed, []);
   assert.equal(result.counts.lostInFlight, 1);
   assert.equal(result.counts.queuedLostInFlight, 1);
+});
+
+test("raw checks: a message numbered as its page ended may have arrived or not", () => {
+  const arrived = [{ text: "m a 1", connection: 1 }, { text: "m a 3", connection: 1 }];
+  const result = arrivals(arrived, { a: "s?s?" });
+  assert.deepEqual(result.failed, []);
+  assert.equal(result.counts.cutShort, 2);
+  assert.deepEqual(arrivals(arrived, { a: "ss?" }).failed, ["inFlight"], "a letter set is still checked");
 });
 
 test("raw checks: never taken, lost from a live socket, twice, out of order or tabwire frames fail", () => {

@@ -37,7 +37,7 @@ const MESSAGE = /^m (\S+) (\d+)$/;
  * Checks the server's side: `connections` (tests/foreign/servers.mjs'
  * record, with `offered`), `arrivals` (every frame in arrival order,
  * `{text, connection}`), against `receipts` (per tab, one letter per seq:
- * `s` sent, `q` queued) and the browser's `sockets` (`{id, sent: [text],
+ * `s` sent, `q` queued, `?` numbered when the page ended, sent or not) and the browser's `sockets` (`{id, sent: [text],
  * closed}`). Returns the counts.
  */
 export function checkArrivals({ connections, arrivals, receipts, sockets, fail }) {
@@ -84,7 +84,7 @@ export function checkArrivals({ connections, arrivals, receipts, sockets, fail }
   for (const [tab, letters] of Object.entries(receipts)) {
     const seen = byTab.get(tab) ?? new Map();
     for (let seq = 1; seq <= letters.length; seq += 1) {
-      if (seen.has(seq)) continue;
+      if (seen.has(seq) || letters[seq - 1] === "?") continue;
       const how = letters[seq - 1] === "q" ? "queued" : "sent";
       const name = `${tab}#${seq}`;
       const by = takenBy.get(`m ${tab} ${seq}`) ?? [];
@@ -103,6 +103,7 @@ export function checkArrivals({ connections, arrivals, receipts, sockets, fail }
     counts: {
       sent: Object.values(receipts).reduce((sum, letters) => sum + letters.length, 0),
       queued: Object.values(receipts).reduce((sum, letters) => sum + letters.split("q").length - 1, 0),
+      cutShort: Object.values(receipts).reduce((sum, letters) => sum + letters.split("?").length - 1, 0),
       arrived: arrivals.length,
       lostInFlight: lostInFlight.sent.length,
       queuedLostInFlight: lostInFlight.queued.length,

@@ -219,6 +219,7 @@ export async function runRaw({ seed, durationMs, tabs: tabCount = 3, log: report
       "opens (every load)": sum(loads.map((view) => view.opens.length)),
       "messages sent": found.sent,
       "of which queued (sent while down)": found.queued,
+      "numbered as the page ended (sent or not)": found.cutShort,
       "frames the server got": found.arrived,
       "tabwire frames the server got": found.protocolFrames,
       "taken or received twice": found.twice,

@@ -8,11 +8,12 @@
 // Query: ?options=<TabWire options as JSON>&tab=<name>&everyMs=<pace>
 //        [&trace=true][&publish=false]
 //
-// The tab's name and its next seq live in sessionStorage, so a reload goes
-// on numbering where the last load stopped. After each publication the
-// highest seq sent is written to localStorage (`chaos:sent:<tab>`) in the
-// same task as publish() stored it in the outbox, so the test still knows
-// what a closed tab sent.
+// The tab's name lives in sessionStorage; its highest seq in localStorage
+// (`chaos:sent:<tab>`), written just before publish() stores the message
+// in the outbox, in the same task, so a reload goes on numbering where the
+// last load stopped and the test still knows what a closed tab sent. (A
+// page that ends abruptly may lose a suffix of its last writes to storage:
+// its last seq may be numbered and not published, never published twice.)
 //
 // Every `open` of a connection this tab holds (as leader or solo; a
 // follower's `open` events are its leader's) is counted by transport in
@@ -30,13 +31,17 @@ const options = JSON.parse(query.get("options"));
 
 const tab = sessionStorage.getItem("chaos:tab") ?? query.get("tab");
 sessionStorage.setItem("chaos:tab", tab);
-let next = Number(sessionStorage.getItem("chaos:next") ?? "1");
+const sentKey = `chaos:sent:${tab}`;
+let next = Number(localStorage.getItem(sentKey) ?? "0") + 1;
+/** The first seq of this load: the one before it may have been cut by the end of the last load. */
+const firstSeq = next;
 const loads = Number(sessionStorage.getItem("chaos:loads") ?? "0") + 1;
 sessionStorage.setItem("chaos:loads", String(loads));
 document.getElementById("tab").textContent = tab;
 
 window.tab = tab;
 window.loads = loads;
+window.firstSeq = firstSeq;
 /** [offset, tab, seq, epoch] of every channel message received since this load. */
 window.received = [];
 /**
@@ -91,16 +96,16 @@ try {
   trace(`load ${loads}, next #${next}`);
 
   const publishNext = () => {
+    localStorage.setItem(sentKey, String(next));
     const receipt = tw.publish(CHANNEL, { tab, seq: next });
     if (receipt.status === "refused") {
       window.refused += 1;
       trace(`refused #${next}`);
+      localStorage.setItem(sentKey, String(next - 1));
       return;
     }
     trace(`publish #${next} ${receipt.status} ${receipt.id}`);
-    localStorage.setItem(`chaos:sent:${tab}`, String(next));
     next += 1;
-    sessionStorage.setItem("chaos:next", String(next));
   };
   let timer;
   window.startPublishing = () => {
@@ -122,7 +127,7 @@ try {
     }
     const last = window.received.at(-1);
     return {
-      tab, loads, role: tw.stats().role, state: tw.state, outbox: tw.outbox().length, stored,
+      tab, loads, firstSeq, role: tw.stats().role, state: tw.state, outbox: tw.outbox().length, stored,
       received: window.received.length, lastOffset: last ? last[0] : 0, lastEpoch: last?.[3] ?? null,
     };
   };

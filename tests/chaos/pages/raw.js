@@ -6,11 +6,15 @@
 //
 // Query: ?url=<WebSocket URL>&tab=<name>&everyMs=<pace>[&trace=true]
 //
-// The tab's name and its next seq live in sessionStorage, so a reload goes
-// on numbering where the last load stopped. Each send's receipt is
-// appended to localStorage (`raw:receipts:<tab>`, one letter per seq from
-// 1: `s` sent to an open socket, `q` queued while down) in the same task
-// as send() took it, so the test knows what a closed tab sent and how.
+// The tab's name lives in sessionStorage; its receipts in localStorage
+// (`raw:receipts:<tab>`, one letter per seq from 1: `s` sent to an open
+// socket, `q` queued while down), beside tabwire's outbox, so a reload goes
+// on numbering where the last load stopped. A seq is numbered (`?`) before
+// send() takes it and its letter set in the same task after: a page that
+// ends abruptly loses a suffix of its last writes to storage, never one in
+// the middle, so the next load never gives a seq to a second message, and
+// a `?` left is a message the page's end may have stopped before or
+// after send().
 //
 // With &trace=true the page logs its role, states, opens, closes and sends
 // to the console as `chaos <tab> ...` lines, for the test's trace file.
@@ -22,7 +26,8 @@ const url = query.get("url");
 
 const tab = sessionStorage.getItem("chaos:tab") ?? query.get("tab");
 sessionStorage.setItem("chaos:tab", tab);
-let next = Number(sessionStorage.getItem("chaos:next") ?? "1");
+const receipts = `raw:receipts:${tab}`;
+let next = (localStorage.getItem(receipts) ?? "").length + 1;
 const loads = Number(sessionStorage.getItem("chaos:loads") ?? "0") + 1;
 sessionStorage.setItem("chaos:loads", String(loads));
 document.getElementById("tab").textContent = tab;
@@ -60,18 +65,19 @@ try {
     if (window.errors.length < 200) window.errors.push({ kind, message });
   });
 
-  const receipts = `raw:receipts:${tab}`;
   const sendNext = () => {
+    const before = localStorage.getItem(receipts) ?? "";
+    localStorage.setItem(receipts, `${before}?`);
     const receipt = tw.send(`m ${tab} ${next}`);
     if (receipt.status === "refused") {
       window.refused += 1;
       trace(`refused #${next}`);
+      localStorage.setItem(receipts, before);
       return;
     }
     trace(`send #${next} ${receipt.status}`);
-    localStorage.setItem(receipts, (localStorage.getItem(receipts) ?? "") + (receipt.status === "sent" ? "s" : "q"));
+    localStorage.setItem(receipts, before + (receipt.status === "sent" ? "s" : "q"));
     next += 1;
-    sessionStorage.setItem("chaos:next", String(next));
   };
   let timer;
   window.stopPublishing = () => {
